@@ -1,0 +1,53 @@
+# The two commands a newcomer needs: `make run` and `make test`. See README.md.
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format serve clean
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+PORT ?= 8000
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet ".[dev]"
+	rm -rf build clinic.egg-info
+	touch $@
+
+install: $(BIN)/.installed ## Create .venv and install the dependencies
+
+run: export DJANGO_DEBUG := 1
+run: install ## Run the site locally: SQLite, demo content, console email, debug on
+	$(MANAGE) migrate --noinput
+	$(MANAGE) createcachetable
+	$(MANAGE) load_demo
+	$(MANAGE) runserver 127.0.0.1:$(PORT)
+
+test: install ## Lint, check, and run every test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_DEBUG=1 $(MANAGE) check
+	DJANGO_DEBUG=1 $(MANAGE) makemigrations --check --dry-run
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+format: install ## Fix what ruff can fix and format the code
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# As in production (debug off, WhiteNoise, gunicorn), but over plain HTTP on this machine.
+serve: export DJANGO_SECRET_KEY ?= $(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
+serve: export DJANGO_SECURE_SSL_REDIRECT ?= 0
+serve: install ## Run the site as in production: gunicorn, debug off, WhiteNoise
+	$(MANAGE) collectstatic --noinput --verbosity 0
+	$(MANAGE) migrate --noinput
+	$(MANAGE) createcachetable
+	$(MANAGE) load_demo
+	$(BIN)/gunicorn clinic.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile - \
+		--access-logformat '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+
+clean: ## Remove the virtual environment and collected static files (keeps db.sqlite3)
+	rm -rf $(VENV) staticfiles build clinic.egg-info .pytest_cache .ruff_cache

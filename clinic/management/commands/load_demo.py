@@ -1,0 +1,124 @@
+"""Load the fictional demo practice. Safe to run again: it only adds what is missing."""
+
+import datetime
+from datetime import time
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from clinic.models import Closure, Location, OpeningHours, Practice
+
+PRACTICE = {
+    "name": "Bluestem Spine & Pain Center",
+    "phone": "+12175550100",
+    "fax": "+12175550101",
+    "email": "frontdesk@bluestem-pain.example",
+    "referral_policy": "New patients are seen by physician referral only.",
+    "referral_details": (
+        "Your primary care doctor, surgeon or specialist sends us a referral with your records. "
+        "Once it arrives we review it and call you to book your first visit. If you have asked "
+        "your doctor but we have not called within a few days, call us and we will follow up "
+        "with their office."
+    ),
+    "emergency_notice": (
+        "For new loss of bladder or bowel control, numbness in the groin, quickly worsening leg "
+        "weakness, or fever after spine surgery, call 911 or go to the nearest emergency "
+        "department now. Do not use a form or wait for a call back."
+    ),
+    "patient_portal_url": "https://portal.bluestem-pain.example/",
+}
+
+OPEN, BY_APPOINTMENT, CLOSED = (
+    OpeningHours.Kind.OPEN,
+    OpeningHours.Kind.BY_APPOINTMENT,
+    OpeningHours.Kind.CLOSED,
+)
+MAIN_HOURS = (
+    [(OPEN, time(8, 30), time(16, 30))] * 4
+    + [(BY_APPOINTMENT, None, None)]
+    + [(CLOSED, None, None)] * 2
+)
+EAST_HOURS = [
+    (OPEN, time(9, 0), time(15, 0)),
+    (CLOSED, None, None),
+    (OPEN, time(9, 0), time(15, 0)),
+    (CLOSED, None, None),
+    (BY_APPOINTMENT, None, None),
+    (CLOSED, None, None),
+    (CLOSED, None, None),
+]
+
+LOCATIONS = [
+    {
+        "slug": "main-clinic",
+        "name": "Main Clinic",
+        "position": 0,
+        "street_address": "1450 Prairie Crossing Drive",
+        "address_line2": "Suite 200",
+        "city": "Springfield",
+        "state": "IL",
+        "zip_code": "62704",
+        "phone": "+12175550100",
+        "fax": "+12175550101",
+        "directions": (
+            "Free parking in the surface lot by the main entrance. The building is step-free; "
+            "take the elevator to the second floor. Wheelchairs are available at the front desk."
+        ),
+        "hours": MAIN_HOURS,
+    },
+    {
+        "slug": "eastside",
+        "name": "Eastside Clinic",
+        "position": 1,
+        "street_address": "310 Meadowlark Lane",
+        "address_line2": "",
+        "city": "Champaign",
+        "state": "IL",
+        "zip_code": "61820",
+        "phone": "+12175550140",
+        "fax": "+12175550141",
+        "directions": "Street parking and a lot behind the building. Ground floor, step-free.",
+        "hours": EAST_HOURS,
+    },
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the demo practice and its locations. Adds only what is missing and never "
+        "changes what staff have edited."
+    )
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        created = []
+        if not Practice.objects.exists():
+            Practice.objects.create(**PRACTICE)
+            created.append("the practice")
+        # Seeded only into an empty table, so a location staff deleted stays deleted.
+        for data in LOCATIONS if not Location.objects.exists() else []:
+            fields = {key: value for key, value in data.items() if key not in {"slug", "hours"}}
+            location = Location.objects.create(slug=data["slug"], **fields)
+            OpeningHours.objects.bulk_create(
+                OpeningHours(location=location, weekday=day, kind=kind, opens=opens, closes=closes)
+                for day, (kind, opens, closes) in enumerate(data["hours"])
+            )
+            if location.slug == "eastside":
+                training_day = _next_weekday(timezone.localdate() + datetime.timedelta(days=14))
+                Closure.objects.create(
+                    location=location,
+                    starts_on=training_day,
+                    ends_on=training_day,
+                    reason="Staff training",
+                )
+            created.append(location.name)
+        self.stdout.write(
+            f"Demo data: added {', '.join(created)}." if created else "Demo data already present."
+        )
+
+
+def _next_weekday(day):
+    while day.weekday() >= 5:
+        day += datetime.timedelta(days=1)
+    return day

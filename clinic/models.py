@@ -1,0 +1,415 @@
+"""The practice and its locations: contact details, weekly hours, holidays and closures."""
+
+import datetime
+import functools
+from dataclasses import dataclass
+
+import holidays
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.urls import reverse
+from django.utils import timezone
+from localflavor.us.models import USStateField, USZipCodeField
+from phonenumber_field.modelfields import PhoneNumberField
+
+SITE_INFO_CACHE_KEY = "clinic:site-info"
+SITE_INFO_TIMEOUT = 6 * 60 * 60
+
+
+class Practice(models.Model):
+    """The practice itself. There is exactly one row, edited in the admin."""
+
+    singleton = models.BooleanField(default=True, editable=False, unique=True)
+    name = models.CharField(max_length=120)
+    phone = PhoneNumberField(help_text="Main line, shown as click-to-call on every page.")
+    fax = PhoneNumberField(help_text="Fax line for referrals and records.")
+    email = models.EmailField(help_text="General email shown to the public. Never for PHI.")
+    referral_policy = models.CharField(
+        max_length=200,
+        help_text="One line shown on every page, e.g. 'New patients are seen by referral only.'",
+    )
+    referral_details = models.TextField(
+        help_text="A short paragraph for the home page: how referral works for a new patient."
+    )
+    emergency_notice = models.CharField(
+        max_length=300,
+        help_text="Shown next to every form: what to do in an emergency instead.",
+    )
+    patient_portal_url = models.URLField(
+        blank=True, help_text="External patient portal (messages, forms, bill pay), if any."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(singleton=True), name="practice_singleton")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        SiteInfo.invalidate()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        SiteInfo.invalidate()
+        return result
+
+
+class LocationQuerySet(models.QuerySet):
+    def with_schedule(self):
+        """Locations with their weekly hours and current closures, in two extra queries."""
+        recent = timezone.localdate() - datetime.timedelta(days=1)
+        return self.prefetch_related(
+            "hours",
+            models.Prefetch("closures", queryset=Closure.objects.filter(ends_on__gte=recent)),
+        )
+
+
+class Location(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(unique=True)
+    position = models.PositiveSmallIntegerField(
+        default=0, help_text="Order on the site; the first location is the main office."
+    )
+    street_address = models.CharField(max_length=200)
+    address_line2 = models.CharField(max_length=200, blank=True, help_text="Suite, floor.")
+    city = models.CharField(max_length=100)
+    state = USStateField()
+    zip_code = USZipCodeField("ZIP code")
+    phone = PhoneNumberField()
+    fax = PhoneNumberField(blank=True)
+    map_url = models.URLField(blank=True, help_text="Link to directions on a map site.")
+    directions = models.TextField(
+        blank=True, help_text="Parking, entrance, accessibility: plain text, shown as written."
+    )
+    observes_federal_holidays = models.BooleanField(
+        default=True, help_text="Closed on observed US federal holidays."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = LocationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        SiteInfo.invalidate()
+
+    def get_absolute_url(self):
+        return reverse("clinic:location_detail", kwargs={"slug": self.slug})
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        SiteInfo.invalidate()
+        return result
+
+    @property
+    def address_lines(self):
+        lines = [
+            self.street_address,
+            self.address_line2,
+            f"{self.city}, {self.state} {self.zip_code}",
+        ]
+        return [line for line in lines if line]
+
+    def weekly_hours(self):
+        """One OpeningHours per weekday, Monday first; a missing day counts as closed."""
+        by_day = {hours.weekday: hours for hours in self.hours.all()}
+        return [
+            by_day.get(day)
+            or OpeningHours(location=self, weekday=day, kind=OpeningHours.Kind.CLOSED)
+            for day in OpeningHours.Weekday.values
+        ]
+
+    def schedule_on(self, day):
+        """What this location does on a given date, after holidays and closures."""
+        hours = self.weekly_hours()[day.weekday()]
+        for closure in self.closures.all():
+            if closure.starts_on <= day <= closure.ends_on:
+                return DaySchedule(day, OpeningHours.Kind.CLOSED, closed_because=closure.reason)
+        if self.observes_federal_holidays and (holiday := federal_holidays(day.year).get(day)):
+            return DaySchedule(day, OpeningHours.Kind.CLOSED, closed_because=holiday)
+        if hours.kind == OpeningHours.Kind.OPEN:
+            return DaySchedule(day, hours.kind, opens=hours.opens, closes=hours.closes)
+        return DaySchedule(day, hours.kind)
+
+    def status_at(self, moment):
+        """Open or closed at an aware datetime, worded for the public, in the practice's zone."""
+        local = timezone.localtime(moment)
+        today = self.schedule_on(local.date())
+        now = local.time()
+        if today.is_open and today.opens <= now < today.closes:
+            return OpenStatus(True, f"Open now, closes {clock(today.closes)}")
+        if today.kind == OpeningHours.Kind.BY_APPOINTMENT:
+            headline = "By appointment only today"
+        elif today.closed_because:
+            headline = f"Closed today ({today.closed_because})"
+        else:
+            headline = "Closed now"
+        upcoming = self.next_opening(local)
+        if upcoming is None:
+            return OpenStatus(False, headline)
+        when = f"{_day_name(upcoming.day, local.date())} {clock(upcoming.opens)}"
+        return OpenStatus(False, headline, f"Opens {when}")
+
+    def next_opening(self, local, horizon_days=21):
+        """The next day with regular hours that has not yet closed, within the horizon."""
+        for offset in range(horizon_days):
+            schedule = self.schedule_on(local.date() + datetime.timedelta(days=offset))
+            if schedule.is_open and (offset > 0 or local.time() < schedule.opens):
+                return schedule
+        return None
+
+    def upcoming_closures(self, start, days=365):
+        """Closed days with a reason (closures and federal holidays) from start onwards."""
+        end = start + datetime.timedelta(days=days)
+        closed = []
+        for closure in self.closures.all():
+            if closure.ends_on >= start and closure.starts_on <= end:
+                closed.append((max(closure.starts_on, start), closure.ends_on, closure.reason))
+        if self.observes_federal_holidays:
+            for year in {start.year, end.year}:
+                for day, name in federal_holidays(year).items():
+                    if start <= day <= end:
+                        closed.append((day, day, name))
+        return sorted(closed)
+
+    def structured_data(self, practice, today):
+        """schema.org MedicalClinic for search engines, as a dict for JSON-LD."""
+        opening = [
+            {
+                "@type": "OpeningHoursSpecification",
+                "dayOfWeek": f"https://schema.org/{hours.get_weekday_display()}",
+                "opens": f"{hours.opens:%H:%M}",
+                "closes": f"{hours.closes:%H:%M}",
+            }
+            for hours in self.weekly_hours()
+            if hours.kind == OpeningHours.Kind.OPEN
+        ]
+        special = [
+            {
+                "@type": "OpeningHoursSpecification",
+                "validFrom": first.isoformat(),
+                "validThrough": last.isoformat(),
+                "opens": "00:00",
+                "closes": "00:00",
+                "description": f"Closed: {reason}",
+            }
+            for first, last, reason in self.upcoming_closures(today)
+        ]
+        data = {
+            "@context": "https://schema.org",
+            "@type": "MedicalClinic",
+            "name": f"{practice.name} – {self.name}" if practice else self.name,
+            "telephone": self.phone.as_e164,
+            "address": {
+                "@type": "PostalAddress",
+                "streetAddress": " ".join(filter(None, [self.street_address, self.address_line2])),
+                "addressLocality": self.city,
+                "addressRegion": self.state,
+                "postalCode": self.zip_code,
+                "addressCountry": "US",
+            },
+            "openingHoursSpecification": opening,
+            "specialOpeningHoursSpecification": special,
+        }
+        if self.fax:
+            data["faxNumber"] = self.fax.as_e164
+        if self.map_url:
+            data["hasMap"] = self.map_url
+        return data
+
+
+class OpeningHours(models.Model):
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    class Kind(models.TextChoices):
+        OPEN = "open", "Open"
+        BY_APPOINTMENT = "by_appointment", "By appointment only"
+        CLOSED = "closed", "Closed"
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OPEN)
+    opens = models.TimeField(null=True, blank=True, help_text="Only for 'Open' days.")
+    closes = models.TimeField(null=True, blank=True, help_text="Only for 'Open' days.")
+
+    class Meta:
+        ordering = ["weekday"]
+        verbose_name_plural = "opening hours"
+        constraints = [
+            models.UniqueConstraint(fields=["location", "weekday"], name="one_hours_row_per_day"),
+            models.CheckConstraint(
+                condition=~models.Q(kind="open")
+                | models.Q(opens__isnull=False, closes__isnull=False, opens__lt=models.F("closes")),
+                name="open_days_have_hours",
+            ),
+        ]
+
+    def __str__(self):
+        if self.kind == self.Kind.OPEN:
+            return f"{self.get_weekday_display()} {clock(self.opens)}–{clock(self.closes)}"
+        return f"{self.get_weekday_display()}: {self.get_kind_display().lower()}"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        SiteInfo.invalidate()
+
+    def clean(self):
+        if self.kind == self.Kind.OPEN:
+            if self.opens is None or self.closes is None:
+                raise ValidationError(
+                    "An open day needs an opening and a closing time.", code="required"
+                )
+            if self.opens >= self.closes:
+                raise ValidationError(
+                    {"closes": "Closing time must be after opening time."}, code="order"
+                )
+        else:
+            self.opens = self.closes = None
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        SiteInfo.invalidate()
+        return result
+
+
+class Closure(models.Model):
+    """A one-off closure: a day or a span of days, with the reason shown to the public."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="closures")
+    starts_on = models.DateField()
+    ends_on = models.DateField(help_text="The last closed day; the same as the first for one day.")
+    reason = models.CharField(
+        max_length=120, help_text="Shown to the public, e.g. 'Staff training'."
+    )
+
+    class Meta:
+        ordering = ["starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="closure_ends_after_start",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.reason} ({self.starts_on:%Y-%m-%d})"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        SiteInfo.invalidate()
+
+    def clean(self):
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValidationError(
+                {"ends_on": "The last day cannot be before the first."}, code="order"
+            )
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        SiteInfo.invalidate()
+        return result
+
+
+@functools.cache
+def federal_holidays(year):
+    """Observed US federal holidays of a year: {date: name}."""
+    return {
+        day: name.replace(" (observed)", ", observed")
+        for day, name in holidays.country_holidays("US", years=year, observed=True).items()
+    }
+
+
+def clock(value):
+    """24-hour time without a leading zero, as the practice writes it: 8:30, 16:30."""
+    return f"{value.hour}:{value.minute:02d}"
+
+
+def _day_name(day, today):
+    if day == today:
+        return "today"
+    if day == today + datetime.timedelta(days=1):
+        return "tomorrow"
+    if day < today + datetime.timedelta(days=7):
+        return f"{day:%A}"
+    return f"{day:%A}, {day:%B} {day.day}"
+
+
+@dataclass(frozen=True)
+class DaySchedule:
+    day: datetime.date
+    kind: str
+    opens: datetime.time | None = None
+    closes: datetime.time | None = None
+    closed_because: str = ""
+
+    @property
+    def is_open(self):
+        return self.kind == OpeningHours.Kind.OPEN and not self.closed_because
+
+
+@dataclass(frozen=True)
+class OpenStatus:
+    is_open: bool
+    headline: str
+    detail: str = ""
+
+    def __str__(self):
+        return f"{self.headline}. {self.detail}" if self.detail else self.headline
+
+
+@dataclass
+class SiteInfo:
+    """The practice and its locations, read once and kept in the shared cache.
+
+    Every page shows them, so they come from the cache shared by all workers and are dropped
+    from it when staff save any of them (after the transaction commits).
+    """
+
+    practice: Practice | None
+    locations: list[Location]
+
+    @classmethod
+    def load(cls):
+        info = cache.get(SITE_INFO_CACHE_KEY)
+        if info is None:
+            info = cls(
+                practice=Practice.objects.first(),
+                locations=list(Location.objects.with_schedule()),
+            )
+            cache.set(SITE_INFO_CACHE_KEY, info, SITE_INFO_TIMEOUT)
+        return info
+
+    @classmethod
+    def for_request(cls, request):
+        """Loaded once per request, however many templates and views ask."""
+        if not hasattr(request, "_site_info"):
+            request._site_info = cls.load()
+        return request._site_info
+
+    @staticmethod
+    def invalidate():
+        transaction.on_commit(lambda: cache.delete(SITE_INFO_CACHE_KEY))
+
+    @property
+    def main_location(self):
+        return self.locations[0] if self.locations else None
+
+    def location(self, slug):
+        return next((location for location in self.locations if location.slug == slug), None)

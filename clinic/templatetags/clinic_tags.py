@@ -1,0 +1,30 @@
+import json
+
+from django import template
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+# As django.utils.html.json_script: nothing in the data can close the script element.
+_JSON_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+
+
+@register.simple_tag
+def json_ld(data):
+    """Structured data for search engines. Not executed, so the CSP does not apply to it."""
+    text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False).translate(_JSON_ESCAPES)
+    return mark_safe(f'<script type="application/ld+json">{text}</script>')  # noqa: S308
+
+
+@register.filter
+def tel_href(number):
+    """A phone number as a tel: link target (E.164), or an empty string."""
+    return f"tel:{number.as_e164}" if number else ""
+
+
+@register.filter
+def status_now(location):
+    """A location's open or closed status at this moment, worded for the public."""
+    return location.status_at(timezone.now())

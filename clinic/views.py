@@ -1,0 +1,66 @@
+from django.core.cache import cache
+from django.db import DatabaseError, connection
+from django.http import Http404, HttpResponse, HttpResponseServerError
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from clinic.models import SITE_INFO_CACHE_KEY, SiteInfo
+
+
+def home(request):
+    return render(request, "clinic/home.html")
+
+
+def location_list(request):
+    return render(request, "clinic/location_list.html", {"today": timezone.localdate()})
+
+
+def location_detail(request, slug):
+    site = SiteInfo.for_request(request)
+    location = site.location(slug)
+    if location is None:
+        raise Http404("No such location.")
+    today = timezone.localdate()
+    return render(
+        request,
+        "clinic/location_detail.html",
+        {
+            "location": location,
+            "status": location.status_at(timezone.now()),
+            "closures": location.upcoming_closures(today, days=90),
+            "structured_data": location.structured_data(site.practice, today),
+        },
+    )
+
+
+@require_GET
+def robots_txt(request):
+    return render(request, "robots.txt", content_type="text/plain")
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """For load balancers and monitoring: 200 when the database answers, 503 otherwise."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return HttpResponse("unavailable\n", status=503, content_type="text/plain")
+    return HttpResponse("ok\n", content_type="text/plain")
+
+
+def server_error(request):
+    """The 500 page: the phone number if the cache still has it, and never any detail.
+
+    It renders without the usual context processors, since the database may be what failed.
+    """
+    try:
+        site = cache.get(SITE_INFO_CACHE_KEY)
+    except Exception:
+        site = None
+    practice = site.practice if site else None
+    return HttpResponseServerError(render_to_string("500.html", {"practice": practice}))

@@ -1,0 +1,116 @@
+"""The settings contract: environment-driven, safe by default, fail fast, deploy-checked."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DJANGO_SECRET_KEY": "a-long-random-production-key-9f8e7d6c5b4a39281706f5e4d3c2b1a0-xyz",
+    "DJANGO_ALLOWED_HOSTS": "clinic.example",
+    "DJANGO_CSRF_TRUSTED_ORIGINS": "https://clinic.example",
+}
+SHOW_SETTINGS = (
+    "import json, django; from django.conf import settings; django.setup(); "
+    "print(json.dumps({'debug': settings.DEBUG, 'db': settings.DATABASES['default'], "
+    "'cache': settings.CACHES['default']['BACKEND'], 'email': settings.EMAIL_BACKEND, "
+    "'hosts': settings.ALLOWED_HOSTS, 'tz': settings.TIME_ZONE}, default=str))"
+)
+
+
+def run(args, **env):
+    """Run Python in a clean environment holding only what the test sets."""
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "DATABASE_URL", "CACHE_URL", "REDIS_URL"))
+    }
+    clean["DJANGO_SETTINGS_MODULE"] = "clinic.settings"
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=PROJECT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def settings_with(**env):
+    result = run(["-c", SHOW_SETTINGS], **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_startup_refuses_a_missing_secret_key_when_debug_is_off():
+    result = run(["manage.py", "check"])
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_debug_on_a_laptop_needs_no_secret_key():
+    found = settings_with(DJANGO_DEBUG="1")
+    assert found["debug"] is True
+    assert found["email"] == "django.core.mail.backends.console.EmailBackend"
+
+
+def test_defaults_are_safe():
+    found = settings_with(DJANGO_SECRET_KEY="x" * 60)
+    assert found["debug"] is False
+    assert found["db"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert found["db"]["OPTIONS"] == {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    assert found["cache"] == "django.core.cache.backends.db.DatabaseCache"
+    assert found["email"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert found["hosts"] == ["localhost", "127.0.0.1"]
+    assert found["tz"] == "America/Chicago"
+
+
+def test_database_url_selects_postgresql_with_health_checks():
+    found = settings_with(
+        DJANGO_SECRET_KEY="x" * 60, DATABASE_URL="postgres://clinic:pw@db.internal:5432/clinic"
+    )
+    assert found["db"]["ENGINE"] == "django.db.backends.postgresql"
+    assert found["db"]["HOST"] == "db.internal"
+    assert found["db"]["CONN_HEALTH_CHECKS"] is True
+    assert found["db"]["CONN_MAX_AGE"] > 0
+
+
+def test_redis_url_selects_the_redis_cache():
+    found = settings_with(DJANGO_SECRET_KEY="x" * 60, REDIS_URL="redis://127.0.0.1:6379/1")
+    assert found["cache"] == "django.core.cache.backends.redis.RedisCache"
+
+
+def test_unknown_cache_scheme_is_refused():
+    result = run(["-c", SHOW_SETTINGS], DJANGO_SECRET_KEY="x" * 60, CACHE_URL="memcached://x")
+    assert result.returncode != 0
+    assert "CACHE_URL scheme not supported" in result.stderr
+
+
+def test_deploy_check_passes_with_production_settings():
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_deploy_check_fails_when_production_settings_are_weakened():
+    weakened = {**PRODUCTION, "DJANGO_HSTS_SECONDS": "0"}
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **weakened)
+    assert result.returncode != 0
+    assert "security.W004" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "false", "off", ""])
+def test_debug_stays_off_for_falsy_values(value):
+    assert settings_with(DJANGO_SECRET_KEY="x" * 60, DJANGO_DEBUG=value)["debug"] is False
+
+
+def test_plain_http_is_redirected_to_https_in_production(client, settings, db):
+    settings.SECURE_SSL_REDIRECT = True
+    response = client.get("/providers/")
+    assert response.status_code == 301
+    assert response["Location"] == "https://testserver/providers/"
