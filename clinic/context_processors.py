@@ -19,4 +19,5 @@ def practice(request):
         "site": site,
         "practice": SimpleLazyObject(lambda: site.practice),
         "main_status": SimpleLazyObject(main_status),
+        "canonical_url": request.build_absolute_uri(request.path),
     }

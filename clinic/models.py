@@ -13,7 +13,8 @@ from django.utils import timezone
 from localflavor.us.models import USStateField, USZipCodeField
 from phonenumber_field.modelfields import PhoneNumberField
 
-SITE_INFO_CACHE_KEY = "clinic:site-info"
+from clinic.pagecache import SITE_INFO_KEY, content_changed
+
 SITE_INFO_TIMEOUT = 6 * 60 * 60
 
 
@@ -387,13 +388,13 @@ class SiteInfo:
 
     @classmethod
     def load(cls):
-        info = cache.get(SITE_INFO_CACHE_KEY)
+        info = cache.get(SITE_INFO_KEY)
         if info is None:
             info = cls(
                 practice=Practice.objects.first(),
                 locations=list(Location.objects.with_schedule()),
             )
-            cache.set(SITE_INFO_CACHE_KEY, info, SITE_INFO_TIMEOUT)
+            cache.set(SITE_INFO_KEY, info, SITE_INFO_TIMEOUT)
         return info
 
     @classmethod
@@ -405,7 +406,24 @@ class SiteInfo:
 
     @staticmethod
     def invalidate():
-        transaction.on_commit(lambda: cache.delete(SITE_INFO_CACHE_KEY))
+        transaction.on_commit(lambda: cache.delete(SITE_INFO_KEY))
+        content_changed()
+
+    def status_valid_until(self, moment):
+        """When the next opening or closing changes some location's status, or midnight."""
+        local = timezone.localtime(moment)
+        midnight = datetime.datetime.combine(
+            local.date() + datetime.timedelta(days=1), datetime.time(), tzinfo=local.tzinfo
+        )
+        changes = [midnight]
+        for location in self.locations:
+            today = location.schedule_on(local.date())
+            if today.is_open:
+                for time in (today.opens, today.closes):
+                    change = datetime.datetime.combine(local.date(), time, tzinfo=local.tzinfo)
+                    if change > local:
+                        changes.append(change)
+        return min(changes)
 
     @property
     def main_location(self):

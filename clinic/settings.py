@@ -51,7 +51,9 @@ INSTALLED_APPS = [
     "csp",
     "localflavor",
     "phonenumber_field",
+    "simple_history",
     "clinic",
+    "conditions",
 ]
 
 MIDDLEWARE = [
@@ -64,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -119,7 +122,12 @@ _cache_url = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL")
 CACHES = {
     "default": _cache_from_url(_cache_url)
     if _cache_url
-    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}
+    else {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "django_cache",
+        # Room for every public page; the default of 300 would keep evicting them.
+        "OPTIONS": {"MAX_ENTRIES": 20000},
+    }
 }
 
 AUTH_PASSWORD_VALIDATORS = [

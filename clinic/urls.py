@@ -4,29 +4,65 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 
 from clinic import views
+from clinic.pagecache import cache_public_page
 from clinic.sitemaps import LocationSitemap, PageSitemap
+from conditions.sitemaps import ConditionSitemap, TreatmentSitemap
+
+
+def public_page(template_name, title, description):
+    view = TemplateView.as_view(
+        template_name=template_name,
+        extra_context={"title": title, "description": description, "breadcrumbs": [(title, None)]},
+    )
+    return cache_public_page(view)
+
 
 clinic_patterns = [
     path("", views.home, name="home"),
     path("locations/", views.location_list, name="location_list"),
     path("locations/<slug:slug>/", views.location_detail, name="location_detail"),
     path(
-        "providers/", TemplateView.as_view(template_name="clinic/providers.html"), name="providers"
+        "providers/",
+        public_page(
+            "clinic/providers.html",
+            "Records and referrals for physicians",
+            "How to refer a patient: the fax number, the records to send and how quickly we "
+            "respond.",
+        ),
+        name="providers",
     ),
-    path("privacy/", TemplateView.as_view(template_name="clinic/privacy.html"), name="privacy"),
+    path(
+        "privacy/",
+        public_page(
+            "clinic/privacy.html",
+            "Notice of privacy practices",
+            "A summary of how we use and protect your health information, and your rights.",
+        ),
+        name="privacy",
+    ),
     path(
         "accessibility/",
-        TemplateView.as_view(template_name="clinic/accessibility.html"),
+        public_page(
+            "clinic/accessibility.html",
+            "Accessibility",
+            "How we make this website usable for everyone, and how to tell us about a problem.",
+        ),
         name="accessibility",
     ),
     path("robots.txt", views.robots_txt, name="robots"),
     path("healthz", views.healthz, name="healthz"),
 ]
 
-sitemaps = {"pages": PageSitemap, "locations": LocationSitemap}
+sitemaps = {
+    "pages": PageSitemap,
+    "locations": LocationSitemap,
+    "conditions": ConditionSitemap,
+    "treatments": TreatmentSitemap,
+}
 
 urlpatterns = [
     path("", include((clinic_patterns, "clinic"))),
+    path("", include("conditions.urls")),
     path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
     path("admin/", admin.site.urls),
 ]

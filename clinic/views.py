@@ -3,21 +3,41 @@ from django.db import DatabaseError, connection
 from django.http import Http404, HttpResponse, HttpResponseServerError
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from clinic.models import SITE_INFO_CACHE_KEY, SiteInfo
+from clinic.models import SiteInfo
+from clinic.pagecache import SITE_INFO_KEY, cache_public_page
+from conditions.models import Condition
 
 
+@cache_public_page
 def home(request):
-    return render(request, "clinic/home.html")
+    conditions = Condition.objects.published().only("name", "slug")
+    return render(
+        request,
+        "clinic/home.html",
+        {"title": "Pain care for your spine, joints and nerves", "conditions": conditions},
+    )
 
 
+@cache_public_page
 def location_list(request):
-    return render(request, "clinic/location_list.html", {"today": timezone.localdate()})
+    return render(
+        request,
+        "clinic/location_list.html",
+        {
+            "title": "Locations and hours",
+            "description": "Addresses, phone and fax numbers, opening hours and holiday closures "
+            "of every office.",
+            "breadcrumbs": [("Locations and hours", None)],
+        },
+    )
 
 
+@cache_public_page
 def location_detail(request, slug):
     site = SiteInfo.for_request(request)
     location = site.location(slug)
@@ -28,6 +48,13 @@ def location_detail(request, slug):
         request,
         "clinic/location_detail.html",
         {
+            "title": f"{location.name}: address and hours",
+            "description": f"{location.name}, {location.city}, {location.state}: address, phone, "
+            "fax, opening hours and closures.",
+            "breadcrumbs": [
+                ("Locations and hours", reverse("clinic:location_list")),
+                (location.name, None),
+            ],
             "location": location,
             "status": location.status_at(timezone.now()),
             "closures": location.upcoming_closures(today, days=90),
@@ -59,7 +86,7 @@ def server_error(request):
     It renders without the usual context processors, since the database may be what failed.
     """
     try:
-        site = cache.get(SITE_INFO_CACHE_KEY)
+        site = cache.get(SITE_INFO_KEY)
     except Exception:
         site = None
     practice = site.practice if site else None

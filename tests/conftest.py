@@ -1,3 +1,5 @@
+from io import StringIO
+
 import pytest
 from django.core.management import call_command
 from django.test import override_settings
@@ -18,8 +20,8 @@ def _plain_static_files():
 
 @pytest.fixture
 def demo(db):
-    """The demo practice and its two locations, as `make run` loads them."""
-    call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    """The demo practice and its two locations, as `make run` loads them (without pages)."""
+    call_command("load_demo", "--without-pages", stdout=StringIO())
     return Practice.objects.get()
 
 

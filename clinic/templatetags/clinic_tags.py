@@ -2,6 +2,7 @@ import json
 
 from django import template
 from django.core.serializers.json import DjangoJSONEncoder
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
@@ -28,3 +29,27 @@ def tel_href(number):
 def status_now(location):
     """A location's open or closed status at this moment, worded for the public."""
     return location.status_at(timezone.now())
+
+
+@register.inclusion_tag("includes/breadcrumbs.html", takes_context=True)
+def breadcrumb_trail(context, trail):
+    """Breadcrumbs after "Home": (name, url) pairs, the last (the current page) with no url.
+
+    Rendered as a navigation list and as schema.org BreadcrumbList data.
+    """
+    request = context["request"]
+    crumbs = [("Home", reverse("clinic:home")), *trail]
+    data = {
+        "@context": "https://schema.org",
+        "@type": "BreadcrumbList",
+        "itemListElement": [
+            {
+                "@type": "ListItem",
+                "position": number,
+                "name": str(name),
+                "item": request.build_absolute_uri(str(url) if url else request.path),
+            }
+            for number, (name, url) in enumerate(crumbs, start=1)
+        ],
+    }
+    return {"crumbs": crumbs, "structured_data": data}

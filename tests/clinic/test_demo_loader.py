@@ -3,11 +3,12 @@ from io import StringIO
 from django.core.management import call_command
 
 from clinic.models import Closure, Location, OpeningHours, Practice
+from conditions.models import Condition
 
 
 def load():
     out = StringIO()
-    call_command("load_demo", stdout=out)
+    call_command("load_demo", "--without-pages", stdout=out)
     return out.getvalue()
 
 
@@ -40,3 +41,10 @@ def test_demo_loader_is_idempotent_and_keeps_staff_edits(db):
     assert Practice.objects.get().name == "Edited by staff"
     assert list(Location.objects.values_list("slug", flat=True)) == ["main-clinic"]
     assert (OpeningHours.objects.count(), Closure.objects.count()) == counts
+
+
+def test_demo_loader_also_imports_the_pages(db):
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    assert "Content: 43 created" in out.getvalue()
+    assert Condition.objects.published().filter(slug="failed-back-surgery-syndrome").exists()

@@ -1,8 +1,10 @@
-"""Load the fictional demo practice. Safe to run again: it only adds what is missing."""
+"""Load the fictional demo practice and its pages. Safe to run again: it only adds what is
+missing and never changes what staff edited."""
 
 import datetime
 from datetime import time
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -90,8 +92,15 @@ class Command(BaseCommand):
         "changes what staff have edited."
     )
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--without-pages",
+            action="store_true",
+            help="Only the practice and its locations, not the condition and treatment pages.",
+        )
+
     @transaction.atomic
-    def handle(self, *args, **options):
+    def handle(self, *args, without_pages, **options):
         created = []
         if not Practice.objects.exists():
             Practice.objects.create(**PRACTICE)
@@ -116,6 +125,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo data: added {', '.join(created)}." if created else "Demo data already present."
         )
+        if not without_pages:
+            call_command("import_content", stdout=self.stdout)
 
 
 def _next_weekday(day):

@@ -1,0 +1,467 @@
+"""Condition and treatment pages, kept by editors in the admin and read by the public."""
+
+import re
+
+import markdown
+import nh3
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, SearchVectorField
+from django.db import connection, models
+from django.db.models import Case, F, Q, Value, When
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape, strip_tags
+from django.utils.safestring import mark_safe
+from simple_history.models import HistoricalRecords
+
+from clinic.pagecache import content_changed
+
+ALLOWED_TAGS = {
+    "p", "br", "strong", "em", "ul", "ol", "li", "a", "h3", "h4", "blockquote", "code", "abbr",
+    "table", "thead", "tbody", "tr", "th", "td",
+}  # fmt: skip
+
+
+def render_markdown(text):
+    """Editor Markdown as safe HTML: no raw HTML, script, style or foreign attributes survive.
+
+    Headings are demoted to <h3> at most, since each section already has its <h2>.
+    """
+    html = markdown.markdown(text or "", extensions=["sane_lists", "tables"])
+    html = re.sub(r"<(/?)h[12]([ >])", r"<\1h3\2", html)
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}, "abbr": {"title"}, "th": {"scope"}},
+        url_schemes={"http", "https", "mailto", "tel"},
+        link_rel=None,
+    )
+
+
+def plain_text(html):
+    return re.sub(r"\s+", " ", strip_tags(html)).strip()
+
+
+class Reviewer(models.Model):
+    """A clinician who medically reviews pages."""
+
+    name = models.CharField(max_length=120)
+    credentials = models.CharField(max_length=60, help_text="e.g. MD, DO, PA-C")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name}, {self.credentials}"
+
+
+class PageQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status=Page.Status.PUBLISHED, published_at__lte=timezone.now())
+
+    def review_overdue(self):
+        return self.filter(next_review_due__lt=timezone.localdate())
+
+    def search(self, text):
+        """Pages matching every word, best first: name, then aliases, summary, then body."""
+        words = text.split()
+        if connection.vendor == "postgresql":
+            query = SearchQuery(text, search_type="websearch", config="english")
+            matches = self.filter(
+                Q(search_vector=query) | Q(name__icontains=text) | Q(aliases__icontains=text)
+            ).annotate(rank=SearchRank(F("search_vector"), query))
+        else:
+            matches = self.annotate(rank=Value(0.0))
+            for word in words:
+                matches = matches.filter(
+                    Q(name__icontains=word)
+                    | Q(aliases__icontains=word)
+                    | Q(summary__icontains=word)
+                    | Q(search_text__icontains=word)
+                )
+
+        def all_words_in(field):
+            return Q.create([(f"{field}__icontains", word) for word in words])
+
+        tier = Case(
+            When(all_words_in("name"), then=4),
+            When(all_words_in("aliases"), then=3),
+            When(all_words_in("summary"), then=2),
+            default=1,
+            output_field=models.IntegerField(),
+        )
+        return matches.annotate(tier=tier).order_by("-tier", "-rank", "name")
+
+
+class Page(models.Model):
+    """What condition and treatment pages share: naming, summary, review and publication."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    aliases = models.TextField(
+        "also known as",
+        blank=True,
+        help_text="Other names patients search for, one per line (e.g. 'sciatica').",
+    )
+    summary = models.CharField(
+        max_length=160,
+        help_text="One or two sentences, at most 160 characters. Also the search-engine "
+        "description.",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(
+        "publish date",
+        default=timezone.now,
+        help_text="A published page appears from this moment on.",
+    )
+    reviewed_by = models.ForeignKey(
+        Reviewer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    last_reviewed = models.DateField(null=True, blank=True)
+    next_review_due = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Derived on save: plain text of the body for search and snippets, and on PostgreSQL the
+    # weighted full-text vector.
+    search_text = models.TextField(editable=False, default="")
+    search_vector = SearchVectorField(null=True, editable=False)
+    # What the content importer last wrote, so it never overwrites an editor's change.
+    import_fingerprint = models.CharField(max_length=64, editable=False, blank=True)
+
+    objects = PageQuerySet.as_manager()
+
+    markdown_fields = ()
+    derived_fields = ["search_text", "search_vector", "import_fingerprint"]
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        for field in self.markdown_fields:
+            setattr(self, f"{field}_html", render_markdown(getattr(self, field)))
+        self.search_text = " ".join(
+            plain_text(getattr(self, f"{field}_html")) for field in self.markdown_fields
+        )
+        super().save(*args, **kwargs)
+        if connection.vendor == "postgresql":
+            type(self).objects.filter(pk=self.pk).update(
+                search_vector=SearchVector("name", weight="A", config="english")
+                + SearchVector("aliases", weight="B", config="english")
+                + SearchVector("summary", weight="C", config="english")
+                + SearchVector("search_text", weight="D", config="english")
+            )
+        content_changed()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        content_changed()
+        return result
+
+    @property
+    def alias_list(self):
+        return [alias.strip() for alias in self.aliases.splitlines() if alias.strip()]
+
+    @property
+    def is_public(self):
+        return self.status == self.Status.PUBLISHED and self.published_at <= timezone.now()
+
+    @property
+    def review_overdue(self):
+        return bool(self.next_review_due and self.next_review_due < timezone.localdate())
+
+    def sections(self, exclude=()):
+        """(anchor, heading, html) for each non-empty body section, in page order."""
+        return [
+            (
+                field.replace("_", "-"),
+                self._meta.get_field(field).verbose_name,
+                mark_safe(getattr(self, f"{field}_html")),  # noqa: S308 - sanitised on save
+            )
+            for field in self.markdown_fields
+            if getattr(self, f"{field}_html") and field not in exclude
+        ]
+
+    def snippet(self, text, width=90):
+        """A short excerpt around the first word of `text` found, with the words marked."""
+        source = f"{self.summary} {self.search_text}"
+        words = [re.escape(word) for word in text.split() if len(word) > 1]
+        found = re.search("|".join(words), source, re.IGNORECASE) if words else None
+        if found is None:
+            return escape(self.summary)
+        start = max(0, source.rfind(" ", 0, max(0, found.start() - width)) + 1)
+        end = source.find(" ", found.end() + width)
+        end = len(source) if end == -1 else end
+        excerpt = escape(source[start:end])
+        marked = re.sub(
+            "(" + "|".join(re.escape(escape(word)) for word in text.split() if len(word) > 1) + ")",
+            r"<mark>\1</mark>",
+            excerpt,
+            flags=re.IGNORECASE,
+        )
+        prefix = "… " if start > 0 else ""
+        suffix = " …" if end < len(source) else ""
+        return mark_safe(f"{prefix}{marked}{suffix}")  # noqa: S308 - escaped above
+
+    def publish(self):
+        self.status = self.Status.PUBLISHED
+        self.published_at = min(self.published_at, timezone.now())
+        self.save()
+
+    def unpublish(self):
+        self.status = self.Status.DRAFT
+        self.save()
+
+
+class TreatmentCategory(models.Model):
+    name = models.CharField(max_length=80, unique=True)
+    slug = models.SlugField(unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    is_procedure = models.BooleanField(
+        default=True,
+        help_text="Procedures (injections, implants, surgery), as opposed to therapies "
+        "(medicine, exercise, counselling).",
+    )
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order on the index page.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "treatment categories"
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        content_changed()
+
+
+class Treatment(Page):
+    category = models.ForeignKey(
+        TreatmentCategory, on_delete=models.PROTECT, related_name="treatments"
+    )
+    what_it_is = models.TextField("What it is", help_text="Markdown.")
+    who_it_helps = models.TextField("Who it helps", help_text="Markdown.")
+    before_during_after = models.TextField(
+        "What to expect before, during and after", help_text="Markdown."
+    )
+    recovery = models.TextField("Recovery", help_text="Markdown.")
+    risks = models.TextField("Risks and side effects", help_text="Markdown.")
+    what_it_is_html = models.TextField(editable=False, default="")
+    who_it_helps_html = models.TextField(editable=False, default="")
+    before_during_after_html = models.TextField(editable=False, default="")
+    recovery_html = models.TextField(editable=False, default="")
+    risks_html = models.TextField(editable=False, default="")
+
+    markdown_fields = ("what_it_is", "who_it_helps", "before_during_after", "recovery", "risks")
+
+    history = HistoricalRecords(
+        excluded_fields=[*Page.derived_fields, *(f"{f}_html" for f in markdown_fields)]
+    )
+
+    class Meta(Page.Meta):
+        indexes = [models.Index(fields=["status", "published_at"])]
+
+    def get_absolute_url(self):
+        return reverse("conditions:treatment_detail", kwargs={"slug": self.slug})
+
+    @property
+    def schema_type(self):
+        return "MedicalProcedure" if self.category.is_procedure else "MedicalTherapy"
+
+
+class Condition(Page):
+    overview = models.TextField("Overview", help_text="Markdown.")
+    symptoms = models.TextField("Symptoms", help_text="Markdown. List the symptoms as bullets.")
+    causes = models.TextField("Causes", help_text="Markdown.")
+    diagnosis = models.TextField("Diagnosis", help_text="Markdown.")
+    treatment_approach = models.TextField(
+        "How it is treated",
+        blank=True,
+        help_text="Markdown, optional: the treatment plan step by step. The linked treatments "
+        "are listed after it in ladder order.",
+    )
+    when_to_seek_care = models.TextField("When to seek care", help_text="Markdown.")
+    red_flags = models.TextField(
+        "Emergency red flags",
+        blank=True,
+        help_text="Markdown. Shown as a prominent warning; leave empty if none apply.",
+    )
+    prognosis = models.TextField("Outlook", help_text="Markdown.")
+    overview_html = models.TextField(editable=False, default="")
+    symptoms_html = models.TextField(editable=False, default="")
+    causes_html = models.TextField(editable=False, default="")
+    diagnosis_html = models.TextField(editable=False, default="")
+    treatment_approach_html = models.TextField(editable=False, default="")
+    when_to_seek_care_html = models.TextField(editable=False, default="")
+    red_flags_html = models.TextField(editable=False, default="")
+    prognosis_html = models.TextField(editable=False, default="")
+    treatments = models.ManyToManyField(
+        Treatment, through="TreatmentStep", related_name="conditions", blank=True
+    )
+    related_conditions = models.ManyToManyField(
+        "self", blank=True, symmetrical=False, help_text="Shown at the end of this page."
+    )
+
+    markdown_fields = (
+        "overview", "symptoms", "causes", "diagnosis", "treatment_approach", "when_to_seek_care",
+        "red_flags", "prognosis",
+    )  # fmt: skip
+
+    history = HistoricalRecords(
+        excluded_fields=[*Page.derived_fields, *(f"{f}_html" for f in markdown_fields)]
+    )
+
+    class Meta(Page.Meta):
+        indexes = [models.Index(fields=["status", "published_at"])]
+
+    def get_absolute_url(self):
+        return reverse("conditions:condition_detail", kwargs={"slug": self.slug})
+
+    def sections_before_treatments(self):
+        return self.sections(exclude=["when_to_seek_care", "red_flags", "prognosis"])
+
+    def sections_after_treatments(self):
+        """Red flags are left out: the page shows them as a callout of their own."""
+        return self.sections(
+            exclude=[
+                "overview",
+                "symptoms",
+                "causes",
+                "diagnosis",
+                "treatment_approach",
+                "red_flags",
+            ]
+        )
+
+    @property
+    def red_flags_safe(self):
+        return mark_safe(self.red_flags_html)  # noqa: S308 - sanitised on save
+
+    def signs_and_symptoms(self):
+        """The symptom bullets as plain text, for structured data."""
+        return [
+            plain_text(item) for item in re.findall(r"<li>(.*?)</li>", self.symptoms_html, re.S)
+        ]
+
+
+class TreatmentStep(models.Model):
+    """A treatment's place on a condition's treatment ladder."""
+
+    class Step(models.IntegerChoices):
+        CONSERVATIVE = 10, "Conservative care"
+        INJECTION = 20, "Injections and nerve blocks"
+        ABLATION = 30, "Nerve ablation"
+        PROCEDURE = 40, "Minimally invasive procedures"
+        STIMULATION = 50, "Neuromodulation"
+        PUMP = 60, "Implanted drug delivery"
+        SURGERY = 70, "Surgery"
+
+    condition = models.ForeignKey(Condition, on_delete=models.CASCADE, related_name="steps")
+    treatment = models.ForeignKey(Treatment, on_delete=models.CASCADE, related_name="steps")
+    step = models.PositiveSmallIntegerField(choices=Step.choices)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order within the step.")
+    note = models.CharField(max_length=200, blank=True, help_text="Its role for this condition.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["step", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["condition", "treatment"], name="one_step_per_treatment"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.condition} → {self.treatment} ({self.get_step_display()})"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        content_changed()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        content_changed()
+        return result
+
+
+class PageItem(models.Model):
+    """Belongs to exactly one condition or one treatment page."""
+
+    condition = models.ForeignKey(
+        Condition, on_delete=models.CASCADE, null=True, blank=True, related_name="%(class)ss"
+    )
+    treatment = models.ForeignKey(
+        Treatment, on_delete=models.CASCADE, null=True, blank=True, related_name="%(class)ss"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "pk"]
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        content_changed()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        content_changed()
+        return result
+
+
+def _on_one_page(name):
+    return models.CheckConstraint(
+        condition=Q(condition__isnull=False, treatment__isnull=True)
+        | Q(condition__isnull=True, treatment__isnull=False),
+        name=name,
+    )
+
+
+class FAQ(PageItem):
+    question = models.CharField(max_length=300)
+    answer = models.TextField(help_text="Markdown.")
+    answer_html = models.TextField(editable=False, default="")
+
+    history = HistoricalRecords(excluded_fields=["answer_html"])
+
+    class Meta(PageItem.Meta):
+        verbose_name = "FAQ"
+        verbose_name_plural = "FAQs"
+        constraints = [_on_one_page("faq_on_one_page")]
+
+    def __str__(self):
+        return self.question
+
+    def save(self, *args, **kwargs):
+        self.answer_html = render_markdown(self.answer)
+        super().save(*args, **kwargs)
+
+    @property
+    def answer_safe(self):
+        return mark_safe(self.answer_html)  # noqa: S308 - sanitised on save
+
+
+class Reference(PageItem):
+    organisation = models.CharField(max_length=160)
+    title = models.CharField(max_length=300)
+    url = models.URLField("URL", max_length=500)
+
+    history = HistoricalRecords()
+
+    class Meta(PageItem.Meta):
+        constraints = [_on_one_page("reference_on_one_page")]
+
+    def __str__(self):
+        return f"{self.organisation}: {self.title}"

@@ -1,0 +1,275 @@
+import difflib
+import re
+
+from django.db.models import Prefetch
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views.generic import DetailView, ListView
+
+from clinic.pagecache import cache_public_page
+from conditions.models import Condition, Treatment, TreatmentCategory, TreatmentStep
+
+SEARCH_MAX_LENGTH = 100
+SEARCH_MAX_RESULTS = 50
+
+
+class PreviewableMixin:
+    """Drafts are 404 for the public; staff who may view them see a preview, marked as such."""
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.request.user.has_perm(
+            f"{self.model._meta.app_label}.view_{self.model._meta.model_name}"
+        ):
+            return queryset
+        return queryset.published()
+
+
+def _absolute(request, path):
+    return request.build_absolute_uri(path)
+
+
+@method_decorator(cache_public_page, name="dispatch")
+class ConditionListView(ListView):
+    queryset = Condition.objects.published().only("name", "slug", "summary", "aliases")
+    extra_context = {
+        "title": "Conditions we treat",
+        "description": "Spine, joint and nerve pain conditions we diagnose and treat, from low "
+        "back pain and sciatica to pain that continues after spine surgery.",
+        "breadcrumbs": [("Conditions we treat", None)],
+    }
+
+
+@method_decorator(cache_public_page, name="dispatch")
+class ConditionDetailView(PreviewableMixin, DetailView):
+    model = Condition
+
+    def get_queryset(self):
+        public_steps = TreatmentStep.objects.filter(
+            treatment__in=Treatment.objects.published()
+        ).select_related("treatment__category")
+        return (
+            super()
+            .get_queryset()
+            .select_related("reviewed_by")
+            .prefetch_related(
+                Prefetch("steps", queryset=public_steps),
+                "faqs",
+                "references",
+                Prefetch("related_conditions", queryset=Condition.objects.published()),
+            )
+        )
+
+    def get_context_data(self, **kwargs):
+        condition = self.object
+        return super().get_context_data(
+            title=condition.name,
+            description=condition.summary,
+            og_type="article",
+            breadcrumbs=[
+                ("Conditions we treat", reverse("conditions:condition_list")),
+                (condition.name, None),
+            ],
+            structured_data=condition_structured_data(self.request, condition),
+            **kwargs,
+        )
+
+
+@method_decorator(cache_public_page, name="dispatch")
+class TreatmentListView(ListView):
+    template_name = "conditions/treatment_list.html"
+    extra_context = {
+        "title": "Treatments we provide",
+        "description": "Injections, nerve treatments, implanted devices, medicines, therapy and "
+        "more: the treatments we offer, grouped by kind.",
+        "breadcrumbs": [("Treatments we provide", None)],
+    }
+
+    def get_queryset(self):
+        published = Treatment.objects.published().only("name", "slug", "summary", "category_id")
+        categories = TreatmentCategory.objects.prefetch_related(
+            Prefetch("treatments", queryset=published, to_attr="public_treatments")
+        )
+        return [category for category in categories if category.public_treatments]
+
+
+@method_decorator(cache_public_page, name="dispatch")
+class TreatmentDetailView(PreviewableMixin, DetailView):
+    model = Treatment
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .select_related("category", "reviewed_by")
+            .prefetch_related(
+                "faqs",
+                "references",
+                Prefetch(
+                    "conditions",
+                    queryset=Condition.objects.published().only("name", "slug").distinct(),
+                ),
+            )
+        )
+
+    def get_context_data(self, **kwargs):
+        treatment = self.object
+        return super().get_context_data(
+            title=treatment.name,
+            description=treatment.summary,
+            og_type="article",
+            breadcrumbs=[
+                ("Treatments we provide", reverse("conditions:treatment_list")),
+                (treatment.name, None),
+            ],
+            structured_data=treatment_structured_data(self.request, treatment),
+            **kwargs,
+        )
+
+
+def _clean_query(raw):
+    """Printable characters only, white space folded: nothing odd reaches the database."""
+    printable = "".join(char if char.isprintable() else " " for char in raw)
+    return re.sub(r"\s+", " ", printable).strip()
+
+
+@cache_public_page
+def search(request):
+    raw = request.GET.get("q", "")
+    query = _clean_query(raw)
+    context = {"query": query, "title": "Search", "breadcrumbs": [("Search", None)]}
+    if len(query) > SEARCH_MAX_LENGTH:
+        context.update(query=query[:SEARCH_MAX_LENGTH], problem="too_long")
+        return render(request, "conditions/search.html", context)
+    if not re.search(r"\w", query):
+        context["problem"] = "empty" if not raw.strip() else "no_words"
+        return render(request, "conditions/search.html", context)
+
+    results = _search_pages(query)
+    if not results:
+        suggestion = _closest_name(query)
+        if suggestion:
+            context["suggestion"] = suggestion
+            results = _search_pages(suggestion)
+    context.update(
+        title=f"Search results for “{query}”",
+        results=[(page, page.snippet(context.get("suggestion", query))) for page in results],
+    )
+    return render(request, "conditions/search.html", context)
+
+
+def _search_pages(text):
+    conditions = Condition.objects.published().search(text)[:SEARCH_MAX_RESULTS]
+    treatments = Treatment.objects.published().search(text)[:SEARCH_MAX_RESULTS]
+    pages = [*conditions, *treatments]
+    pages.sort(key=lambda page: (-page.tier, -page.rank, page.name))
+    return pages[:SEARCH_MAX_RESULTS]
+
+
+def _closest_name(text):
+    """The published name or alias closest to a misspelled query, if one is close enough."""
+    names = (
+        Condition.objects.published()
+        .order_by()
+        .values_list("name", "aliases")
+        .union(Treatment.objects.published().order_by().values_list("name", "aliases"))
+    )
+    vocabulary = {
+        term.strip().lower(): term.strip()
+        for name, aliases in names
+        for term in [name, *aliases.splitlines()]
+        if term.strip()
+    }
+    found = difflib.get_close_matches(text.lower(), vocabulary, n=1, cutoff=0.75)
+    return vocabulary[found[0]] if found else None
+
+
+def _reviewed(page):
+    data = {}
+    if page.last_reviewed:
+        data["lastReviewed"] = page.last_reviewed.isoformat()
+    if page.reviewed_by:
+        data["reviewedBy"] = {
+            "@type": "Person",
+            "name": page.reviewed_by.name,
+            "honorificSuffix": page.reviewed_by.credentials,
+        }
+    return data
+
+
+def _faq_data(page):
+    faqs = list(page.faqs.all())
+    if not faqs:
+        return []
+    return [
+        {
+            "@context": "https://schema.org",
+            "@type": "FAQPage",
+            "mainEntity": [
+                {
+                    "@type": "Question",
+                    "name": faq.question,
+                    "acceptedAnswer": {"@type": "Answer", "text": faq.answer_html},
+                }
+                for faq in faqs
+            ],
+        }
+    ]
+
+
+def condition_structured_data(request, condition):
+    treatments = [step.treatment for step in condition.steps.all()]
+    about = {
+        "@type": "MedicalCondition",
+        "name": condition.name,
+        "url": _absolute(request, condition.get_absolute_url()),
+        "description": condition.summary,
+        "signOrSymptom": [
+            {"@type": "MedicalSignOrSymptom", "name": symptom}
+            for symptom in condition.signs_and_symptoms()
+        ],
+        "possibleTreatment": [
+            {
+                "@type": treatment.schema_type,
+                "name": treatment.name,
+                "url": _absolute(request, treatment.get_absolute_url()),
+            }
+            for treatment in treatments
+        ],
+    }
+    if condition.alias_list:
+        about["alternateName"] = condition.alias_list
+    page = {
+        "@context": "https://schema.org",
+        "@type": "MedicalWebPage",
+        "name": condition.name,
+        "url": _absolute(request, condition.get_absolute_url()),
+        "description": condition.summary,
+        "dateModified": condition.updated_at.isoformat(),
+        "about": about,
+        **_reviewed(condition),
+    }
+    return [page, *_faq_data(condition)]
+
+
+def treatment_structured_data(request, treatment):
+    about = {
+        "@type": treatment.schema_type,
+        "name": treatment.name,
+        "url": _absolute(request, treatment.get_absolute_url()),
+        "description": treatment.summary,
+    }
+    if treatment.alias_list:
+        about["alternateName"] = treatment.alias_list
+    page = {
+        "@context": "https://schema.org",
+        "@type": "MedicalWebPage",
+        "name": treatment.name,
+        "url": _absolute(request, treatment.get_absolute_url()),
+        "description": treatment.summary,
+        "dateModified": treatment.updated_at.isoformat(),
+        "about": about,
+        **_reviewed(treatment),
+    }
+    return [page, *_faq_data(treatment)]
