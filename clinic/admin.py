@@ -55,5 +55,6 @@ class LocationAdmin(admin.ModelAdmin):
         ("Address", {"fields": ["street_address", "address_line2", "city", "state", "zip_code"]}),
         ("Contact", {"fields": ["phone", "fax", "map_url", "directions"]}),
         ("Holidays", {"fields": ["observes_federal_holidays"]}),
+        ("Staff", {"fields": ["notify_emails"]}),
     ]
     inlines = [OpeningHoursInline, ClosureInline]

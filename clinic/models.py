@@ -87,6 +87,12 @@ class Location(models.Model):
     directions = models.TextField(
         blank=True, help_text="Parking, entrance, accessibility: plain text, shown as written."
     )
+    notify_emails = models.TextField(
+        "staff to notify",
+        blank=True,
+        help_text="Who hears of new requests for this location: one email address per line. "
+        "Empty: the practice-wide list (CLINIC_NOTIFY_EMAILS).",
+    )
     observes_federal_holidays = models.BooleanField(
         default=True, help_text="Closed on observed US federal holidays."
     )
@@ -111,6 +117,10 @@ class Location(models.Model):
         result = super().delete(*args, **kwargs)
         SiteInfo.invalidate()
         return result
+
+    @property
+    def notify_email_list(self):
+        return [line.strip() for line in self.notify_emails.splitlines() if line.strip()]
 
     @property
     def address_lines(self):

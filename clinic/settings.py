@@ -5,6 +5,7 @@ safe default; README.md lists them all. Debug is off unless DJANGO_DEBUG=1, and 
 off the site refuses to start without a secret key.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -52,13 +53,19 @@ INSTALLED_APPS = [
     "localflavor",
     "phonenumber_field",
     "simple_history",
+    "crispy_forms",
+    "crispy_bootstrap5",
+    "post_office",
     "clinic",
     "conditions",
+    "appointments",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Refuses an oversized upload before any of it is read.
+    "appointments.uploads.UploadSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -151,8 +158,19 @@ PHONENUMBER_DEFAULT_FORMAT = "NATIONAL"
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Attachments: outside every served path, readable only by the site's own user.
+PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", BASE_DIR / "private-media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": PRIVATE_MEDIA_ROOT,
+            "base_url": None,
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -173,6 +191,40 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+ADMINS = [("Site operators", address) for address in env_list("DJANGO_ADMINS")]
+
+# Email leaves through an outbox table (django-post-office), never inside a request: a cron job
+# runs `manage.py send_queued_mail`; failures are retried later.
+POST_OFFICE = {
+    "DEFAULT_PRIORITY": "medium",
+    "MAX_RETRIES": 10,
+    "RETRY_INTERVAL": datetime.timedelta(minutes=10),
+    "LOG_LEVEL": 1,  # failures only
+    "BATCH_SIZE": 100,
+}
+
+# The appointment forms.
+CLINIC_NOTIFY_EMAILS = env_list("CLINIC_NOTIFY_EMAILS")
+CLINIC_PRIVACY_NOTICE_VERSION = os.environ.get("CLINIC_PRIVACY_NOTICE_VERSION", "2026-11")
+CLINIC_SUBMISSIONS_PER_HOUR = int(os.environ.get("CLINIC_SUBMISSIONS_PER_HOUR", "10"))
+CLINIC_MIN_FILL_SECONDS = int(os.environ.get("CLINIC_MIN_FILL_SECONDS", "3"))
+CLINIC_FORM_MAX_AGE_HOURS = int(os.environ.get("CLINIC_FORM_MAX_AGE_HOURS", "6"))
+# How many proxies in front of the site append to X-Forwarded-For (0: use REMOTE_ADDR).
+CLINIC_TRUSTED_PROXY_HOPS = int(os.environ.get("CLINIC_TRUSTED_PROXY_HOPS", "0"))
+
+FILE_UPLOAD_HANDLERS = [
+    "appointments.uploads.BoundedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_PERMISSIONS = 0o600
+
+# Error reports never carry what a patient typed or the names of the files they sent.
+DEFAULT_EXCEPTION_REPORTER = "clinic.reporting.PatientSafeExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "clinic.reporting.PatientSafeExceptionReporterFilter"
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # Security. Behind a TLS-terminating proxy set DJANGO_SECURE_PROXY_SSL_HEADER=1.
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)

@@ -63,6 +63,7 @@ sitemaps = {
 urlpatterns = [
     path("", include((clinic_patterns, "clinic"))),
     path("", include("conditions.urls")),
+    path("appointments/", include("appointments.urls")),
     path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
     path("admin/", admin.site.urls),
 ]

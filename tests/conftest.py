@@ -1,21 +1,45 @@
+import shutil
 from io import StringIO
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.test import override_settings
+from django.utils.functional import empty
 
+from appointments.models import private_storage
 from clinic.models import Location, Practice
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _plain_static_files():
-    """Serve static files without the manifest that only `collectstatic` writes."""
-    plain = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+def _test_storages(tmp_path_factory):
+    """Static files without the manifest only `collectstatic` writes; attachments in a
+    temporary private folder."""
+    storages = {
+        **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        "private": {
+            **settings.STORAGES["private"],
+            "OPTIONS": {
+                **settings.STORAGES["private"]["OPTIONS"],
+                "location": tmp_path_factory.mktemp("private-media"),
+            },
+        },
     }
-    with override_settings(STORAGES=plain):
+    with override_settings(STORAGES=storages):
+        private_storage()._wrapped = empty  # look it up again, in the temporary folder
         yield
+    private_storage()._wrapped = empty
+
+
+@pytest.fixture
+def private_root(settings):
+    """The attachments folder, emptied for this test."""
+    root = Path(settings.STORAGES["private"]["OPTIONS"]["location"])
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir()
+    return root
 
 
 @pytest.fixture
@@ -28,3 +52,9 @@ def demo(db):
 @pytest.fixture
 def main_clinic(demo):
     return Location.objects.get(slug="main-clinic")
+
+
+@pytest.fixture
+def pages(demo):
+    """The practice plus every condition and treatment page, as `make run` loads them."""
+    call_command("import_content", stdout=StringIO())

@@ -60,7 +60,8 @@ def test_home_explains_referral_and_what_we_treat(client, demo):
 
 def test_providers_page_says_how_to_refer_by_fax(client, demo):
     html = client.get("/providers/").text
-    assert "Fax the referral and records to <strong>(217) 555-0101</strong>" in html
+    assert "fax the referral and records to <strong>(217) 555-0101</strong>" in html
+    assert 'href="/appointments/refer/"' in html
     assert "Imaging reports" in html
 
 

@@ -1,14 +1,5 @@
-from io import StringIO
-
 import pytest
 from django.contrib.auth.models import Group, User
-from django.core.management import call_command
-
-
-@pytest.fixture
-def pages(demo):
-    """The practice plus every condition and treatment page, as `make run` loads them."""
-    call_command("import_content", stdout=StringIO())
 
 
 @pytest.fixture

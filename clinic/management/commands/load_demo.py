@@ -67,6 +67,7 @@ LOCATIONS = [
             "Free parking in the surface lot by the main entrance. The building is step-free; "
             "take the elevator to the second floor. Wheelchairs are available at the front desk."
         ),
+        "notify_emails": "frontdesk@bluestem-pain.example",
         "hours": MAIN_HOURS,
     },
     {
@@ -81,6 +82,7 @@ LOCATIONS = [
         "phone": "+12175550140",
         "fax": "+12175550141",
         "directions": "Street parking and a lot behind the building. Ground floor, step-free.",
+        "notify_emails": "eastside-desk@bluestem-pain.example",
         "hours": EAST_HOURS,
     },
 ]

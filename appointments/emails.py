@@ -1,0 +1,37 @@
+"""Emails about requests. They carry a reference and a link, never a patient's details."""
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from post_office import mail
+
+from clinic.models import SiteInfo
+
+
+def queue_new_request_emails(appointment, admin_url):
+    """Put the staff notice and the sender's acknowledgement in the outbox."""
+    practice = SiteInfo.load().practice
+    location = appointment.preferred_location
+    context = {
+        "appointment": appointment,
+        "practice": practice,
+        "location_name": location.name if location else "no preferred location",
+        "admin_url": admin_url,
+    }
+    if staff := appointment.staff_emails():
+        mail.send(
+            staff,
+            settings.DEFAULT_FROM_EMAIL,
+            subject=render_to_string("appointments/email/staff_new_subject.txt", context).strip(),
+            message=render_to_string("appointments/email/staff_new.txt", context),
+        )
+    if recipient := appointment.acknowledgement_email:
+        mail.send(
+            [recipient],
+            settings.DEFAULT_FROM_EMAIL,
+            subject=f"We received your {_kind(appointment)} {appointment.reference}",
+            message=render_to_string("appointments/email/acknowledgement.txt", context),
+        )
+
+
+def _kind(appointment):
+    return "referral" if appointment.source == appointment.Source.PHYSICIAN else "request"

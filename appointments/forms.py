@@ -1,0 +1,388 @@
+import datetime
+import re
+import uuid
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Div, Fieldset, Layout
+from django import forms
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from appointments.models import AppointmentRequest
+from appointments.uploads import MAX_FILES, check_attachment, refusal_message
+from clinic.models import Location
+from conditions.models import Condition
+
+TOKEN_SALT = "appointments.form-token"  # noqa: S105 - a salt, not a secret
+ICD10_CODE = re.compile(r"[A-TV-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?")
+ACCEPTED_FILES = ".pdf,.jpg,.jpeg,.png,.tif,.tiff,application/pdf,image/jpeg,image/png,image/tiff"
+
+
+def new_form_token():
+    """A one-time token, signed with the time the form was shown."""
+    return signing.TimestampSigner(salt=TOKEN_SALT).sign(uuid.uuid4().hex)
+
+
+def validate_npi(value):
+    """A National Provider Identifier: 10 digits whose last is a Luhn check digit over the
+    number prefixed with 80840, as CMS defines it."""
+    if not re.fullmatch(r"\d{10}", value):
+        raise ValidationError("An NPI is 10 digits.", code="npi_format")
+    total = 0
+    for position, digit in enumerate(reversed("80840" + value)):
+        number = int(digit) * (2 if position % 2 else 1)
+        total += number - 9 if number > 9 else number
+    if total % 10:
+        raise ValidationError(
+            "This is not a valid NPI: please check the digits.", code="npi_check_digit"
+        )
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def __init__(self, *args, **kwargs):
+        # Empty files are refused by check_attachment, with the file's name in the message.
+        super().__init__(*args, allow_empty_file=True, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        return [super(MultipleFileField, self).clean(upload, initial) for upload in files]
+
+
+class AppointmentRequestForm(forms.ModelForm):
+    """What both forms share: patient details, consent, attachments and the spam guards."""
+
+    source = None
+
+    # Spam guards: a signed, one-time token with the time the form was shown, and a field
+    # that people never see (hidden by CSS) but form-filling robots fill in.
+    token = forms.CharField(widget=forms.HiddenInput)
+    website = forms.CharField(
+        required=False,
+        label="Leave this field empty",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+    attachments = MultipleFileField(
+        required=False,
+        label="Attach files (optional)",
+        help_text=f"PDF, JPEG, PNG or TIFF; up to {MAX_FILES} files of at most 10 MB each.",
+        widget=MultipleFileInput(attrs={"accept": ACCEPTED_FILES}),
+    )
+    privacy_acknowledged = forms.BooleanField(
+        label="I have read the summary of the notice of privacy practices.",
+        error_messages={"required": "Please confirm you have read the privacy notice summary."},
+    )
+    contact_consent = forms.BooleanField(
+        label="The clinic may contact me by phone, or by email without health details.",
+        error_messages={"required": "Please agree that we may contact you about this request."},
+    )
+
+    class Meta:
+        model = AppointmentRequest
+        fields = []  # each form names its own; never the triage fields
+        widgets = {
+            "date_of_birth": forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
+            "reason": forms.Textarea(attrs={"rows": 4, "maxlength": 2000}),
+            "prior_treatments": forms.Textarea(attrs={"rows": 3, "maxlength": 2000}),
+        }
+
+    def __init__(self, *args, refused_uploads=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.refused_uploads = list(refused_uploads)
+        self.checked_files = []
+        if "condition" in self.fields:
+            self.fields["condition"].queryset = Condition.objects.published().only("name")
+            self.fields["condition"].empty_label = "Not sure, or not listed"
+        if "preferred_location" in self.fields:
+            self.fields["preferred_location"].queryset = Location.objects.all()
+            self.fields["preferred_location"].empty_label = "No preference"
+        for name, autocomplete in {
+            "first_name": "given-name",
+            "last_name": "family-name",
+            "phone": "tel",
+            "email": "email",
+        }.items():
+            if self.source == AppointmentRequest.Source.PATIENT and name in self.fields:
+                self.fields[name].widget.attrs["autocomplete"] = autocomplete
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = self.layout()
+
+    def layout(self):
+        raise NotImplementedError
+
+    def guards(self):
+        return [
+            "token",
+            Div("website", css_class="visually-hidden-field", aria_hidden="true"),
+        ]
+
+    def clean_token(self):
+        signer = signing.TimestampSigner(salt=TOKEN_SALT)
+        value = self.cleaned_data["token"]
+        max_age = datetime.timedelta(hours=settings.CLINIC_FORM_MAX_AGE_HOURS)
+        try:
+            token = signer.unsign(value, max_age=max_age)
+        except signing.BadSignature as error:  # also SignatureExpired
+            raise ValidationError(
+                "This form was open for a long time, so for your security it has expired. "
+                "Your details are still here: please check them and send the form again.",
+                code="expired",
+            ) from error
+        shown = datetime.datetime.fromtimestamp(
+            signing.b62_decode(value.rsplit(":", 2)[1]), tz=datetime.UTC
+        )
+        if timezone.now() - shown < datetime.timedelta(seconds=settings.CLINIC_MIN_FILL_SECONDS):
+            raise ValidationError(
+                "That was very quick. Please check your details and send the form again.",
+                code="too_fast",
+            )
+        return uuid.UUID(token)
+
+    def clean_date_of_birth(self):
+        born = self.cleaned_data["date_of_birth"]
+        today = timezone.localdate()
+        if born >= today:
+            raise ValidationError("The date of birth must be in the past.", code="future")
+        if born < today.replace(year=today.year - 120):
+            raise ValidationError("Please check the year of birth.", code="implausible")
+        return born
+
+    def clean_attachments(self):
+        errors = [refusal_message(name, reason) for name, reason in self.refused_uploads]
+        uploads = self.cleaned_data.get("attachments") or []
+        if len(uploads) > MAX_FILES:
+            errors.append(f"You can attach at most {MAX_FILES} files.")
+            uploads = []
+        for upload in uploads:
+            try:
+                self.checked_files.append(check_attachment(upload))
+            except ValidationError as error:
+                errors.extend(error.messages)
+        if errors:
+            raise ValidationError(errors, code="attachments")
+        return uploads
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("prior_spine_surgery") and not cleaned.get("spine_surgery_when"):
+            self.add_error("spine_surgery_when", "Please tell us roughly when (a year is enough).")
+        return cleaned
+
+    def save(self, commit=True):
+        appointment = super().save(commit=False)
+        appointment.source = self.source
+        appointment.form_token = self.cleaned_data["token"]
+        appointment.privacy_notice_version = settings.CLINIC_PRIVACY_NOTICE_VERSION
+        appointment.consented_at = timezone.now()
+        if commit:
+            appointment.save()
+        return appointment
+
+    @property
+    def needs_files_again(self):
+        """After an error, files must be chosen again: browsers never resend them."""
+        return self.is_bound and bool(self.files) and bool(self.errors)
+
+
+class PatientRequestForm(AppointmentRequestForm):
+    source = AppointmentRequest.Source.PATIENT
+
+    no_red_flags = forms.BooleanField(
+        label="None of the emergency warning signs above apply to me right now.",
+        error_messages={
+            "required": "Please confirm that none of the emergency warning signs apply. If one "
+            "does, call 911 or go to the nearest emergency department now."
+        },
+    )
+
+    class Meta(AppointmentRequestForm.Meta):
+        fields = [
+            "first_name", "last_name", "date_of_birth", "phone", "email", "preferred_contact",
+            "preferred_time", "referrer_name", "referrer_practice", "referrer_phone", "reason",
+            "condition", "prior_spine_surgery", "spine_surgery_when", "preferred_location",
+            "insurance_carrier",
+        ]  # fmt: skip
+        labels = {
+            "referrer_name": "Name of the doctor who referred you",
+            "referrer_practice": "Their practice or clinic",
+            "referrer_phone": "Their phone number",
+            "reason": "What would you like help with?",
+            "condition": "Which condition is closest, if you know?",
+            "prior_spine_surgery": "I have had spine surgery",
+            "preferred_location": "Preferred location",
+            "preferred_contact": "How should we contact you?",
+            "preferred_time": "When is best to call?",
+            "email": "Email (optional)",
+            "insurance_carrier": "Insurance company (optional)",
+        }
+        help_texts = {
+            "phone": "A US number we can call, for example (217) 555-0123.",
+            "referrer_practice": "Give the practice or their phone number, or both.",
+            "reason": "A few sentences are enough. Please do not include anything you would not "
+            "want a receptionist to read.",
+            "email": "We only email to say we received your request; never health details.",
+        }
+        widgets = AppointmentRequestForm.Meta.widgets
+
+    def layout(self):
+        return Layout(
+            *self.guards(),
+            Fieldset(
+                "About you",
+                "first_name",
+                "last_name",
+                "date_of_birth",
+                "phone",
+                "email",
+                "preferred_contact",
+                "preferred_time",
+                "insurance_carrier",
+            ),
+            Fieldset("Who referred you", "referrer_name", "referrer_practice", "referrer_phone"),
+            Fieldset(
+                "Your visit",
+                "reason",
+                "condition",
+                "prior_spine_surgery",
+                "spine_surgery_when",
+                "preferred_location",
+            ),
+            Fieldset("Before you send", "no_red_flags", "privacy_acknowledged", "contact_consent"),
+            Fieldset(
+                "Documents",
+                HTML(
+                    "<p>If you have a referral letter or an imaging report, "
+                    "you can attach it here.</p>"
+                ),
+                "attachments",
+            ),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("referrer_name") and not (
+            cleaned.get("referrer_practice") or cleaned.get("referrer_phone")
+        ):
+            self.add_error(
+                "referrer_practice",
+                ValidationError(
+                    "Please give the practice or the phone number of the doctor who referred "
+                    "you, so we can get your referral.",
+                    code="referrer_contact",
+                ),
+            )
+        return cleaned
+
+
+class PhysicianReferralForm(AppointmentRequestForm):
+    source = AppointmentRequest.Source.PHYSICIAN
+
+    class Meta(AppointmentRequestForm.Meta):
+        fields = [
+            "referrer_name", "referrer_npi", "referrer_practice", "referrer_phone",
+            "referrer_fax", "referrer_email", "first_name", "last_name", "date_of_birth",
+            "phone", "email", "insurance_carrier", "reason", "condition", "icd10_codes",
+            "urgency", "prior_treatments", "prior_spine_surgery", "spine_surgery_when",
+            "preferred_location",
+        ]  # fmt: skip
+        labels = {
+            "referrer_name": "Referring provider",
+            "referrer_npi": "NPI",
+            "referrer_practice": "Practice",
+            "referrer_phone": "Office phone",
+            "referrer_fax": "Office fax",
+            "referrer_email": "Email for our acknowledgement",
+            "first_name": "Patient's first name",
+            "last_name": "Patient's last name",
+            "date_of_birth": "Patient's date of birth",
+            "phone": "Patient's phone",
+            "email": "Patient's email (optional)",
+            "insurance_carrier": "Patient's insurance (optional)",
+            "reason": "Reason for referral",
+            "condition": "Closest condition (optional)",
+            "icd10_codes": "ICD-10 codes (optional)",
+            "prior_treatments": "Treatments tried so far (optional)",
+            "prior_spine_surgery": "The patient has had spine surgery",
+            "preferred_location": "Preferred location",
+        }
+        help_texts = {
+            "referrer_npi": "10 digits.",
+            "referrer_email": "We send only the reference number and next steps: no patient data.",
+            "icd10_codes": "Separated by commas, for example M54.16, M96.1.",
+            "urgency": "Urgent referrals are reviewed the same business day.",
+        }
+        widgets = AppointmentRequestForm.Meta.widgets
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("referrer_practice", "referrer_phone", "referrer_email", "referrer_npi"):
+            self.fields[name].required = True
+        self.fields["referrer_npi"].validators.append(validate_npi)
+        self.fields["referrer_npi"].widget.attrs.update({"inputmode": "numeric", "maxlength": 10})
+        self.fields[
+            "privacy_acknowledged"
+        ].label = "The patient agreed to this referral and to the clinic's privacy practices."
+        self.fields[
+            "contact_consent"
+        ].label = "The patient agreed that the clinic may contact them about this referral."
+
+    def layout(self):
+        return Layout(
+            *self.guards(),
+            Fieldset(
+                "Referring provider",
+                "referrer_name",
+                "referrer_npi",
+                "referrer_practice",
+                "referrer_phone",
+                "referrer_fax",
+                "referrer_email",
+            ),
+            Fieldset(
+                "Patient",
+                "first_name",
+                "last_name",
+                "date_of_birth",
+                "phone",
+                "email",
+                "insurance_carrier",
+            ),
+            Fieldset(
+                "Referral",
+                "reason",
+                "condition",
+                "icd10_codes",
+                "urgency",
+                "prior_treatments",
+                "prior_spine_surgery",
+                "spine_surgery_when",
+                "preferred_location",
+            ),
+            Fieldset("Consent", "privacy_acknowledged", "contact_consent"),
+            Fieldset(
+                "Records",
+                HTML("<p>Office notes, imaging reports, operative notes.</p>"),
+                "attachments",
+            ),
+        )
+
+    def clean_icd10_codes(self):
+        raw = self.cleaned_data["icd10_codes"].upper()
+        codes = [code for code in re.split(r"[\s,;]+", raw) if code]
+        wrong = [code for code in codes if not ICD10_CODE.fullmatch(code)]
+        if wrong:
+            raise ValidationError(
+                f"These do not look like ICD-10 codes: {', '.join(wrong)}. Codes look like M54.16.",
+                code="icd10_format",
+            )
+        if len(codes) > 12:
+            raise ValidationError("Please list at most 12 codes.", code="icd10_count")
+        return ", ".join(codes)

@@ -1,0 +1,89 @@
+import io
+import time
+
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from appointments.forms import new_form_token
+from clinic.models import Location
+
+# A small valid PDF: header, one object, trailer and end marker.
+PDF_BYTES = (
+    b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+    b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
+    b"trailer\n<< /Root 1 0 R >>\n%%EOF\n"
+)
+
+
+def image_bytes(fmt, size=(40, 30), frames=1):
+    output = io.BytesIO()
+    images = [Image.new("RGB", size, (index * 40 % 255, 90, 160)) for index in range(frames)]
+    images[0].save(output, format=fmt, save_all=frames > 1, append_images=images[1:])
+    return output.getvalue()
+
+
+def pdf(name="records.pdf", data=PDF_BYTES):
+    return SimpleUploadedFile(name, data, content_type="application/pdf")
+
+
+@pytest.fixture
+def shown_form_token():
+    """A token as the form would have shown it a minute ago (past the minimum fill time)."""
+    with time_machine.travel(time.time() - 60):
+        return new_form_token()
+
+
+@pytest.fixture
+def patient_data(demo, shown_form_token):
+    return {
+        "token": shown_form_token,
+        "first_name": "Ann",
+        "last_name": "Lee",
+        "date_of_birth": "1961-04-12",
+        "phone": "(217) 555-0123",
+        "email": "ann.lee@example.com",
+        "preferred_contact": "phone",
+        "preferred_time": "morning",
+        "insurance_carrier": "",
+        "referrer_name": "Dr. Rivera",
+        "referrer_practice": "Prairie Family Medicine",
+        "referrer_phone": "",
+        "reason": "Back and leg pain since my fusion last year.",
+        "condition": "",
+        "spine_surgery_when": "",
+        "preferred_location": str(Location.objects.get(slug="main-clinic").pk),
+        "no_red_flags": "on",
+        "privacy_acknowledged": "on",
+        "contact_consent": "on",
+    }
+
+
+@pytest.fixture
+def physician_data(demo, shown_form_token):
+    return {
+        "token": shown_form_token,
+        "referrer_name": "Dr. Maya Rivera",
+        "referrer_npi": "1234567893",
+        "referrer_practice": "Prairie Family Medicine",
+        "referrer_phone": "(217) 555-0177",
+        "referrer_fax": "(217) 555-0178",
+        "referrer_email": "referrals@prairie-family.example",
+        "first_name": "Ben",
+        "last_name": "Okafor",
+        "date_of_birth": "1955-09-30",
+        "phone": "(217) 555-0199",
+        "email": "",
+        "insurance_carrier": "Acme Health",
+        "reason": "Persistent radicular pain after L4-L5 laminectomy.",
+        "condition": "",
+        "icd10_codes": "M96.1, m54.16",
+        "urgency": "urgent",
+        "prior_treatments": "Physical therapy, gabapentin.",
+        "prior_spine_surgery": "on",
+        "spine_surgery_when": "2024",
+        "preferred_location": "",
+        "privacy_acknowledged": "on",
+        "contact_consent": "on",
+    }

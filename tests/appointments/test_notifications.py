@@ -1,0 +1,131 @@
+"""Emails go through the outbox after commit, carry no patient data, and survive a mail outage."""
+
+import datetime
+import smtplib
+
+import time_machine
+from django.core import mail
+from django.core.management import call_command
+from django.utils import timezone
+from post_office.models import STATUS, Email
+
+from appointments.models import AppointmentRequest
+from clinic.models import Location
+from tests.appointments.conftest import pdf
+
+REQUEST = "/appointments/request/"
+REFER = "/appointments/refer/"
+
+
+def send_outbox():
+    call_command("send_queued_mail", verbosity=0)
+
+
+def test_referral_queues_staff_notice_and_acknowledgement_after_commit(
+    client, physician_data, settings, django_capture_on_commit_callbacks
+):
+    settings.CLINIC_NOTIFY_EMAILS = ["intake@clinic.example"]
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(REFER, physician_data)
+    referral = AppointmentRequest.objects.get()
+    assert Email.objects.count() == 2
+    assert not mail.outbox  # nothing is sent inside the request
+    send_outbox()
+    (staff,) = [message for message in mail.outbox if message.to == ["intake@clinic.example"]]
+    (acknowledgement,) = [message for message in mail.outbox if message is not staff]
+    assert staff.to == ["intake@clinic.example"]
+    assert staff.subject == (
+        f"New urgent physician referral {referral.reference} for no preferred location"
+    )
+    assert f"/admin/appointments/appointmentrequest/{referral.pk}/change/" in staff.body
+    assert acknowledgement.to == ["referrals@prairie-family.example"]
+    assert referral.reference in acknowledgement.subject
+    assert "(217) 555-0100" in acknowledgement.body
+    assert "911" in acknowledgement.body
+
+
+def test_location_staff_list_is_used_for_its_requests(
+    client, patient_data, settings, django_capture_on_commit_callbacks
+):
+    settings.CLINIC_NOTIFY_EMAILS = ["everyone@clinic.example"]
+    main = Location.objects.get(slug="main-clinic")
+    main.notify_emails = "main-desk@clinic.example\nmain-nurse@clinic.example"
+    main.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(REQUEST, patient_data)
+    send_outbox()
+    staff = next(message for message in mail.outbox if "New patient" in message.subject)
+    assert sorted(staff.to) == ["main-desk@clinic.example", "main-nurse@clinic.example"]
+    assert staff.subject.endswith("for Main Clinic")
+    ack = next(message for message in mail.outbox if message.to == ["ann.lee@example.com"])
+    assert "We received your request" in ack.subject
+
+
+def test_no_email_address_no_acknowledgement(
+    client, patient_data, settings, django_capture_on_commit_callbacks
+):
+    settings.CLINIC_NOTIFY_EMAILS = []
+    patient_data["email"] = ""
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(REQUEST, patient_data)
+    (staff_notice,) = Email.objects.all()
+    assert staff_notice.to == ["frontdesk@bluestem-pain.example"]
+
+
+def test_nothing_is_queued_when_the_request_is_not_saved(
+    client, patient_data, settings, django_capture_on_commit_callbacks
+):
+    settings.CLINIC_NOTIFY_EMAILS = ["intake@clinic.example"]
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        client.post(REQUEST, {**patient_data, "phone": "nope"})
+    assert callbacks == []
+    assert not Email.objects.exists()
+
+
+class MailServerDown:
+    """An email backend whose server refuses every connection."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def open(self):
+        raise smtplib.SMTPConnectError(421, "Service not available")
+
+    def close(self):
+        pass
+
+    def send_messages(self, messages):
+        self.open()
+
+
+def test_mail_outage_keeps_the_request_and_sends_later_exactly_once(
+    client, physician_data, settings, django_capture_on_commit_callbacks
+):
+    settings.CLINIC_NOTIFY_EMAILS = ["intake@clinic.example"]
+    locmem = settings.EMAIL_BACKEND
+    settings.EMAIL_BACKEND = "tests.appointments.test_notifications.MailServerDown"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(REFER, physician_data)
+    assert response.status_code == 302  # the sender sees success
+    assert AppointmentRequest.objects.count() == 1
+    send_outbox()  # the cron job runs while the server is down
+    assert mail.outbox == []
+    assert Email.objects.filter(status=STATUS.requeued).count() == 2  # waiting to retry
+
+    settings.EMAIL_BACKEND = locmem  # the server is back
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=11)):
+        send_outbox()
+        send_outbox()
+    assert len(mail.outbox) == 2
+    assert Email.objects.filter(status=STATUS.sent).count() == 2
+
+
+def test_attachments_are_never_emailed(
+    client, physician_data, settings, django_capture_on_commit_callbacks
+):
+    settings.CLINIC_NOTIFY_EMAILS = ["intake@clinic.example"]
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(REFER, {**physician_data, "attachments": [pdf("mri.pdf")]})
+    send_outbox()
+    assert all(not message.attachments for message in mail.outbox)
+    assert "Attachments: 1" in next(m for m in mail.outbox if "referral" in m.subject).body

@@ -1,0 +1,110 @@
+"""No patient data in emails, logs, URLs, redirects or error reports."""
+
+import logging
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from post_office.models import Email
+
+from appointments.models import AppointmentRequest, Attachment
+from tests.appointments.conftest import pdf
+
+REFER = "/appointments/refer/"
+REQUEST = "/appointments/request/"
+
+# Every field the sender types, each with a value found nowhere else.
+MARKERS = {
+    "referrer_name": "Dr Markerdoctor Zq",
+    "referrer_practice": "Markerpractice Clinic Zq",
+    "first_name": "Markerfirst",
+    "last_name": "Markerlast",
+    "insurance_carrier": "Markerinsurance",
+    "reason": "Markerreason burning pain",
+    "prior_treatments": "Markertreatment gabapentin",
+    "spine_surgery_when": "Markersurgerywhen",
+}
+# Validated fields cannot hold a marker word; their unique values are checked instead.
+UNIQUE_VALUES = {
+    "referrer_npi": "1245319599",
+    "referrer_email": "markerdoc@prairie.example",
+    "email": "markerpatient@home.example",
+    "phone": "(217) 555-0143",
+    "date_of_birth": "1944-03-21",
+    "icd10_codes": "M79.604",
+}
+FILE_NAME = "Markerfilename scan.pdf"
+LOOK_FOR = [
+    *MARKERS.values(), "Markerfilename", "1245319599", "markerpatient", "555-0143",
+    "5550143", "1944-03-21", "03/21/1944", "M79.604",
+]  # fmt: skip
+
+
+def leaks(text):
+    return [marker for marker in LOOK_FOR if marker.lower() in str(text).lower()]
+
+
+@pytest.fixture
+def marked_referral(physician_data):
+    return {
+        **physician_data,
+        **MARKERS,
+        **UNIQUE_VALUES,
+        "prior_spine_surgery": "on",
+        "attachments": [pdf(FILE_NAME)],
+    }
+
+
+def test_no_patient_data_in_emails_logs_or_urls(
+    client, marked_referral, settings, caplog, django_capture_on_commit_callbacks
+):
+    settings.CLINIC_NOTIFY_EMAILS = ["intake@clinic.example"]
+    caplog.set_level(logging.DEBUG)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(REFER, marked_referral)
+    assert response.status_code == 302
+    saved = AppointmentRequest.objects.get()
+    assert saved.last_name == "Markerlast"  # the data did arrive
+    assert Attachment.objects.get().original_name == FILE_NAME
+
+    # URLs and redirects.
+    assert leaks(response["Location"]) == []
+    confirmation = client.get(response["Location"])
+    assert leaks(confirmation.text) == []
+
+    # The outbox and every email as sent, headers included.
+    call_command("send_queued_mail", verbosity=0)
+    assert len(mail.outbox) == 2
+    for stored in Email.objects.all():
+        assert leaks(stored.subject) == leaks(stored.message) == leaks(stored.html_message) == []
+    for message in mail.outbox:
+        assert leaks(message.message().as_string()) == []
+
+    # The logs of the whole request.
+    assert caplog.records
+    assert leaks("\n".join(record.getMessage() for record in caplog.records)) == []
+
+
+def test_error_report_of_a_failing_request_holds_no_patient_data(
+    client, marked_referral, settings, monkeypatch, private_root, caplog
+):
+    settings.ADMINS = [("Operators", "ops@clinic.example")]
+
+    def storage_fails(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Attachment, "save", storage_fails)
+    client.raise_request_exception = False
+    response = client.post(REFER, marked_referral)
+    assert response.status_code == 500
+    assert leaks(response.content.decode()) == []
+
+    (report,) = [message for message in mail.outbox if "ops@clinic.example" in message.to]
+    assert "OSError" in report.body  # it is the real report
+    assert leaks(report.subject) == leaks(report.body) == []
+    for alternative, _ in report.alternatives:
+        assert leaks(alternative) == []
+    assert leaks("\n".join(record.getMessage() for record in caplog.records)) == []
+    # Nothing half-written: no request, no file.
+    assert not AppointmentRequest.objects.exists()
+    assert [path for path in private_root.rglob("*") if path.is_file()] == []
