@@ -1,6 +1,6 @@
 # The two commands a newcomer needs: `make run` and `make test`. See README.md.
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format serve clean
+.PHONY: help install run test format serve bench bench-admin clean
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -51,6 +51,11 @@ serve: install ## Run the site as in production: gunicorn, debug off, WhiteNoise
 	$(MANAGE) load_demo
 	$(BIN)/gunicorn clinic.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile - \
 		--access-logformat '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+
+bench: bench-admin ## Run every benchmark and print the figures (not part of make test)
+
+bench-admin: install ## Benchmark the triage changelist with 1,000 and 100,000 requests
+	$(BIN)/python tests/bench/bench_admin.py
 
 clean: ## Remove the virtual environment and collected static files (keeps db.sqlite3)
 	rm -rf $(VENV) staticfiles build clinic.egg-info .pytest_cache .ruff_cache

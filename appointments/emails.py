@@ -35,3 +35,20 @@ def queue_new_request_emails(appointment, admin_url):
 
 def _kind(appointment):
     return "referral" if appointment.source == appointment.Source.PHYSICIAN else "request"
+
+
+def queue_outcome_email(appointment):
+    """Close the loop with the referring office: scheduled or declined, and please call."""
+    if not appointment.referrer_email:
+        return
+    practice = SiteInfo.load().practice
+    outcome = "scheduled" if appointment.status == appointment.Status.SCHEDULED else "declined"
+    mail.send(
+        [appointment.referrer_email],
+        settings.DEFAULT_FROM_EMAIL,
+        subject=f"Referral {appointment.reference} was {outcome}",
+        message=render_to_string(
+            "appointments/email/outcome.txt",
+            {"appointment": appointment, "practice": practice, "outcome": outcome},
+        ),
+    )

@@ -1,11 +1,13 @@
 """The one queue: appointment requests from patients and referrals from physicians."""
 
+import datetime
 import secrets
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.storage import storages
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.functional import LazyObject
 from phonenumber_field.modelfields import PhoneNumberField
@@ -43,6 +45,31 @@ def attachment_name(attachment, filename):
     return f"attachments/{today:%Y/%m}/{uuid.uuid4().hex}{attachment.extension}"
 
 
+class TransitionError(ValidationError):
+    """A status change the workflow does not allow, or one missing what it needs."""
+
+
+class AppointmentRequestQuerySet(models.QuerySet):
+    def open(self):
+        # IN rather than NOT IN, so the database can use the status index.
+        return self.filter(status__in=AppointmentRequest.OPEN_STATUSES)
+
+    def awaiting_first_response(self):
+        return self.filter(first_responded_at__isnull=True).open()
+
+    def overdue(self, now=None):
+        """Nobody has responded yet and the first response is past due."""
+        return self.awaiting_first_response().filter(first_response_due__lt=now or timezone.now())
+
+    def urgent(self):
+        return self.open().filter(urgency=AppointmentRequest.Urgency.URGENT)
+
+    def purgeable(self, retention_days, now=None):
+        """Ended requests older than the retention period: they may be deleted."""
+        cutoff = (now or timezone.now()) - datetime.timedelta(days=retention_days)
+        return self.filter(status__in=AppointmentRequest.CLOSED_STATUSES, closed_at__lt=cutoff)
+
+
 class AppointmentRequest(models.Model):
     class Source(models.TextChoices):
         PATIENT = "patient", "Patient request"
@@ -55,6 +82,16 @@ class AppointmentRequest(models.Model):
         SCHEDULED = "scheduled", "Scheduled"
         DECLINED = "declined", "Declined"
         CLOSED = "closed", "Closed"
+
+    class WaitingOn(models.TextChoices):
+        REFERRAL = "referral", "the referral"
+        RECORDS = "records", "records"
+        PATIENT = "patient", "the patient"
+
+    class ClosedBecause(models.TextChoices):
+        SEEN = "seen", "Seen"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        UNREACHABLE = "unreachable", "Unreachable"
 
     class Urgency(models.TextChoices):
         ROUTINE = "routine", "Routine"
@@ -116,21 +153,234 @@ class AppointmentRequest(models.Model):
 
     # The one-time token of the form that sent it: a resubmission finds this row.
     form_token = models.UUIDField(unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Triage, changed only through move_to() and assignment.
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who is working on this request.",
+    )
+    first_response_due = models.DateTimeField(
+        editable=False, help_text="Counted in business hours of the location from receipt."
+    )
+    first_responded_at = models.DateTimeField(null=True, editable=False)
+    waiting_on = models.CharField(max_length=10, choices=WaitingOn.choices, blank=True)
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    scheduled_location = models.ForeignKey(
+        Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decline_reason = models.TextField(max_length=2000, blank=True)
+    suggested_provider = models.CharField(max_length=200, blank=True)
+    closed_because = models.CharField(max_length=12, choices=ClosedBecause.choices, blank=True)
+    closed_at = models.DateTimeField(null=True, editable=False)
+
+    objects = AppointmentRequestQuerySet.as_manager()
+
+    CLOSED_STATUSES = (Status.DECLINED, Status.CLOSED)
+    OPEN_STATUSES = (Status.NEW, Status.IN_REVIEW, Status.WAITING, Status.SCHEDULED)
+    # The workflow: from each status, where a request may go next. Declined and closed end it.
+    TRANSITIONS = {
+        Status.NEW: {Status.IN_REVIEW, Status.WAITING, Status.SCHEDULED, Status.DECLINED,
+                     Status.CLOSED},
+        Status.IN_REVIEW: {Status.WAITING, Status.SCHEDULED, Status.DECLINED, Status.CLOSED},
+        Status.WAITING: {Status.IN_REVIEW, Status.WAITING, Status.SCHEDULED, Status.DECLINED,
+                         Status.CLOSED},
+        Status.SCHEDULED: {Status.SCHEDULED, Status.CLOSED},
+        Status.DECLINED: set(),
+        Status.CLOSED: set(),
+    }  # fmt: skip
+
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-urgency", "created_at"]
+        permissions = [
+            ("export_appointmentrequest", "Can export requests as CSV"),
+            ("download_attachment", "Can download attachments"),
+        ]
+        indexes = [
+            # The default queue: open requests, urgent first, oldest first.
+            models.Index(fields=["status", "urgency", "created_at"], name="queue_default"),
+            models.Index(fields=["first_responded_at", "first_response_due"], name="queue_due"),
+            models.Index(fields=["created_at"], name="queue_received"),
+            models.Index(fields=["assigned_to", "status"], name="queue_assignee"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(source="physician") | models.Q(urgency="routine"),
                 name="only_physicians_mark_urgent",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="declined") | ~models.Q(decline_reason=""),
+                name="declined_has_a_reason",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="scheduled") | models.Q(scheduled_for__isnull=False),
+                name="scheduled_has_a_time",
             ),
         ]
 
     def __str__(self):
         # The reference only: a request's name shows up in logs and admin messages.
         return self.reference
+
+    def save(self, *args, **kwargs):
+        if self.first_response_due is None:
+            self.first_response_due = self.compute_first_response_due(
+                self.created_at or timezone.now()
+            )
+        super().save(*args, **kwargs)
+
+    @property
+    def is_open(self):
+        return self.status not in self.CLOSED_STATUSES
+
+    @property
+    def is_overdue(self):
+        return bool(
+            self.is_open
+            and self.first_responded_at is None
+            and self.first_response_due
+            and self.first_response_due < timezone.now()
+        )
+
+    def compute_first_response_due(self, received):
+        """Due within CLINIC_FIRST_RESPONSE_HOURS business hours of the chosen location, or of
+        the main office when there is no preference."""
+        locations = Location.objects.with_schedule()
+        location = (
+            locations.filter(pk=self.preferred_location_id).first()
+            if self.preferred_location_id
+            else locations.first()
+        )
+        hours = settings.CLINIC_FIRST_RESPONSE_HOURS
+        if location is None:
+            return received + datetime.timedelta(hours=hours)
+        return location.add_business_hours(received, hours)
+
+    def allowed_next(self):
+        return sorted(self.TRANSITIONS[self.status], key=list(self.Status).index)
+
+    def check_move(
+        self,
+        status,
+        *,
+        waiting_on="",
+        scheduled_for=None,
+        decline_reason="",
+        closed_because="",
+        **details,
+    ):
+        """Raise TransitionError, worded for staff, unless move_to() would accept this."""
+        status = self.Status(status)
+        if status not in self.TRANSITIONS[self.status]:
+            raise TransitionError(
+                f"A request that is {self.get_status_display().lower()} cannot be moved to "
+                f"{status.label.lower()}.",
+                code="transition",
+            )
+        missing = {
+            self.Status.WAITING: not waiting_on and "what the request is waiting on",
+            self.Status.SCHEDULED: not scheduled_for and "the date and time of the visit",
+            self.Status.DECLINED: not decline_reason.strip() and "the reason for declining",
+            self.Status.CLOSED: not closed_because and "why it is closed",
+        }.get(status)
+        if missing:
+            raise TransitionError(
+                f"To mark it {status.label.lower()}, give {missing}.", code="missing"
+            )
+
+    def move_to(
+        self,
+        status,
+        *,
+        by,
+        note="",
+        waiting_on="",
+        scheduled_for=None,
+        scheduled_location=None,
+        decline_reason="",
+        suggested_provider="",
+        closed_because="",
+    ):
+        """Change status: check the step, set what goes with it, record who and when.
+
+        Raises TransitionError with a message for staff when the step is not allowed or
+        something it needs is missing. Physician referrals that are scheduled or declined
+        queue an email to the referring office (after commit, no patient data).
+        """
+        self.check_move(
+            status,
+            waiting_on=waiting_on,
+            scheduled_for=scheduled_for,
+            decline_reason=decline_reason,
+            closed_because=closed_because,
+        )
+        status = self.Status(status)
+        previous = self.status
+        now = timezone.now()
+        self.status = status
+        if status == self.Status.WAITING:
+            self.waiting_on = self.WaitingOn(waiting_on)
+        if status == self.Status.SCHEDULED:
+            self.scheduled_for = scheduled_for
+            self.scheduled_location = scheduled_location or self.preferred_location
+        if status == self.Status.DECLINED:
+            self.decline_reason = decline_reason.strip()
+            self.suggested_provider = suggested_provider.strip()
+        if status == self.Status.CLOSED:
+            self.closed_because = self.ClosedBecause(closed_because)
+        if status in self.CLOSED_STATUSES:
+            self.closed_at = now
+        if self.first_responded_at is None:
+            self.first_responded_at = now
+        with transaction.atomic():
+            self.save()
+            StatusChange.objects.create(
+                request=self,
+                from_status=previous,
+                to_status=status,
+                by=by,
+                note=note.strip(),
+                detail=self.status_detail(),
+            )
+            if self.source == self.Source.PHYSICIAN and status in (
+                self.Status.SCHEDULED,
+                self.Status.DECLINED,
+            ):
+                from appointments.emails import queue_outcome_email
+
+                transaction.on_commit(lambda: queue_outcome_email(self))
+        return self
+
+    def assign(self, user, *, by):
+        """Give the request to a staff member (or nobody), and record it."""
+        previous = self.assigned_to
+        self.assigned_to = user
+        with transaction.atomic():
+            self.save(update_fields=["assigned_to", "updated_at"])
+            StatusChange.objects.create(
+                request=self,
+                from_status=self.status,
+                to_status=self.status,
+                by=by,
+                detail=f"Assigned to {user.get_username() if user else 'nobody'}"
+                f" (was {previous.get_username() if previous else 'nobody'})",
+            )
+
+    def status_detail(self):
+        """The status in words, with what goes with it: 'Waiting on records'."""
+        if self.status == self.Status.WAITING and self.waiting_on:
+            return f"Waiting on {self.get_waiting_on_display()}"
+        if self.status == self.Status.SCHEDULED and self.scheduled_for:
+            where = f" at {self.scheduled_location}" if self.scheduled_location else ""
+            return f"Scheduled for {timezone.localtime(self.scheduled_for):%Y-%m-%d %H:%M}{where}"
+        if self.status == self.Status.CLOSED and self.closed_because:
+            return f"Closed: {self.get_closed_because_display().lower()}"
+        return self.get_status_display()
 
     @property
     def acknowledgement_email(self):
@@ -143,6 +393,83 @@ class AppointmentRequest(models.Model):
         if location and location.notify_emails:
             return location.notify_email_list
         return list(settings.CLINIC_NOTIFY_EMAILS)
+
+
+class StatusChange(models.Model):
+    """The audit trail of a request: every status change and assignment, by whom and when."""
+
+    request = models.ForeignKey(
+        AppointmentRequest, on_delete=models.CASCADE, related_name="status_changes"
+    )
+    from_status = models.CharField(max_length=12, choices=AppointmentRequest.Status.choices)
+    to_status = models.CharField(max_length=12, choices=AppointmentRequest.Status.choices)
+    detail = models.CharField(max_length=200, blank=True)
+    note = models.TextField(max_length=2000, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.get_from_status_display()} → {self.get_to_status_display()}"
+
+
+class Note(models.Model):
+    """An internal note on a request. Kept as written: notes are never edited."""
+
+    request = models.ForeignKey(AppointmentRequest, on_delete=models.CASCADE, related_name="notes")
+    text = models.TextField(max_length=4000)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"Note by {self.author} at {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
+
+
+class AccessLog(models.Model):
+    """Who opened, downloaded, exported or purged what, and when. Holds no field values."""
+
+    class Action(models.TextChoices):
+        VIEW = "view", "Opened a request"
+        DOWNLOAD = "download", "Downloaded an attachment"
+        EXPORT = "export", "Exported requests"
+        PURGE = "purge", "Purged ended requests"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    action = models.CharField(max_length=10, choices=Action.choices)
+    # The reference, not a key: the log outlives requests deleted under the retention policy.
+    reference = models.CharField(max_length=11, blank=True, db_index=True)
+    detail = models.CharField(max_length=200, blank=True)
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"{self.get_action_display()} {self.reference}".strip()
+
+    @classmethod
+    def record(cls, action, *, user=None, reference="", detail="", request=None):
+        from clinic.clients import client_address
+
+        return cls.objects.create(
+            action=action,
+            user=user if user and user.is_authenticated else None,
+            reference=reference,
+            detail=detail,
+            client_address=(client_address(request) or None) if request else None,
+        )
 
 
 class Attachment(models.Model):

@@ -1,6 +1,15 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class ClinicConfig(AppConfig):
+    default = True
     name = "clinic"
     verbose_name = "Practice and locations"
+
+
+class ClinicAdminConfig(admin_apps.AdminConfig):
+    """Django's admin, with the clinic's site (two-factor login, the queue on the index)."""
+
+    default = False
+    default_site = "clinic.adminsite.ClinicAdminSite"

@@ -179,6 +179,30 @@ class Location(models.Model):
                 return schedule
         return None
 
+    def add_business_hours(self, start, hours, horizon_days=60):
+        """The moment `hours` of this location's opening hours have passed since `start`.
+
+        Only regular open hours count: not by-appointment days, weekends, holidays or
+        closures. Received Friday evening before a Monday holiday, 8 hours are due Tuesday.
+        """
+        local = timezone.localtime(start)
+        remaining = datetime.timedelta(hours=hours)
+        for offset in range(horizon_days):
+            day = local.date() + datetime.timedelta(days=offset)
+            schedule = self.schedule_on(day)
+            if not schedule.is_open:
+                continue
+            opens = datetime.datetime.combine(day, schedule.opens, tzinfo=local.tzinfo)
+            closes = datetime.datetime.combine(day, schedule.closes, tzinfo=local.tzinfo)
+            begin = max(opens, local)
+            if begin >= closes:
+                continue
+            if closes - begin >= remaining:
+                return begin + remaining
+            remaining -= closes - begin
+        # No opening hours within the horizon (a location closed for months): count plain time.
+        return start + datetime.timedelta(hours=hours)
+
     def upcoming_closures(self, start, days=365):
         """Closed days with a reason (closures and federal holidays) from start onwards."""
         end = start + datetime.timedelta(days=days)

@@ -41,7 +41,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "clinic.apps.ClinicAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "post_office",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "clinic",
     "conditions",
     "appointments",
@@ -70,10 +73,19 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "clinic.middleware.StaffSessionLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -147,6 +159,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Staff accounts: locked for an hour after 5 failed logins (per user and address), a second
+# factor for staff who can see requests, logged out after 30 idle minutes and after 12 hours.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = datetime.timedelta(hours=1)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+CLINIC_REQUIRE_2FA = env_bool("CLINIC_REQUIRE_2FA", default=not DEBUG)
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Clinic staff")
+SESSION_COOKIE_AGE = 30 * 60
+SESSION_SAVE_EVERY_REQUEST = True
+CLINIC_SESSION_MAX_HOURS = 12
+
 LANGUAGE_CODE = "en-us"
 # The practice's own time zone: opening hours and "open now" are computed in it.
 TIME_ZONE = os.environ.get("CLINIC_TIME_ZONE", "America/Chicago")
@@ -163,7 +188,7 @@ PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", BASE_DIR / "priva
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "private": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "BACKEND": "appointments.storage.PrivateFileSystemStorage",
         "OPTIONS": {
             "location": PRIVATE_MEDIA_ROOT,
             "base_url": None,
@@ -211,6 +236,11 @@ CLINIC_MIN_FILL_SECONDS = int(os.environ.get("CLINIC_MIN_FILL_SECONDS", "3"))
 CLINIC_FORM_MAX_AGE_HOURS = int(os.environ.get("CLINIC_FORM_MAX_AGE_HOURS", "6"))
 # How many proxies in front of the site append to X-Forwarded-For (0: use REMOTE_ADDR).
 CLINIC_TRUSTED_PROXY_HOPS = int(os.environ.get("CLINIC_TRUSTED_PROXY_HOPS", "0"))
+
+# Triage: the first response is due within this many business hours of the location.
+CLINIC_FIRST_RESPONSE_HOURS = float(os.environ.get("CLINIC_FIRST_RESPONSE_HOURS", "8"))
+# Declined and closed requests are deleted this many days after they ended (purge_requests).
+REQUEST_RETENTION_DAYS = int(os.environ.get("REQUEST_RETENTION_DAYS", "365"))
 
 FILE_UPLOAD_HANDLERS = [
     "appointments.uploads.BoundedUploadHandler",

@@ -58,3 +58,22 @@ def main_clinic(demo):
 def pages(demo):
     """The practice plus every condition and treatment page, as `make run` loads them."""
     call_command("import_content", stdout=StringIO())
+
+
+def log_in_with_second_factor(client, user):
+    """Log a staff member in as the admin's login form does after a valid one-time code."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device, _ = TOTPDevice.objects.get_or_create(user=user, name="test", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's admin client, with the second factor superusers need."""
+    return log_in_with_second_factor(client, admin_user)

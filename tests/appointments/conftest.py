@@ -87,3 +87,37 @@ def physician_data(demo, shown_form_token):
         "privacy_acknowledged": "on",
         "contact_consent": "on",
     }
+
+
+def staff_member(username, group):
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user(username, password="a long staff password", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def intake(db):
+    return staff_member("intake", "Intake")
+
+
+@pytest.fixture
+def intake_client(client, intake):
+    from tests.conftest import log_in_with_second_factor
+
+    return log_in_with_second_factor(client, intake)
+
+
+@pytest.fixture
+def clinician_client(client, db):
+    from tests.conftest import log_in_with_second_factor
+
+    return log_in_with_second_factor(client, staff_member("clinician", "Clinician"))
+
+
+@pytest.fixture
+def practice_admin_client(client, db):
+    from tests.conftest import log_in_with_second_factor
+
+    return log_in_with_second_factor(client, staff_member("owner", "Practice admin"))

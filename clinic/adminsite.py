@@ -1,0 +1,92 @@
+"""The staff site: Django's admin, with two-factor login for staff who can see requests and the
+day's picture of the queue on its index page."""
+
+import time
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin
+from django.urls import reverse
+from django_otp.admin import OTPAdminAuthenticationForm
+
+from clinic.middleware import LOGIN_STARTED
+
+REQUEST_PERMISSION = "appointments.view_appointmentrequest"
+
+
+def needs_second_factor(user):
+    """Staff who can see patient requests must log in with a second factor."""
+    return settings.CLINIC_REQUIRE_2FA and user.has_perm(REQUEST_PERMISSION)
+
+
+class StaffLoginForm(OTPAdminAuthenticationForm):
+    """Password for everyone; a one-time code as well for staff who can see requests."""
+
+    otp_token = forms.CharField(
+        required=False,
+        label="Authentication code",
+        help_text="The 6-digit code from your authenticator app. Staff who work with patient "
+        "requests need it; content editors can leave it empty.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def clean(self):
+        self.cleaned_data = super(OTPAdminAuthenticationForm, self).clean()
+        user = self.get_user()
+        if user is not None and needs_second_factor(user):
+            if not user.totpdevice_set.filter(confirmed=True).exists():
+                raise forms.ValidationError(
+                    "Your account needs two-factor authentication before it can open patient "
+                    "requests. Ask the practice administrator to enrol you (see README).",
+                    code="not_enrolled",
+                )
+            self.clean_otp(user)
+        return self.cleaned_data
+
+    def _chosen_device(self, user):
+        # Staff have one authenticator app (enrol_totp replaces it), so there is nothing to
+        # choose: use the user's own confirmed device.
+        return super()._chosen_device(user) or user.totpdevice_set.filter(confirmed=True).first()
+
+
+class ClinicAdminSite(admin.AdminSite):
+    site_header = "Clinic staff"
+    site_title = "Clinic staff"
+    index_title = "Today"
+    login_form = StaffLoginForm
+    login_template = "admin/clinic_login.html"
+
+    def login(self, request, extra_context=None):
+        response = super().login(request, extra_context)
+        if request.method == "POST" and request.user.is_authenticated:
+            # The start of the 12-hour limit (StaffSessionLimitMiddleware).
+            request.session[LOGIN_STARTED] = time.time()
+        return response
+
+    def has_permission(self, request):
+        if not super().has_permission(request):
+            return False
+        return not needs_second_factor(request.user) or request.user.is_verified()
+
+    def index(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "queue_summary": self.queue_summary(request)}
+        return super().index(request, extra_context)
+
+    def queue_summary(self, request):
+        """New, urgent, overdue and waiting counts, each with a link to that list."""
+        if not request.user.has_perm(REQUEST_PERMISSION):
+            return None
+        from appointments.models import AppointmentRequest  # the registry is ready by now
+
+        requests = AppointmentRequest.objects
+        changelist = reverse(f"{self.name}:appointments_appointmentrequest_changelist")
+        return [
+            ("New", requests.filter(status="new").count(), f"{changelist}?status__exact=new"),
+            ("Urgent", requests.urgent().count(), f"{changelist}?urgency__exact=urgent"),
+            ("Overdue", requests.overdue().count(), f"{changelist}?response=overdue"),
+            (
+                "Waiting",
+                requests.filter(status="waiting").count(),
+                f"{changelist}?status__exact=waiting",
+            ),
+        ]

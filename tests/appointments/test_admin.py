@@ -1,0 +1,285 @@
+"""The triage admin as intake staff use it."""
+
+import csv
+import io
+import re
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from appointments.models import AccessLog, AppointmentRequest, Note
+from tests.admin_forms import admin_form_data
+from tests.appointments.factories import AttachmentFactory, ReferralFactory, RequestFactory
+
+CHANGELIST = "/admin/appointments/appointmentrequest/"
+
+
+def change_url(appointment):
+    return f"{CHANGELIST}{appointment.pk}/change/"
+
+
+def listed(response):
+    return [row.reference for row in response.context["cl"].result_list]
+
+
+def test_changelist_shows_the_queue_columns(intake_client, demo):
+    ReferralFactory()
+    html = intake_client.get(CHANGELIST).text
+    for column in [
+        "Reference",
+        "Source",
+        "Urgency",
+        "Status",
+        "Preferred location",
+        "Received",
+        "First response due",
+        "Assigned to",
+    ]:
+        assert column in html
+    assert 'class="status-badge status-new">New<' in html
+    assert "Urgent" in html
+
+
+def test_default_view_is_open_requests_urgent_then_oldest(intake_client, demo, intake):
+    old_routine = RequestFactory()
+    new_urgent = ReferralFactory()
+    old_urgent = ReferralFactory()
+    AppointmentRequest.objects.filter(pk=old_urgent.pk).update(
+        created_at=timezone.now() - timezone.timedelta(days=2)
+    )
+    AppointmentRequest.objects.filter(pk=old_routine.pk).update(
+        created_at=timezone.now() - timezone.timedelta(days=3)
+    )
+    closed = RequestFactory()
+    closed.move_to("closed", by=intake, closed_because="withdrawn")
+    response = intake_client.get(CHANGELIST)
+    assert listed(response) == [old_urgent.reference, new_urgent.reference, old_routine.reference]
+    ended = intake_client.get(CHANGELIST, {"queue": "ended"})
+    assert listed(ended) == [closed.reference]
+
+
+def test_overdue_filter_and_flag(intake_client, demo):
+    late = RequestFactory()
+    AppointmentRequest.objects.filter(pk=late.pk).update(
+        first_response_due=timezone.now() - timezone.timedelta(minutes=5)
+    )
+    RequestFactory()
+    response = intake_client.get(CHANGELIST, {"response": "overdue"})
+    assert listed(response) == [late.reference]
+    assert "Overdue</strong> since" in response.text
+
+
+@pytest.mark.parametrize(
+    "term", ["Quartermain", "217-555-0142", "2175550142", "1245319599", "Rivera-Stone"]
+)
+def test_search_by_name_phone_physician_or_npi(intake_client, demo, term):
+    wanted = ReferralFactory(
+        last_name="Quartermain",
+        phone="+12175550142",
+        referrer_npi="1245319599",
+        referrer_name="Dr. Rivera-Stone",
+    )
+    ReferralFactory()
+    assert listed(intake_client.get(CHANGELIST, {"q": term})) == [wanted.reference]
+
+
+def test_search_by_reference(intake_client, demo):
+    wanted = RequestFactory()
+    RequestFactory()
+    assert listed(intake_client.get(CHANGELIST, {"q": wanted.reference})) == [wanted.reference]
+
+
+def test_bulk_actions_call_the_workflow(intake_client, demo, intake):
+    first, second = RequestFactory(), RequestFactory()
+    ended = RequestFactory()
+    ended.move_to("closed", by=intake, closed_because="seen")
+    ids = [first.pk, second.pk, ended.pk]
+    response = intake_client.post(
+        CHANGELIST + "?queue=all",
+        {"action": "mark_in_review", "_selected_action": ids},
+        follow=True,
+    )
+    assert "Marked 2 request(s) as in review." in response.text
+    assert f"Not changed, as their status does not allow it: {ended.reference}" in response.text
+    assert set(AppointmentRequest.objects.filter(status="in_review")) == {first, second}
+    intake_client.post(CHANGELIST, {"action": "assign_to_me", "_selected_action": [first.pk]})
+    first.refresh_from_db()
+    assert first.assigned_to == intake
+    assert first.status_changes.filter(detail__startswith="Assigned to intake").exists()
+
+
+def test_staff_schedule_a_request_through_the_form(intake_client, demo, intake):
+    appointment = ReferralFactory()
+    data = admin_form_data(intake_client.get(change_url(appointment)))
+    data.update(
+        {
+            "move_to": "scheduled",
+            "scheduled_for_0": "2026-12-03",
+            "scheduled_for_1": "10:15",
+            "status_note": "Booked by phone.",
+        }
+    )
+    response = intake_client.post(change_url(appointment), data)
+    assert response.status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.status == "scheduled"
+    change = appointment.status_changes.get()
+    assert (change.by, change.note) == (intake, "Booked by phone.")
+
+
+def test_an_invalid_step_is_refused_with_a_clear_message(intake_client, demo, intake):
+    appointment = RequestFactory()
+    data = admin_form_data(intake_client.get(change_url(appointment)))
+    data.update({"move_to": "declined"})
+    response = intake_client.post(change_url(appointment), data)
+    assert response.status_code == 200
+    assert "To mark it declined, give the reason for declining." in response.text
+    appointment.refresh_from_db()
+    assert appointment.status == "new"
+
+
+def test_only_allowed_next_statuses_are_offered(intake_client, demo, intake):
+    appointment = RequestFactory()
+    appointment.move_to("scheduled", by=intake, scheduled_for=timezone.now())
+    html = intake_client.get(change_url(appointment)).text
+    options = re.findall(r'<option value="([a-z_]*)"', html[html.index('name="move_to"') :][:800])
+    assert options == ["", "scheduled", "closed"]
+
+
+def test_notes_are_added_with_author_and_time_and_never_edited(intake_client, demo, intake):
+    appointment = RequestFactory()
+    data = admin_form_data(intake_client.get(change_url(appointment)))
+    data["notes-2-0-text"] = "Left a voicemail."
+    assert intake_client.post(change_url(appointment), data).status_code == 302
+    note = Note.objects.get()
+    assert (note.text, note.author) == ("Left a voicemail.", intake)
+    html = intake_client.get(change_url(appointment)).text
+    assert "Left a voicemail." in html
+    assert "notes-0-text" not in html  # shown, not editable
+    data = admin_form_data(intake_client.get(change_url(appointment)))
+    assert not any(key.startswith("notes-0-text") for key in data)
+
+
+def test_request_page_shows_the_submission_read_only(intake_client, demo):
+    appointment = ReferralFactory(last_name="Quartermain")
+    AttachmentFactory(request=appointment)
+    html = intake_client.get(change_url(appointment)).text
+    assert "Quartermain" in html
+    assert 'name="last_name"' not in html
+    assert "Download “John Smith MRI.pdf”" in html
+    assert "history" in html.lower()
+
+
+def test_changelist_runs_a_fixed_number_of_queries(intake_client, demo, intake):
+    def queries():
+        cache.clear()
+        with CaptureQueriesContext(connection) as captured:
+            assert intake_client.get(CHANGELIST).status_code == 200
+        return len(captured)
+
+    for _ in range(3):
+        RequestFactory(assigned_to=intake)
+    few = queries()
+    for _ in range(40):
+        ReferralFactory(assigned_to=intake)
+    assert queries() == few
+
+
+def test_admin_index_shows_the_days_picture_with_links(intake_client, demo, intake):
+    RequestFactory()
+    ReferralFactory()
+    waiting = RequestFactory()
+    waiting.move_to("waiting", by=intake, waiting_on="referral")
+    late = RequestFactory()
+    AppointmentRequest.objects.filter(pk=late.pk).update(
+        first_response_due=timezone.now() - timezone.timedelta(hours=1)
+    )
+    html = intake_client.get("/admin/").text
+    assert "The queue today" in html
+    for count, label, link in [
+        (3, "new", "?status__exact=new"),
+        (1, "urgent", "?urgency__exact=urgent"),
+        (1, "overdue", "?response=overdue"),
+        (1, "waiting", "?status__exact=waiting"),
+    ]:
+        assert f'href="{CHANGELIST}{link}"><strong>{count}</strong> {label}' in html
+    assert listed(intake_client.get(CHANGELIST + "?response=overdue")) == [late.reference]
+
+
+def test_csv_export_for_practice_admins_is_logged(practice_admin_client, demo):
+    appointment = ReferralFactory(last_name="=HYPERLINK(1)")
+    response = practice_admin_client.post(
+        CHANGELIST, {"action": "export_csv", "_selected_action": [appointment.pk]}
+    )
+    assert response["Content-Type"].startswith("text/csv")
+    assert "no-store" in response["Cache-Control"]
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][0] == "reference"
+    assert rows[1][0] == appointment.reference
+    assert "'=HYPERLINK(1)" in rows[1]  # never a spreadsheet formula
+    assert not any("attachment" in header for header in rows[0])
+    log = AccessLog.objects.get(action="export")
+    assert log.detail == "1 requests"
+
+
+def test_intake_cannot_export(intake_client, demo):
+    html = intake_client.get(CHANGELIST).text
+    assert "export_csv" not in html
+    appointment = RequestFactory()
+    response = intake_client.post(
+        CHANGELIST, {"action": "export_csv", "_selected_action": [appointment.pk]}
+    )
+    assert not response.get("Content-Type", "").startswith("text/csv")
+    assert not AccessLog.objects.filter(action="export").exists()
+
+
+def test_opening_a_request_and_downloading_a_file_are_logged(intake_client, demo, intake):
+    appointment = ReferralFactory(last_name="Quartermain")
+    attachment = AttachmentFactory(request=appointment)
+    intake_client.get(change_url(appointment), REMOTE_ADDR="10.1.2.3")
+    download = intake_client.get(
+        f"{CHANGELIST}{appointment.pk}/attachments/{attachment.pk}/", REMOTE_ADDR="10.1.2.3"
+    )
+    assert download.status_code == 200
+    view, fetched = AccessLog.objects.order_by("pk")
+    assert (view.action, view.user, view.reference, view.client_address) == (
+        "view",
+        intake,
+        appointment.reference,
+        "10.1.2.3",
+    )
+    assert (fetched.action, fetched.detail) == ("download", f"attachment {attachment.pk}")
+    for row in (view, fetched):
+        assert "Quartermain" not in f"{row.detail} {row.reference}"
+
+
+def test_download_is_a_sandboxed_attachment_named_by_reference(intake_client, demo):
+    attachment = AttachmentFactory(request=ReferralFactory())
+    response = intake_client.get(
+        f"{CHANGELIST}{attachment.request_id}/attachments/{attachment.pk}/"
+    )
+    assert response["Content-Type"] == "application/pdf"
+    disposition = response["Content-Disposition"]
+    assert disposition.startswith("attachment;")
+    assert attachment.request.reference in disposition and "Smith" not in disposition
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == "sandbox; default-src 'none'"
+    assert "no-store" in response["Cache-Control"]
+    assert b"".join(response.streaming_content).startswith(b"%PDF")
+
+
+def test_access_log_is_read_only_even_for_superusers(admin_client, demo):
+    AccessLog.record("view", reference="R-AAAA-BBBB")
+    log = AccessLog.objects.get()
+    assert admin_client.get("/admin/appointments/accesslog/").status_code == 200
+    assert admin_client.get("/admin/appointments/accesslog/add/").status_code == 403
+    assert admin_client.get(f"/admin/appointments/accesslog/{log.pk}/delete/").status_code == 403
+    response = admin_client.post(
+        f"/admin/appointments/accesslog/{log.pk}/change/", {"reference": "changed"}
+    )
+    assert response.status_code in (302, 403)
+    log.refresh_from_db()
+    assert log.reference == "R-AAAA-BBBB"

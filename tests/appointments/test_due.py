@@ -1,0 +1,91 @@
+"""First response due: business hours of the location, counted from receipt."""
+
+import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from clinic.models import Closure, Location
+from tests.appointments.factories import RequestFactory
+
+CHICAGO = ZoneInfo("America/Chicago")
+
+
+def at(*args):
+    return datetime.datetime(*args, tzinfo=CHICAGO)
+
+
+def due_for(received, location=None):
+    with time_machine.travel(received, tick=False):
+        appointment = RequestFactory(preferred_location=location)
+    return appointment.first_response_due.astimezone(CHICAGO)
+
+
+@pytest.mark.parametrize(
+    ("received", "due"),
+    [
+        # Tuesday morning: 8 hours later is Wednesday at the same time.
+        (at(2026, 11, 17, 10, 0), at(2026, 11, 18, 10, 0)),
+        # Before opening: the clock starts at 8:30.
+        (at(2026, 11, 17, 6, 0), at(2026, 11, 17, 16, 30)),
+        # Thursday afternoon: Friday is by appointment, so due Monday.
+        (at(2026, 11, 19, 15, 0), at(2026, 11, 23, 15, 0)),
+        # Saturday: due at Monday's close.
+        (at(2026, 11, 21, 11, 0), at(2026, 11, 23, 16, 30)),
+        # Wednesday evening before Thanksgiving: Thursday closed, Friday by appointment.
+        (at(2026, 11, 25, 18, 0), at(2026, 11, 30, 16, 30)),
+        # Friday evening before Labor Day (Monday 7 September 2026): due Tuesday.
+        (at(2026, 9, 4, 18, 0), at(2026, 9, 8, 16, 30)),
+        # Thursday noon across the change to daylight saving time (Sunday 8 March 2026):
+        # 4.5 hours on Thursday, 3.5 on Monday, in wall-clock time.
+        (at(2026, 3, 5, 12, 0), at(2026, 3, 9, 12, 0)),
+    ],
+    ids=[
+        "weekday",
+        "before-opening",
+        "thursday-afternoon",
+        "weekend",
+        "thanksgiving",
+        "labor-day",
+        "dst",
+    ],
+)
+def test_due_counts_business_hours_of_the_main_office(demo, received, due):
+    assert due_for(received) == due
+
+
+def test_due_uses_the_preferred_location_hours(demo):
+    eastside = Location.objects.get(slug="eastside")  # Monday and Wednesday 9:00-15:00
+    # Monday 14:00: one hour on Monday, six on Wednesday, the last one the next Monday.
+    assert due_for(at(2026, 11, 16, 14, 0), eastside) == at(2026, 11, 23, 10, 0)
+
+
+def test_due_skips_a_one_off_closure(demo):
+    main = Location.objects.get(slug="main-clinic")
+    Closure.objects.create(
+        location=main,
+        starts_on=datetime.date(2026, 11, 18),
+        ends_on=datetime.date(2026, 11, 18),
+        reason="Staff training",
+    )
+    assert due_for(at(2026, 11, 17, 10, 0), main) == at(2026, 11, 19, 10, 0)
+
+
+def test_due_follows_the_setting(demo, settings):
+    settings.CLINIC_FIRST_RESPONSE_HOURS = 2
+    assert due_for(at(2026, 11, 17, 15, 30)) == at(2026, 11, 18, 9, 30)
+
+
+def test_overdue_when_nobody_responded_in_time(demo):
+    from appointments.models import AppointmentRequest
+
+    late = RequestFactory()
+    late.first_response_due = at(2026, 11, 18, 10, 0)
+    late.save()
+    with time_machine.travel(at(2026, 11, 18, 10, 1), tick=False):
+        assert late.is_overdue
+        assert list(AppointmentRequest.objects.overdue()) == [late]
+    with time_machine.travel(at(2026, 11, 18, 9, 59), tick=False):
+        assert not late.is_overdue
+        assert not AppointmentRequest.objects.overdue().exists()

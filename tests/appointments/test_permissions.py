@@ -1,0 +1,99 @@
+"""Who may see what: every staff URL and the attachment download, for every kind of user."""
+
+import pytest
+from django.contrib.auth.models import User
+
+from appointments.models import AccessLog
+from tests.appointments.conftest import staff_member
+from tests.appointments.factories import AttachmentFactory
+from tests.conditions.factories import ConditionFactory
+from tests.conftest import log_in_with_second_factor
+
+ROLES = ["anonymous", "not staff", "content editor", "intake", "clinician", "practice admin"]
+OK, FORBIDDEN, LOGIN = 200, 403, 302
+# url name: expected status for each role, in ROLES order.
+MATRIX = {
+    "index": [LOGIN, LOGIN, OK, OK, OK, OK],
+    "requests": [LOGIN, LOGIN, FORBIDDEN, OK, OK, OK],
+    "request": [LOGIN, LOGIN, FORBIDDEN, OK, OK, OK],
+    "request history": [LOGIN, LOGIN, FORBIDDEN, OK, OK, OK],
+    "download": [LOGIN, LOGIN, FORBIDDEN, OK, OK, OK],
+    "access log": [LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK],
+    "conditions": [LOGIN, LOGIN, OK, FORBIDDEN, FORBIDDEN, OK],
+    "condition": [LOGIN, LOGIN, OK, FORBIDDEN, FORBIDDEN, OK],
+    "locations": [LOGIN, LOGIN, OK, OK, FORBIDDEN, OK],
+    "users": [LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK],
+    "groups": [LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK],
+    "two-factor devices": [LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK],
+    "lockouts": [LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK],
+    "outbox": [LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK],
+}
+
+
+@pytest.fixture
+def urls(demo):
+    attachment = AttachmentFactory()
+    appointment = attachment.request
+    condition = ConditionFactory()
+    base = "/admin/appointments/appointmentrequest"
+    return {
+        "index": "/admin/",
+        "requests": f"{base}/",
+        "request": f"{base}/{appointment.pk}/change/",
+        "request history": f"{base}/{appointment.pk}/history/",
+        "download": f"{base}/{appointment.pk}/attachments/{attachment.pk}/",
+        "access log": "/admin/appointments/accesslog/",
+        "conditions": "/admin/conditions/condition/",
+        "condition": f"/admin/conditions/condition/{condition.pk}/change/",
+        "locations": "/admin/clinic/location/",
+        "users": "/admin/auth/user/",
+        "groups": "/admin/auth/group/",
+        "two-factor devices": "/admin/otp_totp/totpdevice/",
+        "lockouts": "/admin/axes/accessattempt/",
+        "outbox": "/admin/post_office/email/",
+    }
+
+
+def client_for(role, client):
+    if role == "anonymous":
+        return client
+    if role == "not staff":
+        client.force_login(User.objects.create_user("visitor", password="a long password 1"))
+        return client
+    group = {
+        "content editor": "Content editor",
+        "intake": "Intake",
+        "clinician": "Clinician",
+        "practice admin": "Practice admin",
+    }[role]
+    user = staff_member(role.replace(" ", ""), group)
+    if role == "content editor":
+        client.force_login(user)  # no second factor: content editors never see requests
+        return client
+    return log_in_with_second_factor(client, user)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_permission_matrix(client, urls, role):
+    client = client_for(role, client)
+    found = {name: client.get(url).status_code for name, url in urls.items()}
+    expected = {name: codes[ROLES.index(role)] for name, codes in MATRIX.items()}
+    assert found == expected
+
+
+@pytest.mark.parametrize("role", ["anonymous", "not staff", "content editor"])
+def test_refused_downloads_are_not_served_or_logged_as_downloads(client, urls, role):
+    response = client_for(role, client).get(urls["download"])
+    assert response.status_code in (LOGIN, FORBIDDEN)
+    assert not getattr(response, "streaming", False)
+    assert not AccessLog.objects.filter(action="download").exists()
+
+
+def test_attachments_have_no_public_url(client, urls):
+    from appointments.models import Attachment
+
+    attachment = Attachment.objects.get()
+    with pytest.raises(ValueError, match="no URL"):
+        attachment.file.url  # noqa: B018
+    assert client.get(f"/private-media/{attachment.file.name}").status_code == 404
+    assert client.get(f"/media/{attachment.file.name}").status_code == 404
