@@ -1,6 +1,6 @@
 # The two commands a newcomer needs: `make run` and `make test`. See README.md.
 .DEFAULT_GOAL := help
-.PHONY: help install run test format serve bench bench-admin clean
+.PHONY: help install run test test-browser format serve bench bench-admin clean
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -36,6 +36,9 @@ test: install ## Lint, check, and run every test
 	DJANGO_DEBUG=1 $(MANAGE) check
 	DJANGO_DEBUG=1 $(MANAGE) makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-browser: install ## Only the browser tests (Chromium); screenshots of failures in test-results/
+	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
 format: install ## Fix what ruff can fix and format the code
 	$(BIN)/ruff check --fix .

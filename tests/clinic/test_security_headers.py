@@ -1,0 +1,136 @@
+"""Security headers on every URL the site has, resolved with real objects."""
+
+import pytest
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from appointments.models import Attachment
+from tests.appointments.factories import AttachmentFactory
+from tests.conftest import log_in_with_second_factor
+
+REQUIRED_CSP = [
+    "default-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    "form-action 'self'",
+]
+NO_STORE = ("/appointments/", "/admin/")
+
+
+def public_urls(condition_slug, treatment_slug, location_slug):
+    """Every non-admin URL pattern, filled in with real objects; fails on a new pattern."""
+    values = {
+        "conditions/<slug:slug>/": f"conditions/{condition_slug}/",
+        "treatments/<slug:slug>/": f"treatments/{treatment_slug}/",
+        "locations/<slug:slug>/": f"locations/{location_slug}/",
+    }
+    urls = []
+
+    def walk(patterns, prefix):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if route.startswith("admin/"):
+                continue
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+            elif isinstance(pattern, URLPattern):
+                filled = values.get(route, route)
+                assert "<" not in filled, f"A new URL pattern needs a real object: {route}"
+                urls.append("/" + filled)
+
+    walk(get_resolver().url_patterns, "")
+    return urls
+
+
+def admin_urls(attachment):
+    """The staff site: every registered model's pages, with a real object where needed."""
+    urls = ["/admin/", "/admin/password_change/"]
+    for model in admin.site._registry:
+        base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        urls += [base, base + "add/"]
+        instance = model._default_manager.first()
+        if instance is not None:
+            urls += [f"{base}{instance.pk}/change/", f"{base}{instance.pk}/history/"]
+    urls.append(
+        f"/admin/appointments/appointmentrequest/{attachment.request_id}/attachments/"
+        f"{attachment.pk}/"
+    )
+    return urls
+
+
+@pytest.fixture
+def every_url(pages, admin_user):
+    from conditions.models import Condition, Treatment
+
+    attachment = AttachmentFactory()
+    return public_urls(
+        Condition.objects.first().slug, Treatment.objects.first().slug, "main-clinic"
+    ), admin_urls(Attachment.objects.get(pk=attachment.pk))
+
+
+def check_headers(url, response):
+    csp = response["Content-Security-Policy"]
+    if "/attachments/" not in url:
+        for directive in REQUIRED_CSP:
+            assert directive in csp, (url, directive)
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, url
+    assert response["X-Content-Type-Options"] == "nosniff", url
+    assert response["Referrer-Policy"] == "strict-origin-when-cross-origin", url
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin", url
+    assert response["Cross-Origin-Resource-Policy"] == "same-origin", url
+    assert "camera=()" in response["Permissions-Policy"], url
+    assert response["X-Frame-Options"] == "DENY", url
+    assert response["Strict-Transport-Security"] == (
+        "max-age=31536000; includeSubDomains; preload"
+    ), url
+    assert "Access-Control-Allow-Origin" not in response, url
+    if url.startswith(NO_STORE) or "/attachments/" in url:
+        assert "no-store" in response.get("Cache-Control", ""), url
+
+
+def test_every_public_url_sends_the_security_headers(client, every_url):
+    public, _ = every_url
+    assert len(public) >= 14
+    for url in public:
+        response = client.get(url, secure=True, HTTP_ORIGIN="https://evil.example")
+        assert response.status_code in (200, 302), url
+        check_headers(url, response)
+
+
+def test_every_staff_url_sends_the_security_headers(client, every_url, admin_user):
+    _, staff = every_url
+    log_in_with_second_factor(client, admin_user)
+    assert len(staff) >= 50
+    for url in staff:
+        response = client.get(url, secure=True, HTTP_ORIGIN="https://evil.example")
+        assert response.status_code in (200, 302, 403), (url, response.status_code)
+        check_headers(url, response)
+
+
+def test_cookies_are_secure_httponly_and_samesite(client, db, settings):
+    from django.contrib.auth.models import User
+
+    User.objects.create_user("editor", password="a long editor password", is_staff=True)
+    response = client.get("/admin/login/", secure=True)
+    csrf = response.cookies["csrftoken"]
+    assert csrf["secure"] and csrf["samesite"] == "Lax"
+    response = client.post(
+        "/admin/login/", {"username": "editor", "password": "a long editor password"}, secure=True
+    )
+    assert response.status_code == 302
+    session = client.cookies[settings.SESSION_COOKIE_NAME]
+    assert session["secure"] and session["httponly"] and session["samesite"] == "Lax"
+
+
+def test_a_foreign_host_is_refused(client, db):
+    response = client.get("/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert "evil.example" not in response.text or "DisallowedHost" not in response.text
+
+
+def test_not_found_page_leaks_nothing(client, demo):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    for secret in ("Traceback", "SECRET_KEY", "DATABASES", "urlpatterns", "Using the URLconf"):
+        assert secret not in response.text

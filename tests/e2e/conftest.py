@@ -1,0 +1,85 @@
+"""Browser tests: Playwright driving Debian's Chromium against a live test server.
+
+Chromium comes from Debian (`apt-get install chromium`), never from `playwright install`.
+Without it these tests skip with a clear reason, except under CI, where they fail
+(see the root conftest.py).
+"""
+
+import importlib
+import itertools
+from io import StringIO
+from urllib.parse import urlparse
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.apps import apps
+from django.core.management import call_command
+
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+WATCH_CSP = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (event) => {
+  window.__cspViolations.push(event.violatedDirective + ' ' + event.blockedURI);
+});
+"""
+
+
+@pytest.fixture
+def site(transactional_db, settings):
+    """The demo practice, all its pages and the staff groups, with no minimum fill time.
+
+    Browser tests commit for real, and the database is emptied after each; the groups that
+    migrations made are made again here.
+    """
+    for module, function in [
+        (
+            "conditions.migrations.0002_search_index_and_content_editor_group",
+            "create_content_editor_group",
+        ),
+        ("appointments.migrations.0003_staff_groups", "create_groups"),
+    ]:
+        getattr(importlib.import_module(module), function)(apps, None)
+    call_command("load_demo", stdout=StringIO())
+    settings.CLINIC_MIN_FILL_SECONDS = 0
+    settings.CLINIC_NOTIFY_EMAILS = ["intake@clinic.example"]
+
+
+class Watch:
+    """What a page did that it should not: CSP violations, requests to other hosts."""
+
+    def __init__(self, page, base_url):
+        self.page = page
+        self.host = urlparse(base_url).netloc
+        self.foreign = []
+        page.add_init_script(WATCH_CSP)
+        page.on("request", self._request)
+
+    def _request(self, request):
+        url = urlparse(request.url)
+        if url.scheme in ("http", "https") and url.netloc != self.host:
+            self.foreign.append(request.url)
+
+    def csp_violations(self):
+        return self.page.evaluate("window.__cspViolations || []")
+
+    def assert_clean(self):
+        assert self.csp_violations() == [], self.page.url
+        assert self.foreign == [], self.page.url
+
+
+@pytest.fixture
+def watch(page, base_url):
+    return Watch(page, base_url)
+
+
+def assert_accessible(page):
+    """axe-core with the WCAG 2.0/2.1/2.2 A and AA rules, plus heading order."""
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
+    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
+    levels = page.evaluate(
+        "[...document.querySelectorAll('h1,h2,h3,h4,h5,h6')]"
+        ".filter(h => h.offsetParent !== null).map(h => Number(h.tagName[1]))"
+    )
+    assert levels and levels[0] == 1, f"{page.url}: the first heading is not an h1: {levels}"
+    jumps = [(a, b) for a, b in itertools.pairwise(levels) if b > a + 1]
+    assert jumps == [], f"{page.url}: headings skip a level: {jumps}"

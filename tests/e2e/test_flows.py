@@ -1,0 +1,178 @@
+"""People using the whole site in a real browser."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
+from post_office.mail import send_queued
+
+from appointments.models import AppointmentRequest
+from conditions.models import Condition
+from tests.appointments.conftest import PDF_BYTES, staff_member
+from tests.appointments.factories import AttachmentFactory, ReferralFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+def pdf_file(tmp_path, name="referral-letter.pdf"):
+    path = tmp_path / name
+    path.write_bytes(PDF_BYTES)
+    return path
+
+
+def fill_patient_form(page, phone="(217) 555-0123"):
+    page.get_by_label("First name").fill("Ann")
+    page.get_by_label("Last name").fill("Lee")
+    page.get_by_label("Date of birth").fill("1961-04-12")
+    page.get_by_label("Phone", exact=False).first.fill(phone)
+    page.get_by_label("Name of the doctor who referred you").fill("Dr. Rivera")
+    page.get_by_label("Their practice or clinic").fill("Prairie Family Medicine")
+    page.get_by_label("What would you like help with?").fill("Leg pain since my fusion.")
+    page.get_by_label("None of the emergency warning signs").check()
+    page.get_by_label("I have read the summary").check()
+    page.get_by_label("The clinic may contact me").check()
+
+
+def test_patient_on_a_phone_reads_fbss_then_asks_for_an_appointment(
+    site, browser, base_url, tmp_path
+):
+    context = browser.new_context(base_url=base_url, **PHONE)
+    page = context.new_page()
+    page.goto("/conditions/failed-back-surgery-syndrome/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Failed back surgery syndrome")
+    expect(page.get_by_text("Get emergency care now if you have")).to_be_visible()
+    page.get_by_role("link", name="Ask for an appointment").last.click()
+    expect(page).to_have_url(re.compile("/appointments/request/$"))
+
+    fill_patient_form(page, phone="555")  # a mistake
+    page.get_by_role("button", name="Send my request").click()
+    summary = page.get_by_role("alert")
+    expect(summary).to_contain_text("Please check 1 thing below")
+    expect(page.get_by_label("Last name")).to_have_value("Lee")  # nothing lost
+    summary.get_by_role("link").first.click()  # the summary leads to the field
+    expect(page.locator("#id_phone")).to_be_focused()
+
+    page.locator("#id_phone").fill("(217) 555-0123")
+    page.get_by_label("Attach files").set_input_files(pdf_file(tmp_path))
+    page.get_by_role("button", name="Send my request").click()
+
+    expect(page).to_have_url(re.compile("/appointments/sent/$"))
+    saved = AppointmentRequest.objects.get()
+    expect(page.locator(".reference")).to_have_text(saved.reference)
+    assert saved.attachments.get().original_name == "referral-letter.pdf"
+    context.close()
+
+
+def test_physician_office_refers_with_two_files_using_only_the_keyboard(
+    site, page, base_url, tmp_path
+):
+    page.goto(f"{base_url}/appointments/refer/")
+
+    def tab_to(name):
+        """Press Tab until the field has focus: proof it is reachable by keyboard."""
+        for _ in range(80):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.name") == name:
+                return
+        raise AssertionError(f"{name} cannot be reached with the keyboard")
+
+    typed = {
+        "referrer_name": "Dr. Maya Rivera", "referrer_npi": "1234567893",
+        "referrer_practice": "Prairie Family Medicine", "referrer_phone": "2175550177",
+        "referrer_fax": "2175550178", "referrer_email": "referrals@prairie.example",
+        "first_name": "Ben", "last_name": "Okafor", "date_of_birth": "09301955",
+        "phone": "2175550199", "reason": "Radicular pain after laminectomy.",
+    }  # fmt: skip
+    for name, text in typed.items():
+        tab_to(name)
+        page.keyboard.type(text)
+    tab_to("urgency")
+    page.keyboard.type("Urgent")
+    for name in ("privacy_acknowledged", "contact_consent"):
+        tab_to(name)
+        page.keyboard.press("Space")
+    tab_to("attachments")
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")
+    chooser.value.set_files([pdf_file(tmp_path, "notes.pdf"), pdf_file(tmp_path, "mri.pdf")])
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+
+    expect(page).to_have_url(re.compile("/appointments/sent/$"))
+    referral = AppointmentRequest.objects.get()
+    expect(page.locator(".reference")).to_have_text(referral.reference)
+    assert (referral.urgency, referral.attachments.count()) == ("urgent", 2)
+
+
+def test_patient_request_works_without_javascript(site, browser, base_url, tmp_path):
+    context = browser.new_context(base_url=base_url, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/appointments/request/")
+    fill_patient_form(page)
+    page.get_by_label("Attach files").set_input_files(pdf_file(tmp_path))
+    page.get_by_role("button", name="Send my request").click()
+    expect(page).to_have_url(re.compile("/appointments/sent/$"))
+    expect(page.locator(".reference")).to_have_text(AppointmentRequest.objects.get().reference)
+    context.close()
+
+
+def test_staff_log_in_with_a_code_and_schedule_a_referral(site, page, base_url, watch):
+    staff = staff_member("intake", "Intake")
+    device = TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
+    referral = ReferralFactory()
+    AttachmentFactory(request=referral)
+
+    page.goto(f"{base_url}/admin/")
+    page.get_by_label("Username").fill("intake")
+    page.get_by_label("Password").fill("a long staff password")
+    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+    page.get_by_label("Authentication code").fill(f"{code:06d}")
+    page.get_by_role("button", name="Log in").click()
+
+    page.get_by_role("link", name=re.compile(r"1\s+new")).click()
+    page.get_by_role("link", name=referral.reference).click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download “John Smith MRI.pdf”").click()
+    assert download.value.suggested_filename.startswith(referral.reference)
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
+
+    page.locator("textarea[name='notes-2-0-text']").fill("Records look complete.")
+    page.get_by_label("Change status to").select_option("scheduled")
+    page.locator("#id_scheduled_for_0").fill("2026-12-03")
+    page.locator("#id_scheduled_for_1").fill("10:15")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+    watch.assert_clean()
+
+    referral.refresh_from_db()
+    assert referral.status == "scheduled"
+    assert referral.notes.get().author == staff
+    send_queued()
+    outcome = [message for message in mail.outbox if "was scheduled" in message.subject]
+    assert [message.to for message in outcome] == [["referrals@prairie-family.example"]]
+
+
+def test_content_editor_changes_a_summary_and_the_public_sees_it(site, browser, base_url):
+    staff_member("editor", "Content editor")
+    public = browser.new_context(base_url=base_url).new_page()
+    public.goto("/conditions/fibromyalgia/")  # now in the page cache
+    condition = Condition.objects.get(slug="fibromyalgia")
+    expect(public.locator(".lead")).to_have_text(condition.summary)
+
+    editor = browser.new_context(base_url=base_url).new_page()
+    editor.goto("/admin/login/")
+    editor.get_by_label("Username").fill("editor")
+    editor.get_by_label("Password").fill("a long staff password")
+    editor.get_by_role("button", name="Log in").click()
+    editor.goto(f"/admin/conditions/condition/{condition.pk}/change/")
+    editor.get_by_label("Summary").fill("Widespread pain with tiredness and poor sleep.")
+    editor.get_by_role("button", name="Save", exact=True).first.click()
+    expect(editor.locator(".messagelist")).to_contain_text("was changed successfully")
+
+    public.reload()
+    expect(public.locator(".lead")).to_have_text("Widespread pain with tiredness and poor sleep.")
