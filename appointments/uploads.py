@@ -124,18 +124,29 @@ def check_attachment(upload):
             f"“{name}” is not a PDF, JPEG, PNG or TIFF file. Please send one of those.",
             code="file_type",
         )
-    data = upload.read()
     if content_type == Attachment.Kind.PDF:
-        if PDF_FORBIDDEN.search(data):
+        if _contains(upload, PDF_FORBIDDEN):
             raise ValidationError(
                 f"“{name}” contains web page code or scripts, so we cannot accept it. Please "
                 "save or print it to a new PDF and send that.",
                 code="unsafe_pdf",
             )
-        clean = data
-    else:
-        clean = _reencode_image(data, content_type, name)
+        # Stored as it came, straight from its temporary file: never whole in memory.
+        upload.seek(0)
+        return CheckedFile(upload, content_type, name[:255])
+    clean = _reencode_image(upload.read(), content_type, name)
     return CheckedFile(ContentFile(clean), content_type, name[:255])
+
+
+def _contains(upload, pattern, chunk_size=1024 * 1024, overlap=64):
+    """Search a file a megabyte at a time, overlapping so no match falls between chunks."""
+    upload.seek(0)
+    tail = b""
+    while chunk := upload.read(chunk_size):
+        if pattern.search(tail + chunk):
+            return True
+        tail = chunk[-overlap:]
+    return False
 
 
 def _reencode_image(data, content_type, name):

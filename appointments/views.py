@@ -1,5 +1,9 @@
+import logging
+
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import InterfaceError, OperationalError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -10,7 +14,13 @@ from appointments.models import AppointmentRequest, new_reference
 from appointments.services import submit_request
 from clinic.clients import client_hash
 
+logger = logging.getLogger(__name__)
+
 SENT_SESSION_KEY = "appointments_sent"
+SAVE_FAILED = (
+    "Something went wrong on our side and your request was not saved. Your details are still "
+    "here: please send the form again in a minute (files must be chosen again), or call us."
+)
 RATE_WINDOW_SECONDS = 60 * 60
 
 
@@ -56,12 +66,23 @@ def _form_page(request, form_class, template_name):
             form.data["token"] = new_form_token()
         return render(request, template_name, {"form": form, "title": _title(form_class)})
 
-    appointment = submit_request(
-        form,
-        lambda saved: request.build_absolute_uri(
-            reverse("admin:appointments_appointmentrequest_change", args=[saved.pk])
-        ),
-    )
+    try:
+        appointment = submit_request(
+            form,
+            lambda saved: request.build_absolute_uri(
+                reverse("admin:appointments_appointmentrequest_change", args=[saved.pk])
+            ),
+        )
+    except (OperationalError, InterfaceError, OSError) as error:
+        # The database or the file storage failed: nothing was kept (submit_request undoes
+        # it all). Say so, keep what was typed, and let the sender try again.
+        logger.error("Request not saved: %s", type(error).__name__)
+        form.add_error(None, ValidationError(SAVE_FAILED, code="unavailable"))
+        response = render(
+            request, template_name, {"form": form, "title": _title(form_class)}, status=503
+        )
+        response["Retry-After"] = "30"
+        return response
     return _show_sent(request, appointment.reference, appointment.source)
 
 

@@ -409,6 +409,9 @@ class OpenStatus:
         return f"{self.headline}. {self.detail}" if self.detail else self.headline
 
 
+_last_known = None
+
+
 @dataclass
 class SiteInfo:
     """The practice and its locations, read once and kept in the shared cache.
@@ -422,6 +425,7 @@ class SiteInfo:
 
     @classmethod
     def load(cls):
+        global _last_known
         info = cache.get(SITE_INFO_KEY)
         if info is None:
             info = cls(
@@ -429,7 +433,14 @@ class SiteInfo:
                 locations=list(Location.objects.with_schedule()),
             )
             cache.set(SITE_INFO_KEY, info, SITE_INFO_TIMEOUT)
+        _last_known = info
         return info
+
+    @staticmethod
+    def last_known():
+        """What this process last read: the error pages' phone number when the database or
+        the cache cannot answer."""
+        return _last_known
 
     @classmethod
     def for_request(cls, request):

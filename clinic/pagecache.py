@@ -11,6 +11,7 @@ Visitors with a session (staff, anyone who has sent a form) always get a freshly
 
 import functools
 import hashlib
+import logging
 import uuid
 from dataclasses import dataclass
 
@@ -19,6 +20,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 VERSION_KEY = "clinic:content-version"
 SITE_INFO_KEY = "clinic:site-info"
@@ -58,7 +61,11 @@ def cache_public_page(view):
         key = _page_key(request)
         # One cache read: the page, the version it must match, and the site chrome in case
         # the page has to be built.
-        found = cache.get_many([VERSION_KEY, key, SITE_INFO_KEY])
+        try:
+            found = cache.get_many([VERSION_KEY, key, SITE_INFO_KEY])
+        except Exception:
+            logger.warning("Page cache unavailable; building %s", request.path)
+            return view(request, *args, **kwargs)
         version = found.get(VERSION_KEY)
         page = found.get(key)
         if SITE_INFO_KEY in found:

@@ -68,4 +68,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "clinic.views.bad_request"
 handler500 = "clinic.views.server_error"

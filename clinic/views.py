@@ -1,10 +1,13 @@
+import sys
+
 from django.core.cache import cache
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import Http404, HttpResponse, HttpResponseServerError
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -80,14 +83,44 @@ def healthz(request):
     return HttpResponse("ok\n", content_type="text/plain")
 
 
+def bad_request(request, exception):
+    """400, unless the database failing caused it (a session that could not be saved)."""
+    cause = exception
+    while cause is not None:
+        if isinstance(cause, OperationalError | InterfaceError):
+            return _unavailable()
+        cause = cause.__cause__ or cause.__context__
+    return defaults.bad_request(request, exception)
+
+
+def _unavailable():
+    response = HttpResponse(
+        render_to_string("503.html", {"practice": _practice_without_database()}), status=503
+    )
+    response["Retry-After"] = "30"
+    return response
+
+
 def server_error(request):
-    """The 500 page: the phone number if the cache still has it, and never any detail.
+    """The 500 page, or 503 when the database cannot be reached: the phone number, no detail.
 
     It renders without the usual context processors, since the database may be what failed.
     """
-    try:
-        site = cache.get(SITE_INFO_KEY)
-    except Exception:
-        site = None
-    practice = site.practice if site else None
+    exception = sys.exc_info()[1]
+    unavailable = isinstance(exception, OperationalError | InterfaceError)
+    practice = _practice_without_database()
+    if unavailable:
+        response = HttpResponse(render_to_string("503.html", {"practice": practice}), status=503)
+        response["Retry-After"] = "30"
+        return response
     return HttpResponseServerError(render_to_string("500.html", {"practice": practice}))
+
+
+def _practice_without_database():
+    site = SiteInfo.last_known()
+    if site is None:
+        try:
+            site = cache.get(SITE_INFO_KEY)
+        except Exception:
+            site = None
+    return site.practice if site else None

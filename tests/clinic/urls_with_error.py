@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from clinic.urls import handler500, urlpatterns
+from clinic.urls import handler400, handler500, urlpatterns
 
 
 def failing_view(request):
@@ -11,4 +11,4 @@ def failing_view(request):
 
 urlpatterns = [*urlpatterns, path("boom/", failing_view)]
 
-__all__ = ["handler500", "urlpatterns"]
+__all__ = ["handler400", "handler500", "urlpatterns"]

@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.apps import apps
+from django.core.cache import cache
 from django.core.management import call_command
 
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -39,6 +40,7 @@ def site(transactional_db, settings):
         ("appointments.migrations.0003_staff_groups", "create_groups"),
     ]:
         getattr(importlib.import_module(module), function)(apps, None)
+    cache.clear()  # the cache table outlives the emptying of the database
     call_command("load_demo", stdout=StringIO())
     settings.CLINIC_MIN_FILL_SECONDS = 0
     settings.CLINIC_NOTIFY_EMAILS = ["intake@clinic.example"]

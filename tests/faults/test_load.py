@@ -1,0 +1,98 @@
+"""Many people at once, through gunicorn: nothing lost, nothing doubled."""
+
+import os
+import re
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.faults.conftest import ON_POSTGRESQL, Visitor, send_request
+
+
+def test_200_submissions_from_20_parallel_clients(app_database, start_server):
+    """On SQLite or PostgreSQL, whichever the tests run on."""
+    server = start_server(workers=2)
+    before = app_database.query("SELECT COUNT(*) FROM appointments_appointmentrequest")
+
+    def one_client(number):
+        visitor = Visitor(server.url)
+        return [send_request(visitor, last_name=f"Load{number}-{index}") for index in range(10)]
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = [result for batch in pool.map(one_client, range(20)) for result in batch]
+
+    statuses = [status for status, _, _, _ in results]
+    references = [reference for _, _, _, reference in results]
+    assert statuses == [302] * 200
+    assert None not in references
+    assert len(set(references)) == 200
+    rows = app_database.query("SELECT COUNT(*) FROM appointments_appointmentrequest") - before
+    tokens = app_database.query(
+        "SELECT COUNT(DISTINCT form_token) FROM appointments_appointmentrequest "
+        "WHERE last_name LIKE 'Load%'"
+    )
+    assert (rows, tokens) == (200, 200)
+
+
+def test_ten_parallel_posts_of_one_form_make_one_request(app_database, start_server):
+    server = start_server(workers=2)
+    visitor = Visitor(server.url)
+    hidden = visitor.form()
+    data = {
+        **__import__("tests.faults.conftest", fromlist=["PATIENT"]).PATIENT,
+        **hidden,
+        "last_name": "Twin",
+    }
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(
+            pool.map(lambda _: visitor.request("/appointments/request/", data), range(10))
+        )
+    assert [status for status, _, _ in results] == [302] * 10
+    assert (
+        app_database.query(
+            "SELECT COUNT(*) FROM appointments_appointmentrequest WHERE last_name = 'Twin'"
+        )
+        == 1
+    )
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="two app instances share PostgreSQL")
+@pytest.mark.parametrize("cache", ["database", "redis"])
+def test_two_instances_share_the_rate_limit_and_cache_invalidation(
+    app_database, start_server, cache
+):
+    env = {"CLINIC_SUBMISSIONS_PER_HOUR": "3"}
+    if cache == "redis":
+        redis_url = os.environ.get("FAULTS_REDIS_URL", "redis://127.0.0.1:6379/15")
+        if subprocess.run(
+            ["redis-cli", "-u", redis_url, "flushdb"], capture_output=True, check=False
+        ).returncode:
+            pytest.skip(f"Redis is not reachable at {redis_url}")
+        env["REDIS_URL"] = redis_url
+    else:
+        app_database.query("DELETE FROM django_cache RETURNING 1")
+    first, second = start_server(workers=1, **env), start_server(workers=1, **env)
+
+    # The rate limit counts posts from one address on both instances together.
+    statuses = [send_request(Visitor(server.url))[0] for server in (first, second, first)]
+    assert statuses == [302, 302, 302]
+    assert send_request(Visitor(second.url))[0] == 429
+
+    # An editor's save reaches the page on both instances.
+    page = "/conditions/fibromyalgia/"
+    assert Visitor(first.url, "localhost").request(page)[1].get("X-Page-Cache") == "miss"
+    assert Visitor(second.url, "localhost").request(page)[1].get("X-Page-Cache") == "hit"
+    summary = f"Changed by an editor on instance one ({cache})."
+    app_database.manage(
+        "shell",
+        "-c",
+        "from conditions.models import Condition; "
+        "page = Condition.objects.get(slug='fibromyalgia'); "
+        f"page.summary = {summary!r}; page.save()",
+        **env,
+    )
+    for server in (first, second):
+        _, _, html = Visitor(server.url, "localhost").request(page)
+        assert re.search(re.escape(summary), html), server.url
