@@ -208,6 +208,24 @@ STORAGES = {
     },
 }
 
+# Attachments on object storage instead (django-storages, `pip install ".[s3]"`): private
+# objects, encrypted at rest by the bucket's server-side encryption, never given a public URL.
+if os.environ.get("PRIVATE_STORAGE_BUCKET"):
+    STORAGES["private"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["PRIVATE_STORAGE_BUCKET"],
+            "region_name": os.environ.get("PRIVATE_STORAGE_REGION") or None,
+            "endpoint_url": os.environ.get("PRIVATE_STORAGE_ENDPOINT_URL") or None,
+            "default_acl": "private",
+            "file_overwrite": False,
+            "querystring_auth": True,
+            "object_parameters": {
+                "ServerSideEncryption": os.environ.get("PRIVATE_STORAGE_SSE", "AES256")
+            },
+        },
+    }
+
 # Email: printed to the console on a laptop, SMTP in production.
 if DEBUG and not os.environ.get("EMAIL_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"

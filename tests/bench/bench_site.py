@@ -132,10 +132,13 @@ def sql_per_page():
     def count(path):
         with CaptureQueriesContext(connection) as captured:
             client.get(path)
+        # The page's own queries: not the database cache's reads and writes, nor the
+        # transaction statements around its writes.
         own = [
             query
             for query in captured.captured_queries
-            if "django_cache" not in query["sql"] and "SAVEPOINT" not in query["sql"]
+            if "django_cache" not in query["sql"]
+            and not query["sql"].startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"))
         ]
         return len(captured), len(own)
 

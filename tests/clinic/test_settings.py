@@ -85,6 +85,34 @@ def test_redis_url_selects_the_redis_cache():
     assert found["cache"] == "django.core.cache.backends.redis.RedisCache"
 
 
+def test_object_storage_for_attachments_is_private_and_encrypted():
+    # The settings alone: the s3 extra (boto3) is not installed for the tests.
+    script = "import json, clinic.settings as s; print(json.dumps(s.STORAGES['private']))"
+    result = run(
+        ["-c", script],
+        DJANGO_SECRET_KEY="x" * 60,
+        PRIVATE_STORAGE_BUCKET="clinic-attachments",
+        PRIVATE_STORAGE_SSE="aws:kms",
+    )
+    assert result.returncode == 0, result.stderr
+    private = json.loads(result.stdout)
+    assert private["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert private["OPTIONS"]["bucket_name"] == "clinic-attachments"
+    assert private["OPTIONS"]["default_acl"] == "private"
+    assert private["OPTIONS"]["object_parameters"] == {"ServerSideEncryption": "aws:kms"}
+    assert private["OPTIONS"]["querystring_auth"] is True
+
+
+def test_attachments_stay_on_the_private_disk_by_default():
+    script = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        "print(json.dumps(settings.STORAGES['private'], default=str))"
+    )
+    private = json.loads(run(["-c", script], DJANGO_SECRET_KEY="x" * 60).stdout)
+    assert private["BACKEND"] == "appointments.storage.PrivateFileSystemStorage"
+    assert private["OPTIONS"]["file_permissions_mode"] == 0o600
+
+
 def test_unknown_cache_scheme_is_refused():
     result = run(["-c", SHOW_SETTINGS], DJANGO_SECRET_KEY="x" * 60, CACHE_URL="memcached://x")
     assert result.returncode != 0
