@@ -218,58 +218,46 @@ def _faq_data(page):
     ]
 
 
-def condition_structured_data(request, condition):
-    treatments = [step.treatment for step in condition.steps.all()]
-    about = {
-        "@type": "MedicalCondition",
-        "name": condition.name,
-        "url": _absolute(request, condition.get_absolute_url()),
-        "description": condition.summary,
-        "signOrSymptom": [
-            {"@type": "MedicalSignOrSymptom", "name": symptom}
-            for symptom in condition.signs_and_symptoms()
-        ],
-        "possibleTreatment": [
-            {
-                "@type": treatment.schema_type,
-                "name": treatment.name,
-                "url": _absolute(request, treatment.get_absolute_url()),
-            }
-            for treatment in treatments
-        ],
-    }
-    if condition.alias_list:
-        about["alternateName"] = condition.alias_list
-    page = {
+def _medical_web_page(request, page, about):
+    """A MedicalWebPage about a condition or treatment, with its review and its FAQs."""
+    url = _absolute(request, page.get_absolute_url())
+    about = {**about, "name": page.name, "url": url, "description": page.summary}
+    if page.alias_list:
+        about["alternateName"] = page.alias_list
+    web_page = {
         "@context": "https://schema.org",
         "@type": "MedicalWebPage",
-        "name": condition.name,
-        "url": _absolute(request, condition.get_absolute_url()),
-        "description": condition.summary,
-        "dateModified": condition.updated_at.isoformat(),
+        "name": page.name,
+        "url": url,
+        "description": page.summary,
+        "dateModified": page.updated_at.isoformat(),
         "about": about,
-        **_reviewed(condition),
+        **_reviewed(page),
     }
-    return [page, *_faq_data(condition)]
+    return [web_page, *_faq_data(page)]
+
+
+def condition_structured_data(request, condition):
+    return _medical_web_page(
+        request,
+        condition,
+        {
+            "@type": "MedicalCondition",
+            "signOrSymptom": [
+                {"@type": "MedicalSignOrSymptom", "name": symptom}
+                for symptom in condition.signs_and_symptoms()
+            ],
+            "possibleTreatment": [
+                {
+                    "@type": step.treatment.schema_type,
+                    "name": step.treatment.name,
+                    "url": _absolute(request, step.treatment.get_absolute_url()),
+                }
+                for step in condition.steps.all()
+            ],
+        },
+    )
 
 
 def treatment_structured_data(request, treatment):
-    about = {
-        "@type": treatment.schema_type,
-        "name": treatment.name,
-        "url": _absolute(request, treatment.get_absolute_url()),
-        "description": treatment.summary,
-    }
-    if treatment.alias_list:
-        about["alternateName"] = treatment.alias_list
-    page = {
-        "@context": "https://schema.org",
-        "@type": "MedicalWebPage",
-        "name": treatment.name,
-        "url": _absolute(request, treatment.get_absolute_url()),
-        "description": treatment.summary,
-        "dateModified": treatment.updated_at.isoformat(),
-        "about": about,
-        **_reviewed(treatment),
-    }
-    return [page, *_faq_data(treatment)]
+    return _medical_web_page(request, treatment, {"@type": treatment.schema_type})
