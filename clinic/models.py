@@ -13,12 +13,22 @@ from django.utils import timezone
 from localflavor.us.models import USStateField, USZipCodeField
 from phonenumber_field.modelfields import PhoneNumberField
 
-from clinic.pagecache import SITE_INFO_KEY, content_changed
+from clinic.pagecache import SITE_INFO_KEY, PublicContent, content_changed
 
 SITE_INFO_TIMEOUT = 6 * 60 * 60
 
 
-class Practice(models.Model):
+class SiteContent(PublicContent):
+    """The practice's details and hours: on every page, and in the cached site chrome."""
+
+    class Meta:
+        abstract = True
+
+    def public_content_changed(self):
+        SiteInfo.invalidate()
+
+
+class Practice(SiteContent):
     """The practice itself. There is exactly one row, edited in the admin."""
 
     singleton = models.BooleanField(default=True, editable=False, unique=True)
@@ -50,15 +60,6 @@ class Practice(models.Model):
     def __str__(self):
         return self.name
 
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        SiteInfo.invalidate()
-
-    def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        SiteInfo.invalidate()
-        return result
-
 
 class LocationQuerySet(models.QuerySet):
     def with_schedule(self):
@@ -70,7 +71,7 @@ class LocationQuerySet(models.QuerySet):
         )
 
 
-class Location(models.Model):
+class Location(SiteContent):
     name = models.CharField(max_length=120)
     slug = models.SlugField(unique=True)
     position = models.PositiveSmallIntegerField(
@@ -106,17 +107,8 @@ class Location(models.Model):
     def __str__(self):
         return self.name
 
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        SiteInfo.invalidate()
-
     def get_absolute_url(self):
         return reverse("clinic:location_detail", kwargs={"slug": self.slug})
-
-    def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        SiteInfo.invalidate()
-        return result
 
     @property
     def notify_email_list(self):
@@ -263,7 +255,7 @@ class Location(models.Model):
         return data
 
 
-class OpeningHours(models.Model):
+class OpeningHours(SiteContent):
     class Weekday(models.IntegerChoices):
         MONDAY = 0, "Monday"
         TUESDAY = 1, "Tuesday"
@@ -301,10 +293,6 @@ class OpeningHours(models.Model):
             return f"{self.get_weekday_display()} {clock(self.opens)}–{clock(self.closes)}"
         return f"{self.get_weekday_display()}: {self.get_kind_display().lower()}"
 
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        SiteInfo.invalidate()
-
     def clean(self):
         if self.kind == self.Kind.OPEN:
             if self.opens is None or self.closes is None:
@@ -318,13 +306,8 @@ class OpeningHours(models.Model):
         else:
             self.opens = self.closes = None
 
-    def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        SiteInfo.invalidate()
-        return result
 
-
-class Closure(models.Model):
+class Closure(SiteContent):
     """A one-off closure: a day or a span of days, with the reason shown to the public."""
 
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="closures")
@@ -346,20 +329,11 @@ class Closure(models.Model):
     def __str__(self):
         return f"{self.reason} ({self.starts_on:%Y-%m-%d})"
 
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        SiteInfo.invalidate()
-
     def clean(self):
         if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
             raise ValidationError(
                 {"ends_on": "The last day cannot be before the first."}, code="order"
             )
-
-    def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        SiteInfo.invalidate()
-        return result
 
 
 @functools.cache

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import models, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 
@@ -44,6 +44,25 @@ class CachedPage:
 def content_changed():
     """Call when anything shown on public pages changes; takes effect on commit."""
     transaction.on_commit(lambda: cache.set(VERSION_KEY, uuid.uuid4().hex, None))
+
+
+class PublicContent(models.Model):
+    """A model public pages show: saving or deleting a row refreshes every cached page."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        self.public_content_changed()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        self.public_content_changed()
+        return result
+
+    def public_content_changed(self):
+        content_changed()
 
 
 def _page_key(request):

@@ -13,7 +13,7 @@ from django.utils.html import escape, strip_tags
 from django.utils.safestring import mark_safe
 from simple_history.models import HistoricalRecords
 
-from clinic.pagecache import content_changed
+from clinic.pagecache import PublicContent
 
 ALLOWED_TAGS = {
     "p", "br", "strong", "em", "ul", "ol", "li", "a", "h3", "h4", "blockquote", "code", "abbr",
@@ -94,7 +94,7 @@ class PageQuerySet(models.QuerySet):
         return matches.annotate(tier=tier).order_by("-tier", "-rank", "name")
 
 
-class Page(models.Model):
+class Page(PublicContent):
     """What condition and treatment pages share: naming, summary, review and publication."""
 
     class Status(models.TextChoices):
@@ -159,12 +159,6 @@ class Page(models.Model):
                 + SearchVector("summary", weight="C", config="english")
                 + SearchVector("search_text", weight="D", config="english")
             )
-        content_changed()
-
-    def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        content_changed()
-        return result
 
     @property
     def alias_list(self):
@@ -221,7 +215,7 @@ class Page(models.Model):
         self.save()
 
 
-class TreatmentCategory(models.Model):
+class TreatmentCategory(PublicContent):
     name = models.CharField(max_length=80, unique=True)
     slug = models.SlugField(unique=True)
     description = models.CharField(max_length=300, blank=True)
@@ -240,10 +234,6 @@ class TreatmentCategory(models.Model):
 
     def __str__(self):
         return self.name
-
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        content_changed()
 
 
 class Treatment(Page):
@@ -355,7 +345,7 @@ class Condition(Page):
         ]
 
 
-class TreatmentStep(models.Model):
+class TreatmentStep(PublicContent):
     """A treatment's place on a condition's treatment ladder."""
 
     class Step(models.IntegerChoices):
@@ -386,17 +376,8 @@ class TreatmentStep(models.Model):
     def __str__(self):
         return f"{self.condition} → {self.treatment} ({self.get_step_display()})"
 
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        content_changed()
 
-    def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        content_changed()
-        return result
-
-
-class PageItem(models.Model):
+class PageItem(PublicContent):
     """Belongs to exactly one condition or one treatment page."""
 
     condition = models.ForeignKey(
@@ -410,15 +391,6 @@ class PageItem(models.Model):
     class Meta:
         abstract = True
         ordering = ["position", "pk"]
-
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        content_changed()
-
-    def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        content_changed()
-        return result
 
 
 def _on_one_page(name):
