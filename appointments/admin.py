@@ -148,16 +148,25 @@ class TriageForm(forms.ModelForm):
         }
 
 
-class AttachmentInline(admin.TabularInline):
-    model = Attachment
-    fields = ["download", "content_type", "size_kb", "created_at"]
-    readonly_fields = fields
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown on the request page as they were written: never added, changed or deleted here."""
+
     extra = 0
     can_delete = False
-    show_change_link = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class AttachmentInline(ReadOnlyInline):
+    model = Attachment
+    fields = ["download", "content_type", "size_kb", "created_at"]
 
     @admin.display(description="File")
     def download(self, attachment):
@@ -177,21 +186,10 @@ class AttachmentInline(admin.TabularInline):
         return super().get_formset(request, obj, **kwargs)
 
 
-class NoteInline(admin.TabularInline):
-    """Notes as written: shown, never changed or deleted."""
-
+class NoteInline(ReadOnlyInline):
     model = Note
     fields = ["text", "author", "created_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name_plural = "notes"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class AddNoteInline(admin.TabularInline):
@@ -213,19 +211,10 @@ class AddNoteInline(admin.TabularInline):
         return self.has_add_permission(request, obj)
 
 
-class StatusChangeInline(admin.TabularInline):
+class StatusChangeInline(ReadOnlyInline):
     model = StatusChange
     fields = ["at", "by", "from_status", "to_status", "detail", "note"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name_plural = "history"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 SUBMISSION_FIELDS = [
