@@ -119,6 +119,7 @@ class Location(SiteContent):
     )
     archived = models.BooleanField(
         default=False,
+        db_default=False,  # workers still on the previous release insert without it
         help_text="Off the site and the forms' choices, but still shown on the requests that "
         "name it. A location with requests cannot be deleted: archive it instead.",
     )

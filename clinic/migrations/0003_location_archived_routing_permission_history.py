@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='location',
             name='archived',
-            field=models.BooleanField(default=False, help_text="Off the site and the forms' choices, but still shown on the requests that name it. A location with requests cannot be deleted: archive it instead."),
+            field=models.BooleanField(db_default=False, default=False, help_text="Off the site and the forms' choices, but still shown on the requests that name it. A location with requests cannot be deleted: archive it instead."),
         ),
         migrations.CreateModel(
             name='HistoricalClosure',
@@ -65,7 +65,7 @@ class Migration(migrations.Migration):
                 ('directions', models.TextField(blank=True, help_text='Parking, entrance, accessibility: plain text, shown as written.')),
                 ('notify_emails', models.TextField(blank=True, help_text='Who hears of new requests for this location: one email address per line. Empty: the practice-wide list (CLINIC_NOTIFY_EMAILS).', verbose_name='staff to notify')),
                 ('observes_federal_holidays', models.BooleanField(default=True, help_text='Closed on observed US federal holidays.')),
-                ('archived', models.BooleanField(default=False, help_text="Off the site and the forms' choices, but still shown on the requests that name it. A location with requests cannot be deleted: archive it instead.")),
+                ('archived', models.BooleanField(db_default=False, default=False, help_text="Off the site and the forms' choices, but still shown on the requests that name it. A location with requests cannot be deleted: archive it instead.")),
                 ('updated_at', models.DateTimeField(blank=True, editable=False)),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),
                 ('history_date', models.DateTimeField(db_index=True)),
