@@ -101,7 +101,7 @@ class AppointmentRequestForm(forms.ModelForm):
             self.fields["condition"].queryset = Condition.objects.published().only("name")
             self.fields["condition"].empty_label = "Not sure, or not listed"
         if "preferred_location" in self.fields:
-            self.fields["preferred_location"].queryset = Location.objects.all()
+            self.fields["preferred_location"].queryset = Location.objects.active()
             self.fields["preferred_location"].empty_label = "No preference"
         for name, autocomplete in {
             "first_name": "given-name",

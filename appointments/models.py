@@ -144,7 +144,7 @@ class AppointmentRequest(models.Model):
     prior_spine_surgery = models.BooleanField(default=False)
     spine_surgery_when = models.CharField("when (approximately)", max_length=60, blank=True)
     preferred_location = models.ForeignKey(
-        Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        Location, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
     # Consent, as given on the form.
@@ -172,7 +172,7 @@ class AppointmentRequest(models.Model):
     waiting_on = models.CharField(max_length=10, choices=WaitingOn.choices, blank=True)
     scheduled_for = models.DateTimeField(null=True, blank=True)
     scheduled_location = models.ForeignKey(
-        Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        Location, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     decline_reason = models.TextField(max_length=2000, blank=True)
     suggested_provider = models.CharField(max_length=200, blank=True)

@@ -1,5 +1,5 @@
-"""The staff site: Django's admin, with two-factor login for staff who can see requests and the
-day's picture of the queue on its index page."""
+"""The staff site: Django's admin, with two-factor login for staff who can see requests or change
+how patients reach the practice, and the day's picture of the queue on its index page."""
 
 import time
 
@@ -12,21 +12,26 @@ from django_otp.admin import OTPAdminAuthenticationForm
 from clinic.middleware import LOGIN_STARTED
 
 REQUEST_PERMISSION = "appointments.view_appointmentrequest"
+# Who is notified and how patients reach the practice (Practice.routing_fields).
+ROUTING_PERMISSION = "clinic.change_routing"
 
 
 def needs_second_factor(user):
-    """Staff who can see patient requests must log in with a second factor."""
-    return settings.CLINIC_REQUIRE_2FA and user.has_perm(REQUEST_PERMISSION)
+    """Staff who can see patient requests, or redirect them (a fax number, who is notified),
+    must log in with a second factor."""
+    return settings.CLINIC_REQUIRE_2FA and (
+        user.has_perm(REQUEST_PERMISSION) or user.has_perm(ROUTING_PERMISSION)
+    )
 
 
 class StaffLoginForm(OTPAdminAuthenticationForm):
-    """Password for everyone; a one-time code as well for staff who can see requests."""
+    """Password for everyone; a one-time code as well for staff who need a second factor."""
 
     otp_token = forms.CharField(
         required=False,
         label="Authentication code",
         help_text="The 6-digit code from your authenticator app. Staff who work with patient "
-        "requests need it; content editors can leave it empty.",
+        "requests or the practice's contact details need it; content editors can leave it empty.",
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
 
@@ -37,7 +42,8 @@ class StaffLoginForm(OTPAdminAuthenticationForm):
             if not user.totpdevice_set.filter(confirmed=True).exists():
                 raise forms.ValidationError(
                     "Your account needs two-factor authentication before it can open patient "
-                    "requests. Ask the practice administrator to enrol you (see README).",
+                    "requests or change the practice's contact details. Ask the practice "
+                    "administrator to enrol you (see README).",
                     code="not_enrolled",
                 )
             self.clean_otp(user)

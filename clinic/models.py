@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from localflavor.us.models import USStateField, USZipCodeField
 from phonenumber_field.modelfields import PhoneNumberField
+from simple_history.models import HistoricalRecords
 
 from clinic.pagecache import SITE_INFO_KEY, PublicContent, content_changed
 
@@ -52,9 +53,24 @@ class Practice(SiteContent):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Who changed the phone number, and when.
+    history = HistoricalRecords()
+
+    # Routing fields decide where patients and their information go: every way to reach the
+    # practice (phone, fax, email, portal link), every place patients are sent (a location's
+    # address and map link, and whether it is on the site at all) and who hears of new
+    # requests. One wrong digit sends a referral fax with records, a notification or a patient
+    # somewhere else, so only staff with clinic.change_routing (practice admins, always with
+    # the second factor) change them; the admin shows them read-only to everyone else.
+    # Wording (names, policy, directions text) and hours stay with content editors.
+    routing_fields = ("phone", "fax", "email", "patient_portal_url")
+
     class Meta:
         constraints = [
             models.CheckConstraint(condition=models.Q(singleton=True), name="practice_singleton")
+        ]
+        permissions = [
+            ("change_routing", "Can change who is notified and how patients reach the practice")
         ]
 
     def __str__(self):
@@ -62,6 +78,10 @@ class Practice(SiteContent):
 
 
 class LocationQuerySet(models.QuerySet):
+    def active(self):
+        """Locations the public sees and patients may choose: not archived."""
+        return self.filter(archived=False)
+
     def with_schedule(self):
         """Locations with their weekly hours and current closures, in two extra queries."""
         recent = timezone.localdate() - datetime.timedelta(days=1)
@@ -97,9 +117,30 @@ class Location(SiteContent):
     observes_federal_holidays = models.BooleanField(
         default=True, help_text="Closed on observed US federal holidays."
     )
+    archived = models.BooleanField(
+        default=False,
+        db_default=False,  # workers still on the previous release insert without it
+        help_text="Off the site and the forms' choices, but still shown on the requests that "
+        "name it. A location with requests cannot be deleted: archive it instead.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = LocationQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    # See Practice.routing_fields.
+    routing_fields = (
+        "street_address",
+        "address_line2",
+        "city",
+        "state",
+        "zip_code",
+        "phone",
+        "fax",
+        "map_url",
+        "notify_emails",
+        "archived",
+    )
 
     class Meta:
         ordering = ["position", "name"]
@@ -276,6 +317,8 @@ class OpeningHours(SiteContent):
     opens = models.TimeField(null=True, blank=True, help_text="Only for 'Open' days.")
     closes = models.TimeField(null=True, blank=True, help_text="Only for 'Open' days.")
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["weekday"]
         verbose_name_plural = "opening hours"
@@ -316,6 +359,8 @@ class Closure(SiteContent):
     reason = models.CharField(
         max_length=120, help_text="Shown to the public, e.g. 'Staff training'."
     )
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["starts_on"]
@@ -404,7 +449,7 @@ class SiteInfo:
         if info is None:
             info = cls(
                 practice=Practice.objects.first(),
-                locations=list(Location.objects.with_schedule()),
+                locations=list(Location.objects.active().with_schedule()),
             )
             cache.set(SITE_INFO_KEY, info, SITE_INFO_TIMEOUT)
         _last_known = info

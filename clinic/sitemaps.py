@@ -20,7 +20,7 @@ class PageSitemap(Sitemap):
 
 class LocationSitemap(Sitemap):
     def items(self):
-        return Location.objects.all()
+        return Location.objects.active()
 
     def lastmod(self, location):
         return location.updated_at

@@ -1,9 +1,12 @@
 """Who may see what: every staff URL and the attachment download, for every kind of user."""
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from appointments.models import AccessLog
+from clinic.models import Location
 from tests.appointments.conftest import staff_member
 from tests.appointments.factories import AttachmentFactory
 from tests.conditions.factories import ConditionFactory
@@ -22,6 +25,10 @@ MATRIX = {
     "conditions": [LOGIN, LOGIN, OK, FORBIDDEN, FORBIDDEN, OK],
     "condition": [LOGIN, LOGIN, OK, FORBIDDEN, FORBIDDEN, OK],
     "locations": [LOGIN, LOGIN, OK, OK, FORBIDDEN, OK],
+    "location history": [LOGIN, LOGIN, OK, OK, FORBIDDEN, OK],
+    # A location's address and numbers route patients: practice admins only (with 2FA).
+    "add location": [LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK],
+    "delete location": [LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK],
     "users": [LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK],
     "groups": [LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK],
     "two-factor devices": [LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK],
@@ -35,6 +42,7 @@ def urls(demo):
     attachment = AttachmentFactory()
     appointment = attachment.request
     condition = ConditionFactory()
+    eastside = Location.objects.get(slug="eastside")
     base = "/admin/appointments/appointmentrequest"
     return {
         "index": "/admin/",
@@ -46,6 +54,9 @@ def urls(demo):
         "conditions": "/admin/conditions/condition/",
         "condition": f"/admin/conditions/condition/{condition.pk}/change/",
         "locations": "/admin/clinic/location/",
+        "location history": f"/admin/clinic/location/{eastside.pk}/history/",
+        "add location": "/admin/clinic/location/add/",
+        "delete location": f"/admin/clinic/location/{eastside.pk}/delete/",
         "users": "/admin/auth/user/",
         "groups": "/admin/auth/group/",
         "two-factor devices": "/admin/otp_totp/totpdevice/",
@@ -97,3 +108,45 @@ def test_attachments_have_no_public_url(client, urls):
         attachment.file.url  # noqa: B018
     assert client.get(f"/private-media/{attachment.file.name}").status_code == 404
     assert client.get(f"/media/{attachment.file.name}").status_code == 404
+
+
+# Who is notified and how patients reach the practice (clinic.change_routing) need 2FA too.
+
+LOGIN_URL = "/admin/login/?next=/admin/"
+
+
+def editor_who_may_change_routing():
+    editor = staff_member("editor", "Content editor")
+    editor.user_permissions.add(Permission.objects.get(codename="change_routing"))
+    return editor
+
+
+def test_practice_admins_may_change_routing(db):
+    assert staff_member("owner", "Practice admin").has_perm("clinic.change_routing")
+    assert not staff_member("editor", "Content editor").has_perm("clinic.change_routing")
+
+
+def test_practice_admin_without_the_second_factor_cannot_reach_the_admin(client, demo):
+    client.force_login(staff_member("owner", "Practice admin"))
+    assert client.get("/admin/").status_code == LOGIN
+    assert client.get("/admin/clinic/practice/").status_code == LOGIN
+
+
+def test_a_content_editor_who_may_change_routing_needs_the_second_factor(client, demo):
+    client.force_login(editor_who_may_change_routing())
+    assert client.get("/admin/").status_code == LOGIN
+    assert client.get("/admin/clinic/location/").status_code == LOGIN
+
+
+def test_the_login_form_asks_them_for_the_code(client, demo):
+    editor = editor_who_may_change_routing()
+    password = {"username": "editor", "password": "a long staff password"}
+    refused = client.post(LOGIN_URL, {**password, "otp_token": ""})
+    assert "needs two-factor authentication" in refused.text
+    assert client.get("/admin/").status_code == LOGIN
+
+    device = TOTPDevice.objects.create(user=editor, name="phone", confirmed=True)
+    code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+    assert client.post(LOGIN_URL, {**password, "otp_token": ""}).status_code == OK
+    assert client.post(LOGIN_URL, {**password, "otp_token": code}).status_code == LOGIN
+    assert client.get("/admin/clinic/location/").status_code == OK
