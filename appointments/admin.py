@@ -85,7 +85,7 @@ class TriageForm(forms.ModelForm):
         required=False, widget=AdminSplitDateTime, help_text="For “Scheduled”."
     )
     scheduled_location = forms.ModelChoiceField(
-        queryset=Location.objects.all(),
+        queryset=Location.objects.active(),
         required=False,
         help_text="For “Scheduled”; the preferred location if left empty.",
     )

@@ -254,7 +254,7 @@ class AppointmentRequest(models.Model):
         location = (
             locations.filter(pk=self.preferred_location_id).first()
             if self.preferred_location_id
-            else locations.first()
+            else locations.active().first()
         )
         hours = settings.CLINIC_FIRST_RESPONSE_HOURS
         if location is None:

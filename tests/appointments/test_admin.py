@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from appointments.models import AccessLog, AppointmentRequest, Note
+from clinic.models import Location
 from tests.admin_forms import admin_form_data
 from tests.appointments.factories import AttachmentFactory, ReferralFactory, RequestFactory
 
@@ -128,6 +129,13 @@ def test_staff_schedule_a_request_through_the_form(intake_client, demo, intake):
     assert appointment.status == "scheduled"
     change = appointment.status_changes.get()
     assert (change.by, change.note) == (intake, "Booked by phone.")
+
+
+def test_staff_schedule_only_at_locations_still_open(intake_client, demo):
+    Location.objects.filter(slug="eastside").update(archived=True)
+    response = intake_client.get(change_url(ReferralFactory()))
+    choices = response.context["adminform"].form.fields["scheduled_location"].queryset
+    assert list(choices.values_list("slug", flat=True)) == ["main-clinic"]
 
 
 def test_an_invalid_step_is_refused_with_a_clear_message(intake_client, demo, intake):

@@ -89,3 +89,9 @@ def test_overdue_when_nobody_responded_in_time(demo):
     with time_machine.travel(at(2026, 11, 18, 9, 59), tick=False):
         assert not late.is_overdue
         assert not AppointmentRequest.objects.overdue().exists()
+
+
+def test_without_a_preference_the_main_office_is_the_first_location_still_open(demo):
+    # The main office archived: Eastside (Monday and Wednesday 9:00-15:00) counts instead.
+    Location.objects.filter(slug="main-clinic").update(archived=True)
+    assert due_for(at(2026, 11, 16, 14, 0)) == at(2026, 11, 23, 10, 0)
