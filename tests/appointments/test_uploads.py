@@ -320,7 +320,7 @@ MIB = 1024 * 1024
     [(REFER, "physician_data", 'value="Okafor"'), (REQUEST, "patient_data", 'value="Lee"')],
 )
 def test_a_tiff_memory_bomb_is_refused_from_its_headers_without_decoding(
-    client, private_root, request, url, data, typed
+    client, db, private_root, request, url, data, typed
 ):
     """The pen test's file: 30 Group 4 pages of 6000x6600, 1.2 billion pixels in a few KB;
     it took a worker from 85 MB to 1.26 GB."""
