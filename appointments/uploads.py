@@ -36,10 +36,10 @@ MAX_BODY_BYTES = MAX_FILES * MAX_FILE_BYTES + 512 * 1024
 # against one budget for every image of a request before any page is decoded, and pages are
 # decoded one at a time, so memory stays near one page (MAX_IMAGE_PIXELS at most) whatever
 # their number. A fine fax page (letter at 204x196 dpi) is 1728x2200, 3.8 million pixels; a
-# phone photo 12 to 48 million. 200 million takes a 30-page fax (114 million) with a few photos,
-# about 52 fax pages in all, and bounds the time a request can take: measured here, 200 million
-# pixels of fax pages re-encode in ~2.5 s, of colour TIFF pages in ~13 s (gunicorn's timeout
-# is 60 s).
+# phone photo usually 12 to 24 million. 200 million takes a 30-page fax (114 million) with a
+# few photos, about 52 fax pages in all, and bounds the time a request can take: measured here,
+# 200 million pixels re-encode in ~2.5 s as fax pages, ~12 s as colour TIFF pages (gunicorn's
+# timeout is 60 s).
 MAX_IMAGE_PIXELS = 40_000_000
 MAX_REQUEST_PIXELS = 200_000_000
 FAX_PAGE_PIXELS = 1728 * 2200
@@ -152,8 +152,9 @@ def too_many_pixels_message(name, page_sizes, alone):
         f"(about {MAX_REQUEST_PIXELS // FAX_PAGE_PIXELS} fax pages)"
     )
     if alone:
-        return f"“{name}” is too large for us to read: {described}, and {limit}. " + (
-            "Please send fewer pages, or fax it to us."
+        return (
+            f"“{name}” is too large for us to read: {described}, and {limit}. Please send "
+            "fewer pages, or fax it to us."
         )
     return (
         f"“{name}” ({described}) is too much to read together with the other images you "
@@ -271,15 +272,15 @@ def _page_too_large(name):
 
 
 def _reencode_tiff(image, pages):
-    """Write the pages one by one, so only one is ever decoded: Pillow's `save_all` would
-    make a list of them all first."""
+    """Write the pages one by one, so one page at a time is decoded: Pillow's `save_all` makes
+    a list of every page first."""
     output = io.BytesIO()
     with TiffImagePlugin.AppendingTiffWriter(output) as writer:
         for number in range(pages):
             image.seek(number)
             page = _pixels_only(image)
             page.save(writer, format="TIFF", compression="tiff_deflate", dpi=_dpi(image))
-            del page
+            del page  # freed before the next page is decoded, not after
             writer.newFrame()
     return output.getvalue()
 
