@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from appointments.models import AppointmentRequest
-from appointments.uploads import MAX_FILES, check_attachment, refusal_message
+from appointments.uploads import MAX_FILES, PixelBudget, check_attachment, refusal_message
 from clinic.models import Location
 from conditions.models import Condition
 
@@ -161,9 +161,10 @@ class AppointmentRequestForm(forms.ModelForm):
         if len(uploads) > MAX_FILES:
             errors.append(f"You can attach at most {MAX_FILES} files.")
             uploads = []
+        budget = PixelBudget()  # shared: all the files of a request decode so many pixels
         for upload in uploads:
             try:
-                self.checked_files.append(check_attachment(upload))
+                self.checked_files.append(check_attachment(upload, budget))
             except ValidationError as error:
                 errors.extend(error.messages)
         if errors:

@@ -1,16 +1,30 @@
 """Attachments: judged by content, bounded in size and number, stored privately, never as sent."""
 
+import ctypes
+import gc
 import io
 import os
 import stat
+import struct
 import zipfile
+from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import ExifTags, Image, ImageDraw, ImageSequence, PngImagePlugin
 
 from appointments.models import AppointmentRequest, Attachment
-from appointments.uploads import MAX_BODY_BYTES, MAX_FILE_BYTES
+from appointments.uploads import (
+    FAX_PAGE_PIXELS,
+    MAX_BODY_BYTES,
+    MAX_FILE_BYTES,
+    MAX_REQUEST_PIXELS,
+    MAX_TIFF_PAGES,
+    check_attachment,
+)
 from tests.appointments.conftest import PDF_BYTES, image_bytes, pdf
 
 REQUEST = "/appointments/request/"
@@ -191,3 +205,430 @@ def test_physician_can_send_records(client, physician_data, private_root):
     )
     assert response.status_code == 302
     assert AppointmentRequest.objects.get().attachments.count() == 2
+
+
+# Images are decoded within a pixel budget, a page at a time, and any decoder failure is a
+# form error; only the pixels survive re-encoding (pen test findings on attachment decoding).
+
+
+def short(tag, *values):
+    return tag, 3, len(values), struct.pack(f"<{len(values)}H", *values)
+
+
+def long(tag, *values):
+    return tag, 4, len(values), struct.pack(f"<{len(values)}I", *values)
+
+
+def rational(tag, numerator, denominator):
+    return tag, 5, 1, struct.pack("<II", numerator, denominator)
+
+
+def text(tag, value):
+    data = value.encode() + b"\x00"
+    return tag, 2, len(data), data
+
+
+def tiff_file(pages, strip):
+    """A little-endian TIFF written by hand, so a test can make any header it needs: `strip`
+    at offset 8, then one directory per page, each a list of (tag, type, count, payload)."""
+    out = bytearray(b"II*\x00\x00\x00\x00\x00") + strip
+    link = 4  # where the offset of the next directory goes
+    for entries in pages:
+        out += b"\x00" * (len(out) % 2)
+        struct.pack_into("<I", out, link, len(out))
+        values_at = len(out) + 2 + 12 * len(entries) + 4
+        directory, values = struct.pack("<H", len(entries)), b""
+        for tag, field_type, count, payload in sorted(entries):
+            if len(payload) > 4:
+                payload, values = struct.pack("<I", values_at + len(values)), values + payload
+                values += b"\x00" * (len(values) % 2)
+            directory += struct.pack("<HHI", tag, field_type, count) + payload.ljust(4, b"\x00")
+        link = len(out) + len(directory)
+        out += directory + b"\x00\x00\x00\x00" + values
+    return bytes(out)
+
+
+def blank_fax(width, height, pages):
+    """White 1-bit Group 4 pages: each line is a single bit ("same as the line above"), so
+    30 pages of 6000x6600 pixels take 4 KB, like the pen test's 95 KB memory bomb."""
+    assert height % 8 == 0, "whole bytes of lines, then the end-of-page code"
+    strip = b"\xff" * (height // 8) + b"\x00\x10\x01"
+    page = [
+        long(256, width),
+        long(257, height),
+        short(258, 1),
+        short(259, 4),  # Group 4
+        short(262, 0),  # white is zero
+        long(273, 8),
+        short(277, 1),
+        long(278, height),
+        long(279, len(strip)),
+    ]
+    return tiff_file([page] * pages, strip)
+
+
+def fax_pages(pages, size=(1728, 2200)):
+    """A fine-resolution fax as fax software writes it: 1-bit Group 4 pages at 204x196 dpi,
+    each with its own number so a test can tell them apart."""
+    images = []
+    for number in range(pages):
+        image = Image.new("1", size, 1)
+        ImageDraw.Draw(image).text((100, 100 + 50 * number), f"Page {number + 1}", fill=0)
+        images.append(image)
+    output = io.BytesIO()
+    images[0].save(
+        output,
+        format="TIFF",
+        compression="group4",
+        dpi=(204, 196),
+        save_all=True,
+        append_images=images[1:],
+    )
+    return output.getvalue(), images
+
+
+def peak_memory_growth(action):
+    """How far resident memory rose above its starting level while `action` ran, from Linux's
+    high-water mark: tracemalloc does not see Pillow's pixels, which it allocates with malloc."""
+    clear_refs = Path("/proc/self/clear_refs")
+    if not clear_refs.exists():
+        pytest.skip("measuring peak memory needs Linux's /proc/self/clear_refs")
+
+    def status_bytes(field):
+        line = next(
+            row
+            for row in Path("/proc/self/status").read_text().splitlines()
+            if row.startswith(field)
+        )
+        return int(line.split()[1]) * 1024
+
+    gc.collect()
+    libc = ctypes.CDLL(None)
+    if hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)  # give freed memory back (glibc), so new pages show as growth
+    clear_refs.write_text("5")  # resets the high-water mark (VmHWM) to the current size
+    before = status_bytes("VmRSS:")
+    result = action()
+    return result, status_bytes("VmHWM:") - before
+
+
+MIB = 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("url", "data", "typed"),
+    [(REFER, "physician_data", 'value="Okafor"'), (REQUEST, "patient_data", 'value="Lee"')],
+)
+def test_a_tiff_memory_bomb_is_refused_from_its_headers_without_decoding(
+    client, db, private_root, request, url, data, typed
+):
+    """The pen test's file: 30 Group 4 pages of 6000x6600, 1.2 billion pixels in a few KB;
+    it took a worker from 85 MB to 1.26 GB."""
+    bomb = SimpleUploadedFile("fax.tif", blank_fax(6000, 6600, pages=30))
+    response, growth = peak_memory_growth(
+        lambda: client.post(url, {**request.getfixturevalue(data), "attachments": [bomb]})
+    )
+    assert response.status_code == 200
+    assert (
+        "“fax.tif” is too large for us to read: 30 pages of up to 6000×6600 pixels, and we can "
+        "read at most 200 million pixels in one request (about 52 fax pages). Please send "
+        "fewer pages, or fax it to us." in response.text
+    )
+    assert typed in response.text
+    assert not AppointmentRequest.objects.exists()
+    assert stored_files(private_root) == []
+    # One decoded page alone would be 40 MB: nothing was decoded.
+    assert growth < 20 * MIB, f"peak memory rose by {growth / MIB:.0f} MiB"
+
+
+def test_a_thirty_page_fax_is_kept_decoding_one_page_at_a_time(client, patient_data, private_root):
+    fax = blank_fax(1728, 2200, pages=30)  # 114 million pixels, 3.8 million a page
+    response, growth = peak_memory_growth(
+        lambda: send(client, patient_data, SimpleUploadedFile("fax.tif", fax))
+    )
+    assert response.status_code == 302
+    (path,) = stored_files(private_root)
+    with Image.open(path) as stored:
+        assert stored.n_frames == 30
+        stored.seek(29)
+        assert stored.size == (1728, 2200)
+    # The 30 pages decoded together would take 114 MB; one at a time, two pages at most.
+    assert growth < 30 * MIB, f"peak memory rose by {growth / MIB:.0f} MiB"
+
+
+def test_a_multi_page_fax_keeps_every_page_its_pixels_and_resolution(
+    client, physician_data, private_root
+):
+    fax, pages = fax_pages(10)
+    response = client.post(
+        REFER, {**physician_data, "attachments": [SimpleUploadedFile("fax.tiff", fax)]}
+    )
+    assert response.status_code == 302
+    (path,) = stored_files(private_root)
+    with Image.open(path) as stored:
+        assert stored.n_frames == 10
+        assert stored.info["dpi"] == (204, 196)
+        for number, page in enumerate(pages):
+            stored.seek(number)
+            assert stored.tobytes() == page.tobytes()
+
+
+def test_images_of_one_request_share_one_pixel_budget(client, patient_data, private_root):
+    """Each fax alone fits the budget; the second would take the request past it."""
+    pages = MAX_REQUEST_PIXELS // (2 * FAX_PAGE_PIXELS) + 1
+    first, second = (
+        SimpleUploadedFile(name, blank_fax(1728, 2200, pages)) for name in ("a.tif", "b.tif")
+    )
+    response = send(client, patient_data, first, second)
+    assert response.status_code == 200
+    assert (
+        f"“b.tif” ({pages} pages of up to 1728×2200 pixels) is too much to read together with "
+        "the other images you attached" in response.text
+    )
+    assert "“a.tif”" not in response.text
+    assert 'value="Lee"' in response.text
+    assert stored_files(private_root) == []
+
+
+def test_a_tiff_with_too_many_pages_is_refused_not_cut_short(client, patient_data):
+    tiny_pages = SimpleUploadedFile("fax.tif", blank_fax(8, 8, pages=MAX_TIFF_PAGES + 1))
+    response = send(client, patient_data, tiny_pages)
+    assert f"“fax.tif” is too large for us to read: more than {MAX_TIFF_PAGES} pages" in (
+        response.text
+    )
+
+
+def test_a_later_tiff_page_larger_than_a_page_may_be_is_refused(client, patient_data):
+    small = [
+        long(256, 8),
+        long(257, 8),
+        short(258, 8),
+        short(259, 1),
+        short(262, 1),
+        long(273, 8),
+        long(279, 64),
+    ]
+    huge = [long(256, 9000), long(257, 9000), *small[2:]]  # Pillow checks the first page only
+    upload = SimpleUploadedFile("scan.tif", tiff_file([small, huge], bytes(64)))
+    response = send(client, patient_data, upload)
+    assert "“scan.tif” has a page larger than we can read (40 million pixels)." in response.text
+
+
+# Second pages that made Pillow raise TypeError or KeyError, which reached the sender as a 500.
+GRAY_PAGE = [
+    long(256, 4),
+    long(257, 4),
+    short(258, 8),
+    short(259, 1),
+    short(262, 1),
+    long(273, 8),
+    short(277, 1),
+    long(278, 4),
+    long(279, 16),
+]
+
+
+def with_bad_second_page(*replaced, dropped=()):
+    tags = {entry[0] for entry in replaced} | set(dropped)
+    bad_page = [entry for entry in GRAY_PAGE if entry[0] not in tags] + list(replaced)
+    return tiff_file([GRAY_PAGE, bad_page], bytes(range(0, 256, 16)))
+
+
+MALFORMED_TIFFS = {
+    "no-height": with_bad_second_page(dropped=[257]),  # TypeError: Missing dimensions
+    "strip-offsets-as-fraction": with_bad_second_page(rational(273, 8, 1)),  # TypeError
+    "strip-offsets-as-text": with_bad_second_page(text(273, "here")),  # TypeError
+    "unknown-compression": with_bad_second_page(short(259, 12345)),  # KeyError
+}
+
+
+@pytest.mark.parametrize("data", MALFORMED_TIFFS.values(), ids=MALFORMED_TIFFS.keys())
+def test_a_malformed_tiff_is_a_form_error(data):
+    with pytest.raises(ValidationError) as refused:
+        check_attachment(SimpleUploadedFile("fax.tif", data))
+    assert refused.value.code == "bad_image"
+    assert refused.value.messages == [
+        "“fax.tif” could not be read as an image. Please send it again as a PDF."
+    ]
+
+
+def test_a_malformed_tiff_keeps_what_the_physician_typed(client, physician_data, private_root):
+    upload = SimpleUploadedFile("fax.tif", MALFORMED_TIFFS["no-height"])
+    response = client.post(REFER, {**physician_data, "attachments": [upload]})
+    assert response.status_code == 200
+    assert "“fax.tif” could not be read as an image." in response.text
+    assert 'value="Okafor"' in response.text and "Physical therapy, gabapentin." in response.text
+    assert stored_files(private_root) == []
+
+
+def small_images():
+    """Small valid files of each kind, for the fuzzer to damage."""
+    seeds = {}
+    for mode, compression in [
+        ("RGB", "raw"),
+        ("1", "group4"),
+        ("L", "tiff_lzw"),
+        ("RGBA", "tiff_deflate"),
+        ("P", "packbits"),
+    ]:
+        output = io.BytesIO()
+        pages = [Image.new(mode, (8, 6), 1), Image.new(mode, (5, 7), 2)]
+        pages[0].save(
+            output,
+            format="TIFF",
+            compression=compression,
+            save_all=True,
+            append_images=pages[1:],
+            dpi=(204, 98),
+        )
+        seeds[f"tiff-{mode}-{compression}"] = output.getvalue()
+    seeds["png"] = image_bytes("PNG", size=(9, 7))
+    seeds["jpeg"] = image_bytes("JPEG", size=(16, 16))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    output = io.BytesIO()
+    Image.new("RGB", (16, 8), "red").save(output, format="JPEG", exif=exif, comment=b"x")
+    seeds["jpeg-exif"] = output.getvalue()
+    return seeds
+
+
+SEEDS = small_images()
+
+
+def damage(data, edits):
+    data = bytearray(data)
+    for kind, position, payload in edits:
+        position %= len(data) + 1
+        if kind == "overwrite":
+            data[position : position + len(payload)] = payload
+        elif kind == "insert":
+            data[position:position] = payload
+        elif kind == "delete":
+            del data[position : position + len(payload)]
+        else:
+            del data[position:]
+    return bytes(data)
+
+
+# Pillow warns about the damage it meets; the test is about what it raises.
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning")
+@pytest.mark.filterwarnings("ignore:Truncated File Read:UserWarning")
+@settings(max_examples=200, deadline=None)
+@given(
+    seed=st.sampled_from(sorted(SEEDS)),
+    edits=st.lists(
+        st.tuples(
+            st.sampled_from(["overwrite", "insert", "delete", "truncate"]),
+            st.integers(min_value=0, max_value=4096),
+            st.binary(min_size=1, max_size=4),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_a_damaged_image_is_stored_clean_or_refused_with_a_code(seed, edits):
+    data = damage(SEEDS[seed], edits)
+    try:
+        checked = check_attachment(SimpleUploadedFile("scan", data))
+    except ValidationError as refused:
+        code = refused.code
+    else:
+        code = "accepted"
+        if checked.content_type != Attachment.Kind.PDF:
+            with Image.open(io.BytesIO(checked.content.read())) as stored:
+                for page in ImageSequence.Iterator(stored):
+                    page.load()
+    assert code in {"accepted", "empty", "file_type", "bad_image", "too_many_pixels"}
+
+
+# Only pixels survive re-encoding: no comment, EXIF, XMP, ICC profile or text (finding 3).
+MARKER = "MARKER-7Q"
+
+
+def xmp():
+    return f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:li>{MARKER}</rdf:li></x:xmpmeta>'.encode()
+
+
+def assert_only_pixels(checked, original):
+    data = checked.content.read()
+    assert MARKER.encode() not in data
+    with Image.open(io.BytesIO(data)) as stored, Image.open(io.BytesIO(original)) as sent:
+        assert MARKER not in repr(stored.info) and MARKER not in repr(dict(stored.getexif()))
+        assert stored.size == sent.size
+        return stored.convert("RGB").tobytes(), sent.convert("RGB").tobytes()
+
+
+def test_a_jpeg_keeps_its_pixels_and_nothing_else():
+    exif = Image.Exif()
+    exif[ExifTags.Base.Artist] = MARKER
+    output = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 40, 90)).save(
+        output,
+        format="JPEG",
+        comment=MARKER,
+        exif=exif,
+        xmp=xmp(),
+        icc_profile=MARKER.encode() * 4,
+    )
+    checked = check_attachment(SimpleUploadedFile("photo.jpg", output.getvalue()))
+    stored, sent = assert_only_pixels(checked, output.getvalue())
+    assert max(abs(a - b) for a, b in zip(stored, sent, strict=True)) <= 4  # JPEG is lossy
+
+
+def test_a_png_keeps_its_pixels_and_nothing_else():
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", MARKER)
+    info.add_text("Description", MARKER, zip=True)
+    info.add_itxt("XML:com.adobe.xmp", xmp().decode())
+    exif = Image.Exif()
+    exif[ExifTags.Base.Artist] = MARKER
+    output = io.BytesIO()
+    Image.new("RGBA", (40, 30), (20, 140, 90, 128)).save(
+        output, format="PNG", pnginfo=info, exif=exif, icc_profile=MARKER.encode() * 4
+    )
+    checked = check_attachment(SimpleUploadedFile("scan.png", output.getvalue()))
+    stored, sent = assert_only_pixels(checked, output.getvalue())
+    assert stored == sent
+
+
+def test_a_tiff_keeps_its_pixels_and_resolution_and_nothing_else():
+    output = io.BytesIO()
+    pages = [Image.new("L", (40, 30), shade) for shade in (30, 220)]
+    pages[0].save(
+        output,
+        format="TIFF",
+        save_all=True,
+        append_images=pages[1:],
+        dpi=(204, 98),
+        description=MARKER,
+        artist=MARKER,
+        software=MARKER,
+        icc_profile=MARKER.encode() * 4,
+        tiffinfo={700: xmp()},
+    )
+    checked = check_attachment(SimpleUploadedFile("fax.tif", output.getvalue()))
+    stored, sent = assert_only_pixels(checked, output.getvalue())
+    assert stored == sent
+    checked.content.seek(0)
+    with Image.open(checked.content) as reread:
+        assert reread.n_frames == 2
+        assert reread.info["dpi"] == (204, 98)
+        reread.seek(1)
+        assert reread.getextrema() == (220, 220)
+        assert MARKER not in repr(dict(reread.tag_v2))
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "TIFF"])
+def test_exif_orientation_is_applied_before_exif_is_dropped(fmt):
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6  # stored on its side: shown turned 90° clockwise
+    sideways = Image.new("L", (40, 30), 255)
+    ImageDraw.Draw(sideways).rectangle((0, 0, 9, 9), fill=0)  # top left as stored
+    output = io.BytesIO()
+    sideways.save(output, format=fmt, exif=exif)
+    checked = check_attachment(SimpleUploadedFile("photo", output.getvalue()))
+    with Image.open(checked.content) as stored:
+        upright = stored.convert("L")
+        assert upright.size == (30, 40)
+        assert upright.getpixel((25, 4)) < 50 and upright.getpixel((4, 4)) > 200  # top right
+        assert ExifTags.Base.Orientation not in stored.getexif()
