@@ -223,6 +223,7 @@ def test_csv_export_for_practice_admins_is_logged(practice_admin_client, demo):
     assert not any("attachment" in header for header in rows[0])
     log = AccessLog.objects.get(action="export")
     assert log.detail == "1 requests"
+    assert log.references == appointment.reference
 
 
 def test_intake_cannot_export(intake_client, demo):
@@ -245,9 +246,10 @@ def test_opening_a_request_and_downloading_a_file_are_logged(intake_client, demo
     )
     assert download.status_code == 200
     view, fetched = AccessLog.objects.order_by("pk")
-    assert (view.action, view.user, view.reference, view.client_address) == (
+    assert (view.action, view.user, view.username, view.reference, view.client_address) == (
         "view",
         intake,
+        "intake",
         appointment.reference,
         "10.1.2.3",
     )
