@@ -177,6 +177,9 @@ AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "clinic.clients.client_address"
 # Every failed login kept (username, address, time), also after a later successful one.
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# axes drops a username's oldest failures past this many: high, so flooding one username does
+# not push its history out. Prune by age instead: `manage.py axes_reset_failure_logs --age`.
+AXES_ACCESS_FAILURE_LOG_PER_USER_LIMIT = 100_000
 # Authenticator keys are shown once, by `manage.py enrol_totp`, never in the admin.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 CLINIC_REQUIRE_2FA = env_bool("CLINIC_REQUIRE_2FA", default=not DEBUG)

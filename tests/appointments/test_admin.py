@@ -249,6 +249,23 @@ def test_changelist_runs_a_fixed_number_of_queries(intake_client, demo, intake):
     assert queries() == few
 
 
+def test_a_searched_changelist_runs_a_fixed_number_of_queries(intake_client, demo, intake):
+    saved = search(intake_client, "Quartermain").redirect_chain[-1][0]
+
+    def queries():
+        cache.clear()
+        with CaptureQueriesContext(connection) as captured:
+            assert intake_client.get(saved).status_code == 200
+        return len(captured)
+
+    for _ in range(3):
+        RequestFactory(assigned_to=intake, last_name="Quartermain")
+    few = queries()
+    for _ in range(40):
+        ReferralFactory(assigned_to=intake, last_name="Quartermain")
+    assert queries() == few
+
+
 def test_admin_index_shows_the_days_picture_with_links(intake_client, demo, intake):
     RequestFactory()
     ReferralFactory()
