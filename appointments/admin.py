@@ -1,19 +1,22 @@
 """Staff triage of the queue. Rules live on the model; this is how staff reach them."""
 
 import csv
+import secrets
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR, ChangeList
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from appointments import staff_admin  # noqa: F401  (staff accounts and the login history)
 from appointments.models import (
     AccessLog,
     AppointmentRequest,
@@ -25,6 +28,35 @@ from appointments.models import (
 from clinic.models import Location
 
 Status = AppointmentRequest.Status
+
+# Staff search the queue by patient name, and a search in the URL would land in proxy logs,
+# browser history and Referer headers. The search box posts the text; it is kept in the
+# session under a short random id, and the changelist's URLs and links carry only that id.
+SAVED_SEARCH_VAR = "s"
+SAVED_SEARCHES_KEY = "request_searches"
+SAVED_SEARCHES_KEPT = 10
+SEARCH_MAX_LENGTH = 200
+
+
+def saved_search_text(request):
+    """The text of the search named in the URL; None when the session no longer has it."""
+    search_id = request.GET.get(SAVED_SEARCH_VAR)
+    if not search_id:
+        return ""
+    return request.session.get(SAVED_SEARCHES_KEY, {}).get(search_id)
+
+
+class SavedSearchChangeList(ChangeList):
+    """Searches for the saved text; its links and filters keep only the id."""
+
+    def get_filters_params(self, params=None):
+        params = super().get_filters_params(params)
+        params.pop(SAVED_SEARCH_VAR, None)
+        return params
+
+    def get_queryset(self, request, exclude_parameters=None):
+        self.query = saved_search_text(request) or ""
+        return super().get_queryset(request, exclude_parameters)
 
 
 class QueueFilter(admin.SimpleListFilter):
@@ -344,6 +376,50 @@ class AppointmentRequestAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("preferred_location", "assigned_to")
 
+    def get_changelist(self, request, **kwargs):
+        return SavedSearchChangeList
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        if request.method == "POST" and SEARCH_VAR in request.POST:
+            return self.save_search(request, request.POST[SEARCH_VAR])
+        if SEARCH_VAR in request.GET:
+            # A bookmark or a typed URL: the text leaves the address bar from here on.
+            return self.save_search(request, request.GET[SEARCH_VAR])
+        if saved_search_text(request) is None:
+            self.message_user(request, "That search has expired. Please search again.")
+            return self.redirect_to_changelist(request, {})
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if request.method == "GET" and changelist is not None and changelist.query:
+            AccessLog.record(
+                AccessLog.Action.SEARCH,
+                user=request.user,
+                detail=f"{changelist.result_count} requests found",
+                request=request,
+            )
+        return response
+
+    def save_search(self, request, text):
+        """Keep the text in the session and show the list (same filters) searched for it."""
+        text = text.strip()[:SEARCH_MAX_LENGTH]
+        if not text:
+            return self.redirect_to_changelist(request, {})
+        search_id = secrets.token_urlsafe(6)
+        searches = {**request.session.get(SAVED_SEARCHES_KEY, {}), search_id: text}
+        request.session[SAVED_SEARCHES_KEY] = dict(list(searches.items())[-SAVED_SEARCHES_KEPT:])
+        return self.redirect_to_changelist(request, {SAVED_SEARCH_VAR: search_id})
+
+    def redirect_to_changelist(self, request, changes):
+        """The changelist with the current filters and sorting, from its first page."""
+        params = request.GET.copy()
+        for name in (SEARCH_VAR, SAVED_SEARCH_VAR, PAGE_VAR):
+            params.pop(name, None)
+        params.update(changes)
+        query = params.urlencode()
+        return HttpResponseRedirect(f"{request.path}?{query}" if query else request.path)
+
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         digits = "".join(char for char in search_term if char.isdigit())
@@ -513,14 +589,18 @@ class AppointmentRequestAdmin(admin.ModelAdmin):
         ]
         writer = csv.writer(response)
         writer.writerow(columns)
-        count = 0
+        references = []
         for appointment in queryset.select_related(
             "condition", "preferred_location", "assigned_to"
         ).iterator():
             writer.writerow([_csv_value(getattr(appointment, column)) for column in columns])
-            count += 1
+            references.append(appointment.reference)
         AccessLog.record(
-            AccessLog.Action.EXPORT, user=request.user, request=request, detail=f"{count} requests"
+            AccessLog.Action.EXPORT,
+            user=request.user,
+            request=request,
+            detail=f"{len(references)} requests",
+            references=references,
         )
         return response
 
@@ -535,10 +615,10 @@ def _csv_value(value):
 class AccessLogAdmin(admin.ModelAdmin):
     """Read-only for everybody, superusers included."""
 
-    list_display = ["at", "user", "action", "reference", "detail", "client_address"]
+    list_display = ["at", "username", "action", "reference", "detail", "client_address"]
     list_filter = ["action", ("at", admin.DateFieldListFilter)]
-    search_fields = ["reference", "user__username"]
-    list_select_related = ["user"]
+    # "references": who exported a given request.
+    search_fields = ["reference", "references", "username"]
 
     def has_add_permission(self, request):
         return False

@@ -442,15 +442,23 @@ class AccessLog(models.Model):
         DOWNLOAD = "download", "Downloaded an attachment"
         EXPORT = "export", "Exported requests"
         PURGE = "purge", "Purged ended requests"
+        # The search text is patient data: only that a search ran and how many rows it found.
+        SEARCH = "search", "Searched requests"
+        UNLOCK = "unlock", "Cleared a login lockout"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    # Kept beside the key: deleting a staff account must not erase who did what.
+    username = models.CharField(max_length=150, blank=True, db_index=True)
     action = models.CharField(max_length=10, choices=Action.choices)
     # The reference, not a key: the log outlives requests deleted under the retention policy.
     reference = models.CharField(max_length=11, blank=True, db_index=True)
     detail = models.CharField(max_length=200, blank=True)
+    references = models.TextField(
+        blank=True, help_text="For an export: the reference of every request it contained."
+    )
     client_address = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
@@ -460,14 +468,17 @@ class AccessLog(models.Model):
         return f"{self.get_action_display()} {self.reference}".strip()
 
     @classmethod
-    def record(cls, action, *, user=None, reference="", detail="", request=None):
+    def record(cls, action, *, user=None, reference="", detail="", references=(), request=None):
         from clinic.clients import client_address
 
+        staff = user if user and user.is_authenticated else None
         return cls.objects.create(
             action=action,
-            user=user if user and user.is_authenticated else None,
+            user=staff,
+            username=staff.get_username() if staff else "",
             reference=reference,
             detail=detail,
+            references=" ".join(references),
             client_address=(client_address(request) or None) if request else None,
         )
 

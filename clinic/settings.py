@@ -162,6 +162,7 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "clinic.passwords.ContextWordsValidator"},
 ]
 
 # Staff accounts: locked for an hour after 5 failed logins (per user and address), a second
@@ -171,6 +172,16 @@ AXES_COOLOFF_TIME = datetime.timedelta(hours=1)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+# The client's address as the rest of the site sees it (CLINIC_TRUSTED_PROXY_HOPS): behind a
+# proxy, REMOTE_ADDR is the proxy, and one attacker would lock a staff member out for everyone.
+AXES_CLIENT_IP_CALLABLE = "clinic.clients.client_address"
+# Every failed login kept (username, address, time), also after a later successful one.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# axes drops a username's oldest failures past this many: high, so flooding one username does
+# not push its history out. Prune by age instead: `manage.py axes_reset_failure_logs --age`.
+AXES_ACCESS_FAILURE_LOG_PER_USER_LIMIT = 100_000
+# Authenticator keys are shown once, by `manage.py enrol_totp`, never in the admin.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 CLINIC_REQUIRE_2FA = env_bool("CLINIC_REQUIRE_2FA", default=not DEBUG)
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Clinic staff")
 SESSION_COOKIE_AGE = 30 * 60

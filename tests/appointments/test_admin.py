@@ -7,13 +7,16 @@ import re
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from appointments.models import AccessLog, AppointmentRequest, Note
 from clinic.models import Location
 from tests.admin_forms import admin_form_data
+from tests.appointments.conftest import staff_member
 from tests.appointments.factories import AttachmentFactory, ReferralFactory, RequestFactory
+from tests.conftest import log_in_with_second_factor
 
 CHANGELIST = "/admin/appointments/appointmentrequest/"
 
@@ -24,6 +27,18 @@ def change_url(appointment):
 
 def listed(response):
     return [row.reference for row in response.context["cl"].result_list]
+
+
+def search(client, term, filters=""):
+    """Search the queue as the search box does: post the text, follow to the results."""
+    return client.post(f"{CHANGELIST}{filters}", {"q": term}, follow=True)
+
+
+def urls_in(response):
+    """Every URL the response hands the browser: redirects, links, forms, scripts."""
+    found = [location for location, _ in response.redirect_chain]
+    found += re.findall(r'(?:href|src|action)="([^"]*)"', response.text)
+    return found
 
 
 def test_changelist_shows_the_queue_columns(intake_client, demo):
@@ -84,13 +99,59 @@ def test_search_by_name_phone_physician_or_npi(intake_client, demo, term):
         referrer_name="Dr. Rivera-Stone",
     )
     ReferralFactory()
-    assert listed(intake_client.get(CHANGELIST, {"q": term})) == [wanted.reference]
+    assert listed(search(intake_client, term)) == [wanted.reference]
 
 
 def test_search_by_reference(intake_client, demo):
     wanted = RequestFactory()
     RequestFactory()
-    assert listed(intake_client.get(CHANGELIST, {"q": wanted.reference})) == [wanted.reference]
+    assert listed(search(intake_client, wanted.reference)) == [wanted.reference]
+
+
+def test_a_search_for_a_patient_keeps_the_name_out_of_every_url(intake_client, demo, intake):
+    wanted = ReferralFactory(last_name="Quartermain")
+    ReferralFactory()
+    RequestFactory(last_name="Quartermain")  # routine: the urgency filter leaves it out
+    response = search(intake_client, "quartermain", filters="?urgency__exact=urgent")
+    assert listed(response) == [wanted.reference]
+    assert 'value="quartermain"' in response.text  # the box still shows what was typed
+    urls = urls_in(response)
+    assert any("urgency__exact=urgent" in url for url in urls)
+    assert not [url for url in urls if "quartermain" in url.lower()]
+    log = AccessLog.objects.get(action="search")
+    assert (log.user, log.username, log.detail) == (intake, "intake", "1 requests found")
+    assert "quartermain" not in str(vars(log)).lower()
+
+
+def test_the_changelist_links_of_a_search_keep_it_without_its_text(intake_client, demo):
+    for _ in range(3):
+        RequestFactory(last_name="Quartermain")
+    response = search(intake_client, "Quartermain")
+    saved = response.redirect_chain[-1][0]
+    assert "s=" in saved and "q=" not in saved
+    status_link = re.search(r'href="(\?[^"]*status__exact=new[^"]*)"', response.text).group(1)
+    filtered = intake_client.get(CHANGELIST + status_link.replace("&amp;", "&"))
+    assert len(listed(filtered)) == 3 and filtered.context["cl"].query == "Quartermain"
+    cleared = search(intake_client, "")
+    assert cleared.context["cl"].query == "" and "s=" not in cleared.redirect_chain[-1][0]
+
+
+def test_a_search_in_the_address_is_moved_out_of_it(intake_client, demo):
+    wanted = ReferralFactory(last_name="Quartermain")
+    response = intake_client.get(CHANGELIST, {"q": "Quartermain", "queue": "all"}, follow=True)
+    assert response.redirect_chain
+    assert "Quartermain" not in response.redirect_chain[-1][0]
+    assert "queue=all" in response.redirect_chain[-1][0]
+    assert listed(response) == [wanted.reference]
+
+
+def test_a_search_from_another_session_is_not_found(intake_client, demo):
+    ReferralFactory(last_name="Quartermain")
+    saved = search(intake_client, "Quartermain").redirect_chain[-1][0]
+    other = log_in_with_second_factor(Client(), staff_member("other", "Intake"))
+    response = other.get(saved, follow=True)
+    assert "That search has expired" in response.text
+    assert response.context["cl"].query == ""
 
 
 def test_bulk_actions_call_the_workflow(intake_client, demo, intake):
@@ -196,6 +257,23 @@ def test_changelist_runs_a_fixed_number_of_queries(intake_client, demo, intake):
     assert queries() == few
 
 
+def test_a_searched_changelist_runs_a_fixed_number_of_queries(intake_client, demo, intake):
+    saved = search(intake_client, "Quartermain").redirect_chain[-1][0]
+
+    def queries():
+        cache.clear()
+        with CaptureQueriesContext(connection) as captured:
+            assert intake_client.get(saved).status_code == 200
+        return len(captured)
+
+    for _ in range(3):
+        RequestFactory(assigned_to=intake, last_name="Quartermain")
+    few = queries()
+    for _ in range(40):
+        ReferralFactory(assigned_to=intake, last_name="Quartermain")
+    assert queries() == few
+
+
 def test_admin_index_shows_the_days_picture_with_links(intake_client, demo, intake):
     RequestFactory()
     ReferralFactory()
@@ -231,6 +309,7 @@ def test_csv_export_for_practice_admins_is_logged(practice_admin_client, demo):
     assert not any("attachment" in header for header in rows[0])
     log = AccessLog.objects.get(action="export")
     assert log.detail == "1 requests"
+    assert log.references == appointment.reference
 
 
 def test_intake_cannot_export(intake_client, demo):
@@ -253,9 +332,10 @@ def test_opening_a_request_and_downloading_a_file_are_logged(intake_client, demo
     )
     assert download.status_code == 200
     view, fetched = AccessLog.objects.order_by("pk")
-    assert (view.action, view.user, view.reference, view.client_address) == (
+    assert (view.action, view.user, view.username, view.reference, view.client_address) == (
         "view",
         intake,
+        "intake",
         appointment.reference,
         "10.1.2.3",
     )

@@ -157,6 +157,36 @@ def test_staff_log_in_with_a_code_and_schedule_a_referral(site, page, base_url, 
     assert [message.to for message in outcome] == [["referrals@prairie-family.example"]]
 
 
+def test_staff_search_the_queue_and_the_name_stays_out_of_every_address(
+    site, page, base_url, watch
+):
+    staff = staff_member("intake", "Intake")
+    device = TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
+    wanted = ReferralFactory(last_name="Quartermain")
+    ReferralFactory()
+    page.goto(f"{base_url}/admin/")
+    page.get_by_label("Username").fill("intake")
+    page.get_by_label("Password").fill("a long staff password")
+    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+    page.get_by_label("Authentication code").fill(f"{code:06d}")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{base_url}/admin/appointments/appointmentrequest/?urgency__exact=urgent")
+
+    sent = []
+    page.on(
+        "request", lambda request: sent.extend([request.url, request.headers.get("referer", "")])
+    )
+    page.locator("#searchbar").fill("Quartermain")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("link", name=wanted.reference)).to_be_visible()
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
+    assert "urgency__exact=urgent" in page.url
+    page.get_by_role("link", name=wanted.reference).click()  # a Referer from the results
+    expect(page.locator("#content")).to_be_visible()
+    assert sent and not [url for url in sent if "quartermain" in url.lower()]
+    watch.assert_clean()
+
+
 def test_content_editor_changes_a_summary_and_the_public_sees_it(site, browser, base_url):
     staff_member("editor", "Content editor")
     public = browser.new_context(base_url=base_url).new_page()
