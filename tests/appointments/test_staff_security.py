@@ -273,7 +273,7 @@ def test_existing_access_log_rows_get_their_username(db):
     from django.apps import apps
 
     migration = importlib.import_module(
-        "appointments.migrations.0004_accesslog_username_and_references"
+        "appointments.migrations.0005_accesslog_username_and_references"
     )
     user = staff_member("intake", "Intake")
     row = AccessLog.objects.create(action="view", user=user, reference="R-AAAA-BBBB")

@@ -14,7 +14,7 @@ def fill_usernames(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("appointments", "0003_staff_groups"),
+        ("appointments", "0004_request_locations_protected"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
