@@ -34,6 +34,7 @@ def submit_request(form, admin_url_for, client_hash=None):
     if existing := AppointmentRequest.objects.filter(form_token=token).first():
         return existing, False
     written = []
+    committed = []  # holds True once the request is saved for good
     try:
         with transaction.atomic():
             if client_hash:
@@ -57,6 +58,7 @@ def submit_request(form, admin_url_for, client_hash=None):
             # After the commit the request is saved for good: a failure from here on is
             # the notifications' alone and must never undo or remove anything above.
             admin_url = admin_url_for(appointment)
+            transaction.on_commit(lambda: committed.append(True))
             transaction.on_commit(lambda: _queue_emails(appointment, admin_url), robust=True)
     except IntegrityError:
         _remove(written)
@@ -65,7 +67,9 @@ def submit_request(form, admin_url_for, client_hash=None):
             return existing, False
         raise
     except BaseException:
-        _remove(written)
+        # Even a worker stopped inside an on-commit callback leaves a saved request's files.
+        if not committed:
+            _remove(written)
         raise
     logger.info("Request %s received (%s)", appointment.reference, appointment.source)
     return appointment, True

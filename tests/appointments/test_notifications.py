@@ -175,3 +175,19 @@ def test_outbox_failure_after_commit_never_undoes_the_saved_request(
     assert [referral.reference in record.getMessage() for record in errors] == [True]
     for personal in ("Ben", "Okafor", "1955", "555-0199", "prairie-family", "Rivera", "L4-L5"):
         assert personal not in caplog.text
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_worker_stopped_while_queueing_emails_leaves_the_saved_files(
+    client, physician_data, private_root, monkeypatch
+):
+    """gunicorn stops a timed-out worker by raising SystemExit wherever it is."""
+
+    def worker_stopped(*args, **kwargs):
+        raise SystemExit(1)
+
+    monkeypatch.setattr("post_office.mail.send", worker_stopped)
+    with pytest.raises(SystemExit):
+        client.post(REFER, {**physician_data, "attachments": [pdf("notes.pdf")]})
+    attachment = AppointmentRequest.objects.get().attachments.get()
+    assert (private_root / attachment.file.name).exists()
