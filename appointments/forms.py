@@ -187,6 +187,22 @@ class AppointmentRequestForm(forms.ModelForm):
             appointment.save()
         return appointment
 
+    def same_as(self, appointment):
+        """Whether this valid form holds what `appointment` was saved with: a resend of the
+        same form rather than a correction. Files count only when some were sent again, since
+        browsers often drop chosen files when going back."""
+        if any(
+            self.cleaned_data.get(name) != getattr(appointment, name) for name in self._meta.fields
+        ):
+            return False
+        if not self.checked_files:
+            return True
+        sent = sorted(
+            (checked.original_name, checked.content.size) for checked in self.checked_files
+        )
+        saved = sorted(appointment.attachments.values_list("original_name", "size"))
+        return sent == saved
+
     @property
     def needs_files_again(self):
         """After an error, files must be chosen again: browsers never resend them."""

@@ -483,6 +483,65 @@ class AccessLog(models.Model):
         )
 
 
+class SubmissionLimitReached(Exception):
+    """The client has sent CLINIC_SUBMISSIONS_PER_HOUR requests within the last hour."""
+
+
+class RecentSubmission(models.Model):
+    """One request saved from a client, kept only while the hourly form limit counts it.
+
+    The client is a keyed hash of its address (clinic.clients.client_hash), never the address,
+    and the row names no request: it tells nobody who asked for what.
+    """
+
+    WINDOW = datetime.timedelta(hours=1)
+
+    client_hash = models.CharField(max_length=32)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["client_hash", "at"], name="recent_by_client")]
+
+    def __str__(self):
+        return f"Submission at {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def wait_for_client(cls, client_hash):
+        """Make this client's other submissions wait until this transaction ends.
+
+        So parallel posts from one client cannot all read the same count. PostgreSQL: a
+        transaction-scoped advisory lock on the hash. SQLite: nothing to do, its IMMEDIATE
+        transactions (settings.py) already hold the database's write lock.
+        """
+        connection = transaction.get_connection()
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                # The lock key is a signed 64-bit integer; the hash is spread evenly already.
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s)", [int(client_hash[:16], 16) - 2**63]
+                )
+
+    @classmethod
+    def count_one(cls, client_hash):
+        """Count a request about to be saved, or raise SubmissionLimitReached.
+
+        Call it after wait_for_client(), inside the transaction that saves the request: the
+        new row then commits or rolls back with the request, so only saved requests count.
+        The window slides: each request counts for an hour from when it was saved.
+        """
+        now = timezone.now()
+        recent = cls.objects.filter(client_hash=client_hash)
+        recent.filter(at__lte=now - cls.WINDOW).delete()
+        if recent.count() >= settings.CLINIC_SUBMISSIONS_PER_HOUR:
+            raise SubmissionLimitReached
+        cls.objects.create(client_hash=client_hash, at=now)
+
+    @classmethod
+    def forget_expired(cls, now=None):
+        """Delete every count older than the window (a client that never came back)."""
+        return cls.objects.filter(at__lte=(now or timezone.now()) - cls.WINDOW).delete()[0]
+
+
 class Attachment(models.Model):
     class Kind(models.TextChoices):
         PDF = "application/pdf", "PDF"

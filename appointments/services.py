@@ -5,24 +5,45 @@ import logging
 from django.db import IntegrityError, transaction
 
 from appointments.emails import queue_new_request_emails
-from appointments.models import AppointmentRequest, Attachment, private_storage
+from appointments.models import (
+    AppointmentRequest,
+    Attachment,
+    Note,
+    RecentSubmission,
+    private_storage,
+)
 
 logger = logging.getLogger(__name__)
 
+EMAILS_NOT_QUEUED = (
+    "The notification emails for this request could not be queued: the staff notice and the "
+    "sender's acknowledgement were not sent. Please acknowledge the request by phone."
+)
 
-def submit_request(form, admin_url_for):
+
+def submit_request(form, admin_url_for, client_hash=None):
     """Save a valid form with its attachments, all or nothing; queue the emails on commit.
 
-    If the same form was already sent (a double click, a reload, back and send again), the
-    request it made is returned instead and nothing new is saved. Files written for a request
-    that then fails to save are removed, so storage never holds a file without its row.
+    Returns (request, created). If the same form was already sent (a double click, a reload,
+    back and send again), the request it made is returned with created False and nothing new
+    is saved. With a client_hash, the request counts towards that client's hourly limit, and
+    SubmissionLimitReached is raised, nothing saved, when it is reached. Files written for a
+    request that then fails to save are removed, so storage never holds a file without its row.
     """
     token = form.cleaned_data["token"]
     if existing := AppointmentRequest.objects.filter(form_token=token).first():
-        return existing
+        return existing, False
     written = []
+    committed = []  # holds True once the request is saved for good
     try:
         with transaction.atomic():
+            if client_hash:
+                RecentSubmission.wait_for_client(client_hash)
+                # A copy of this form may have been saved while this one waited: that one
+                # is the request, whatever the count says now.
+                if existing := AppointmentRequest.objects.filter(form_token=token).first():
+                    return existing, False
+                RecentSubmission.count_one(client_hash)
             appointment = form.save()
             for checked in form.checked_files:
                 attachment = Attachment(
@@ -34,20 +55,49 @@ def submit_request(form, admin_url_for):
                 attachment.file.save("upload", checked.content, save=False)
                 written.append(attachment.file.name)
                 attachment.save()
-            transaction.on_commit(
-                lambda: queue_new_request_emails(appointment, admin_url_for(appointment))
-            )
+            # After the commit the request is saved for good: a failure from here on is
+            # the notifications' alone and must never undo or remove anything above.
+            admin_url = admin_url_for(appointment)
+            transaction.on_commit(lambda: committed.append(True))
+            transaction.on_commit(lambda: _queue_emails(appointment, admin_url), robust=True)
     except IntegrityError:
         _remove(written)
         # Two copies of one form raced; the first one saved is the request.
         if existing := AppointmentRequest.objects.filter(form_token=token).first():
-            return existing
+            return existing, False
         raise
     except BaseException:
-        _remove(written)
+        # Even a worker stopped inside an on-commit callback leaves a saved request's files.
+        if not committed:
+            _remove(written)
         raise
     logger.info("Request %s received (%s)", appointment.reference, appointment.source)
-    return appointment
+    return appointment, True
+
+
+def _queue_emails(appointment, admin_url):
+    """Put the emails in the outbox; if that fails, say so in the log and on the request.
+
+    The request itself is in the staff queue either way. Only the exception's type is logged:
+    its message may quote a recipient's address.
+    """
+    try:
+        with transaction.atomic():  # both emails or neither, so the note below is true
+            queue_new_request_emails(appointment, admin_url)
+    except Exception as error:
+        logger.error(
+            "Emails for request %s were not queued (%s); a note on the request says so.",
+            appointment.reference,
+            type(error).__name__,
+        )
+        try:
+            Note.objects.create(request=appointment, text=EMAILS_NOT_QUEUED)
+        except Exception as note_error:
+            logger.error(
+                "Note on request %s not saved either (%s).",
+                appointment.reference,
+                type(note_error).__name__,
+            )
 
 
 def _remove(names):

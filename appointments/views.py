@@ -1,7 +1,6 @@
 import logging
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError
 from django.shortcuts import redirect, render
@@ -10,7 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from appointments.forms import PatientRequestForm, PhysicianReferralForm, new_form_token
-from appointments.models import AppointmentRequest, new_reference
+from appointments.models import AppointmentRequest, SubmissionLimitReached, new_reference
 from appointments.services import submit_request
 from clinic.clients import client_hash
 
@@ -21,7 +20,6 @@ SAVE_FAILED = (
     "Something went wrong on our side and your request was not saved. Your details are still "
     "here: please send the form again in a minute (files must be chosen again), or call us."
 )
-RATE_WINDOW_SECONDS = 60 * 60
 
 
 @never_cache
@@ -50,8 +48,6 @@ def _form_page(request, form_class, template_name):
         form = form_class(initial={"token": new_form_token()})
         return render(request, template_name, {"form": form, "title": _title(form_class)})
 
-    if _over_rate_limit(request):
-        return render(request, "appointments/rate_limited.html", status=429)
     if request.POST.get("website"):
         # A robot filled the field people never see: it gets what looks like success.
         return _show_sent(request, new_reference(), form_class.source)
@@ -67,12 +63,23 @@ def _form_page(request, form_class, template_name):
         return render(request, template_name, {"form": form, "title": _title(form_class)})
 
     try:
-        appointment = submit_request(
+        appointment, created = submit_request(
             form,
             lambda saved: request.build_absolute_uri(
                 reverse("admin:appointments_appointmentrequest_change", args=[saved.pk])
             ),
+            client_hash=client_hash(request),
         )
+    except SubmissionLimitReached:
+        # Nothing was saved. The form comes back as typed, with its token still unused, so
+        # it can be sent again once the hour is over.
+        context = {
+            "form": form,
+            "title": _title(form_class),
+            "limit_reached": True,
+            "limit": settings.CLINIC_SUBMISSIONS_PER_HOUR,
+        }
+        return render(request, template_name, context, status=429)
     except (OperationalError, InterfaceError, OSError) as error:
         # The database or the file storage failed: nothing was kept (submit_request undoes
         # it all). Say so, keep what was typed, and let the sender try again.
@@ -83,27 +90,37 @@ def _form_page(request, form_class, template_name):
         )
         response["Retry-After"] = "30"
         return response
-    return _show_sent(request, appointment.reference, appointment.source)
+    # The same form sent again with changes (back, edit, send): the first version stands,
+    # and the confirmation says so rather than pretend the changes arrived.
+    changes_dropped = not created and not form.same_as(appointment)
+    return _show_sent(request, appointment.reference, appointment.source, changes_dropped)
 
 
-def _show_sent(request, reference, source):
-    request.session[SENT_SESSION_KEY] = {"reference": reference, "source": source}
+def _show_sent(request, reference, source, changes_dropped=False):
+    request.session[SENT_SESSION_KEY] = {
+        "reference": reference,
+        "source": source,
+        "changes_dropped": changes_dropped,
+    }
     return redirect("appointments:sent")
-
-
-def _over_rate_limit(request):
-    """Count this client's posts in the shared cache, so every worker counts the same."""
-    key = f"appointments:posts:{client_hash(request)}"
-    cache.add(key, 0, RATE_WINDOW_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, RATE_WINDOW_SECONDS)
-        count = 1
-    return count > settings.CLINIC_SUBMISSIONS_PER_HOUR
 
 
 def _title(form_class):
     if form_class.source == AppointmentRequest.Source.PHYSICIAN:
         return "Refer a patient"
     return "Ask for an appointment"
+
+
+@never_cache
+def csrf_failure(request, reason=""):
+    """The page for a form refused by the CSRF check (settings.CSRF_FAILURE_VIEW).
+
+    Mostly the public forms: cookies blocked, or a form left open past its session. The
+    reason is for developers and stays out of the page.
+    """
+    return render(
+        request,
+        "403_csrf.html",
+        {"title": "Your form could not be sent", "back_url": request.path},
+        status=403,
+    )

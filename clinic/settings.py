@@ -68,8 +68,6 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "clinic.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Refuses an oversized upload before any of it is read.
-    "appointments.uploads.UploadSizeLimitMiddleware",
     # Answers from the page cache before sessions, CSRF and authentication run.
     "clinic.pagecache.PublicPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -81,6 +79,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Refuses an oversized upload before any of it is read: the body is read only by views
+    # and by CSRF's process_view, which run after every middleware's __call__. Below
+    # CSPMiddleware so that the 413 page carries the Content-Security-Policy too.
+    "appointments.uploads.UploadSizeLimitMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
@@ -305,6 +307,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SAMESITE = "Lax"
+# A refused form gets the site's own page: what happened, what to do, the phone number.
+CSRF_FAILURE_VIEW = "appointments.views.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 
 # Content-Security-Policy: nothing from another host, no inline script or style.

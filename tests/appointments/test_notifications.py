@@ -1,12 +1,14 @@
 """Emails go through the outbox after commit, carry no patient data, and survive a mail outage."""
 
 import datetime
+import logging
 import smtplib
 
 import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
+from django.db import OperationalError
 from django.utils import timezone
 from post_office.mail import send_queued
 from post_office.models import STATUS, Email
@@ -133,3 +135,59 @@ def test_attachments_are_never_emailed(
     send_outbox()
     assert all(not message.attachments for message in mail.outbox)
     assert "Attachments: 1" in next(m for m in mail.outbox if "referral" in m.subject).body
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize(
+    "failure",
+    [
+        lambda recipients: OperationalError("database table is locked: post_office_email"),
+        lambda recipients: ValueError(f"Invalid recipients: {recipients}"),
+    ],
+    ids=["outbox-locked", "error-quoting-the-address"],
+)
+def test_outbox_failure_after_commit_never_undoes_the_saved_request(
+    client, physician_data, settings, private_root, monkeypatch, caplog, failure
+):
+    """Real commits: the emails are queued by an on-commit callback, after the request is saved."""
+    settings.CLINIC_NOTIFY_EMAILS = ["intake@clinic.example"]
+    caplog.set_level(logging.DEBUG)
+
+    def outbox_fails(recipients, *args, **kwargs):
+        raise failure(recipients)
+
+    monkeypatch.setattr("post_office.mail.send", outbox_fails)
+    response = client.post(
+        REFER, {**physician_data, "attachments": [pdf("notes.pdf"), pdf("mri.pdf")]}
+    )
+
+    assert response.status_code == 302
+    referral = AppointmentRequest.objects.get()
+    assert referral.reference in client.get(response["Location"]).text
+    attachments = list(referral.attachments.all())
+    assert len(attachments) == 2
+    for attachment in attachments:
+        assert (private_root / attachment.file.name).read_bytes().startswith(b"%PDF")
+    assert not Email.objects.exists()
+    # Staff find out from the queue: the request carries a note that nobody was emailed.
+    assert "could not be queued" in referral.notes.get().text
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert [referral.reference in record.getMessage() for record in errors] == [True]
+    for personal in ("Ben", "Okafor", "1955", "555-0199", "prairie-family", "Rivera", "L4-L5"):
+        assert personal not in caplog.text
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_worker_stopped_while_queueing_emails_leaves_the_saved_files(
+    client, physician_data, private_root, monkeypatch
+):
+    """gunicorn stops a timed-out worker by raising SystemExit wherever it is."""
+
+    def worker_stopped(*args, **kwargs):
+        raise SystemExit(1)
+
+    monkeypatch.setattr("post_office.mail.send", worker_stopped)
+    with pytest.raises(SystemExit):
+        client.post(REFER, {**physician_data, "attachments": [pdf("notes.pdf")]})
+    attachment = AppointmentRequest.objects.get().attachments.get()
+    assert (private_root / attachment.file.name).exists()

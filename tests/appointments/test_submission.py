@@ -1,8 +1,15 @@
+import datetime
 import re
+import time
+from io import StringIO
 
-from django.core.cache import cache
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.utils import timezone
 
-from appointments.models import REFERENCE_ALPHABET, AppointmentRequest
+from appointments.forms import new_form_token
+from appointments.models import REFERENCE_ALPHABET, AppointmentRequest, RecentSubmission
 from appointments.services import submit_request
 
 REQUEST = "/appointments/request/"
@@ -51,7 +58,45 @@ def test_double_click_reload_and_back_never_make_two_requests(client, patient_da
     second = client.post(REQUEST, patient_data)  # the same form, sent again
     assert first["Location"] == second["Location"] == SENT
     assert AppointmentRequest.objects.count() == 1
-    assert AppointmentRequest.objects.get().reference in client.get(SENT).text
+    page = client.get(SENT).text
+    assert AppointmentRequest.objects.get().reference in page
+    assert "changes were not saved" not in page
+
+
+@pytest.mark.parametrize(("url", "data"), [(REQUEST, "patient_data"), (REFER, "physician_data")])
+def test_identical_resend_with_files_says_nothing_more(client, url, data, request):
+    from tests.appointments.conftest import pdf
+
+    data = request.getfixturevalue(data)
+    client.post(url, {**data, "attachments": [pdf("letter.pdf")]})
+    client.post(url, {**data, "attachments": [pdf("letter.pdf")]})
+    assert AppointmentRequest.objects.count() == 1
+    assert "changes were not saved" not in client.get(SENT).text
+
+
+def test_changed_resend_keeps_the_first_version_and_says_so(client, patient_data):
+    client.post(REQUEST, patient_data)
+    # Back, correct the phone number, send the same form again.
+    response = client.post(REQUEST, {**patient_data, "phone": "(217) 555-0144"})
+    assert response["Location"] == SENT
+    saved = AppointmentRequest.objects.get()
+    assert saved.phone.as_national == "(217) 555-0123"
+    page = client.get(SENT).text
+    assert saved.reference in page
+    assert "Your changes were not saved" in page
+    assert "we kept the version you sent first" in page
+    assert "(217) 555-0100" in page  # call us, quoting the reference
+    assert "555-0144" not in page
+
+
+def test_resend_with_other_files_is_a_change(client, physician_data):
+    from tests.appointments.conftest import pdf
+
+    client.post(REFER, {**physician_data, "attachments": [pdf("notes.pdf")]})
+    client.post(REFER, {**physician_data, "attachments": [pdf("mri-report.pdf")]})
+    saved = AppointmentRequest.objects.get()
+    assert [a.original_name for a in saved.attachments.all()] == ["notes.pdf"]
+    assert "Your changes were not saved" in client.get(SENT).text
 
 
 def test_a_race_between_two_copies_of_one_form_saves_one(client, patient_data, monkeypatch):
@@ -72,7 +117,7 @@ def test_a_race_between_two_copies_of_one_form_saves_one(client, patient_data, m
         return real_filter(*args, **kwargs)
 
     monkeypatch.setattr(AppointmentRequest.objects, "filter", filter_missing_once)
-    assert submit_request(form, lambda appointment: "/admin/") == saved
+    assert submit_request(form, lambda appointment: "/admin/") == (saved, False)
     assert AppointmentRequest.objects.count() == 1
 
 
@@ -94,51 +139,137 @@ def test_honeypot_field_is_hidden_by_css_not_inline_style(client, db, demo):
     assert "style=" not in html
 
 
-def test_rate_limit_answers_429_with_the_phone_number(client, patient_data, settings):
+def fresh_token():
+    """A form token shown a minute before the (possibly travelled) current time."""
+    with time_machine.travel(time.time() - 60):
+        return new_form_token()
+
+
+def send(client, data, **extra):
+    return client.post(REQUEST, {**data, "token": fresh_token()}, **extra)
+
+
+@pytest.fixture(params=["database", "redis"])
+def each_cache(request, settings):
+    """The default database cache, and Redis: the form limit holds on both."""
+    if request.param == "redis":
+        import redis
+
+        url = "redis://127.0.0.1:6379/3"
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
+        except redis.RedisError:
+            pytest.skip(f"Redis is not reachable at {url}")
+        settings.CACHES = {
+            "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+        }
+        yield request.param
+        redis.Redis.from_url(url).flushdb()
+    else:
+        yield request.param
+
+
+def test_form_limit_window_is_a_full_hour(client, patient_data, settings, each_cache):
     settings.CLINIC_SUBMISSIONS_PER_HOUR = 3
-    cache.clear()
-    for _ in range(3):
-        assert client.post(REQUEST, {**patient_data, "first_name": ""}).status_code == 200
-    response = client.post(REQUEST, patient_data)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        for _ in range(3):
+            assert send(client, patient_data).status_code == 302
+    with time_machine.travel(start + datetime.timedelta(minutes=10), tick=False):
+        assert send(client, patient_data).status_code == 429
+    with time_machine.travel(start + datetime.timedelta(minutes=59), tick=False):
+        assert send(client, patient_data).status_code == 429
+    with time_machine.travel(start + datetime.timedelta(minutes=61), tick=False):
+        for _ in range(3):
+            assert send(client, patient_data).status_code == 302
+        assert send(client, patient_data).status_code == 429
+    assert AppointmentRequest.objects.count() == 6
+
+
+def test_form_limit_counts_only_valid_posts(client, patient_data, settings):
+    settings.CLINIC_SUBMISSIONS_PER_HOUR = 2
+    for _ in range(5):
+        response = send(client, {**patient_data, "first_name": ""})
+        assert response.status_code == 200
+        assert "Please check 1 thing below" in response.text
+    assert send(client, patient_data).status_code == 302
+    assert send(client, patient_data).status_code == 302
+    assert send(client, patient_data).status_code == 429
+    assert AppointmentRequest.objects.count() == 2
+
+
+def test_refused_post_comes_back_with_everything_typed(client, patient_data, settings):
+    settings.CLINIC_SUBMISSIONS_PER_HOUR = 1
+    assert send(client, patient_data).status_code == 302
+    typed = {
+        **patient_data,
+        "token": fresh_token(),
+        "first_name": "Cora",
+        "reason": "Neck pain after a fall in the garden.",
+        "insurance_carrier": "Prairie Mutual",
+    }
+    response = client.post(REQUEST, typed)
     assert response.status_code == 429
-    assert "(217) 555-0100" in response.text
-    assert not AppointmentRequest.objects.exists()
+    html = response.text
+    assert html.index("too many forms from this connection") < html.index('<form method="post"')
+    assert "(217) 555-0100" in html
+    assert "Nothing from this form was saved" in html
+    assert 'value="Cora"' in html
+    assert 'value="Prairie Mutual"' in html
+    assert "Neck pain after a fall in the garden." in html
+    assert 'value="1961-04-12"' in html
+    assert f'value="{typed["token"]}"' in html  # still unused: it can be sent later
+    assert "no-store" in response["Cache-Control"]
+    assert AppointmentRequest.objects.count() == 1
 
 
-def test_rate_limit_counts_per_client_in_the_shared_cache(client, patient_data, settings):
+def test_form_sent_again_over_the_limit_still_shows_its_confirmation(
+    client, patient_data, settings
+):
+    settings.CLINIC_SUBMISSIONS_PER_HOUR = 1
+    assert client.post(REQUEST, patient_data).status_code == 302
+    reference = AppointmentRequest.objects.get().reference
+    response = client.post(REQUEST, patient_data)  # a reload of the one saved form
+    assert response.status_code == 302
+    assert reference in client.get(SENT).text
+
+
+def test_form_limit_counts_per_client_without_storing_the_address(client, patient_data, settings):
     from django.test import Client
 
     settings.CLINIC_SUBMISSIONS_PER_HOUR = 1
-    cache.clear()
-    client.post(REQUEST, {**patient_data, "first_name": ""}, REMOTE_ADDR="10.0.0.1")
-    assert client.post(REQUEST, patient_data, REMOTE_ADDR="10.0.0.1").status_code == 429
-    # Another worker process reads the same count: the cache is shared, not in memory.
-    assert Client().post(REQUEST, patient_data, REMOTE_ADDR="10.0.0.1").status_code == 429
-    assert Client().post(REQUEST, patient_data, REMOTE_ADDR="10.0.0.2").status_code == 302
-    stored_keys = [key for key in _cache_keys() if "appointments:posts:" in key]
-    assert stored_keys and not any("10.0.0" in key for key in stored_keys)
+    assert send(client, patient_data, REMOTE_ADDR="10.0.0.1").status_code == 302
+    assert send(client, patient_data, REMOTE_ADDR="10.0.0.1").status_code == 429
+    # Another worker process reads the same count: it is in the database, not in memory.
+    assert send(Client(), patient_data, REMOTE_ADDR="10.0.0.1").status_code == 429
+    assert send(Client(), patient_data, REMOTE_ADDR="10.0.0.2").status_code == 302
+    hashes = list(RecentSubmission.objects.values_list("client_hash", flat=True))
+    assert len(hashes) == 2 and not any("10.0.0" in value for value in hashes)
 
 
 def test_client_address_comes_from_the_trusted_proxy_only_when_configured(
     client, patient_data, settings
 ):
     settings.CLINIC_SUBMISSIONS_PER_HOUR = 1
-    cache.clear()
     forged = {"HTTP_X_FORWARDED_FOR": "1.2.3.4", "REMOTE_ADDR": "10.0.0.9"}
-    client.post(REQUEST, {**patient_data, "first_name": ""}, **forged)
+    assert send(client, patient_data, **forged).status_code == 302
     # Without a trusted proxy a forged header changes nothing: still the same client.
     other = {"HTTP_X_FORWARDED_FOR": "5.6.7.8", "REMOTE_ADDR": "10.0.0.9"}
-    assert client.post(REQUEST, patient_data, **other).status_code == 429
+    assert send(client, patient_data, **other).status_code == 429
     settings.CLINIC_TRUSTED_PROXY_HOPS = 1
-    assert client.post(REQUEST, patient_data, **other).status_code == 302
+    assert send(client, patient_data, **other).status_code == 302
 
 
-def _cache_keys():
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT cache_key FROM django_cache")
-        return [row[0] for row in cursor.fetchall()]
+def test_expired_counts_are_purged(client, patient_data):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        send(client, patient_data, REMOTE_ADDR="10.0.0.1")
+        send(client, patient_data, REMOTE_ADDR="10.0.0.2")
+    with time_machine.travel(start + datetime.timedelta(minutes=61), tick=False):
+        send(client, patient_data, REMOTE_ADDR="10.0.0.2")  # prunes its own old count
+        assert RecentSubmission.objects.count() == 2
+        call_command("purge_requests", stdout=StringIO())
+        assert RecentSubmission.objects.count() == 1
 
 
 def test_physician_referral_confirmation(client, physician_data):

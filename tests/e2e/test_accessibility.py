@@ -107,3 +107,22 @@ def test_staff_pages_break_no_content_security_rule(site, page, base_url, watch)
             page.goto(base_url + path)
             expect(page.locator("#content")).to_be_visible()
             watch.assert_clean()
+
+
+def test_refused_form_pages(site, page, base_url, watch, settings):
+    """Over the form limit, then with the cookies gone: both pages accessible and clean."""
+    from tests.e2e.test_flows import fill_patient_form
+
+    settings.CLINIC_SUBMISSIONS_PER_HOUR = 0
+    page.goto(base_url + "/appointments/request/")
+    fill_patient_form(page)
+    page.get_by_role("button", name="Send my request").click()
+    expect(page.get_by_role("alert")).to_contain_text("too many forms from this connection")
+    assert_accessible(page)
+    watch.assert_clean()
+
+    page.context.clear_cookies()  # cookies blocked, or gone while the form was open
+    page.get_by_role("button", name="Send my request").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your form could not be sent")
+    assert_accessible(page)
+    watch.assert_clean()

@@ -2,6 +2,8 @@
 
 import os
 import re
+import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -58,12 +60,48 @@ def test_ten_parallel_posts_of_one_form_make_one_request(app_database, start_ser
     )
 
 
+def a_client_of_its_own(visitor):
+    """Behind a trusted proxy, a fresh address: posts of earlier tests do not count for it."""
+    number = uuid.uuid4().int
+    address = f"10.{number % 256}.{number // 256 % 256}.{number // 65536 % 256}"
+    visitor.headers["X-Forwarded-For"] = address
+    return visitor
+
+
+def test_parallel_posts_from_one_client_save_exactly_the_limit(app_database, start_server):
+    """N+k posts at once from one client, to several worker processes: N saved, k refused."""
+    limit, extra = 3, 9
+    server = start_server(
+        workers=4, CLINIC_SUBMISSIONS_PER_HOUR=str(limit), CLINIC_TRUSTED_PROXY_HOPS="1"
+    )
+    first = a_client_of_its_own(Visitor(server.url))
+    forms = []
+    for _ in range(limit + extra):
+        visitor = Visitor(server.url)
+        visitor.headers.update(first.headers)
+        forms.append((visitor, {**PATIENT, **visitor.form(), "last_name": "Burst"}))
+    start = threading.Barrier(len(forms))
+
+    def post(visitor_and_data):
+        visitor, data = visitor_and_data
+        start.wait(timeout=30)
+        return visitor.request("/appointments/request/", data)[0]
+
+    with ThreadPoolExecutor(max_workers=len(forms)) as pool:
+        statuses = sorted(pool.map(post, forms))
+    assert statuses == [302] * limit + [429] * extra
+    saved = app_database.query(
+        "SELECT COUNT(*) FROM appointments_appointmentrequest WHERE last_name = 'Burst'"
+    )
+    assert saved == limit
+
+
 @pytest.mark.skipif(not ON_POSTGRESQL, reason="two app instances share PostgreSQL")
 @pytest.mark.parametrize("cache", ["database", "redis"])
 def test_two_instances_share_the_rate_limit_and_cache_invalidation(
     app_database, start_server, cache
 ):
-    env = {"CLINIC_SUBMISSIONS_PER_HOUR": "3"}
+    env = {"CLINIC_SUBMISSIONS_PER_HOUR": "3", "CLINIC_TRUSTED_PROXY_HOPS": "1"}
     if cache == "redis":
         redis_url = os.environ.get("FAULTS_REDIS_URL", "redis://127.0.0.1:6379/15")
         try:
@@ -76,9 +114,12 @@ def test_two_instances_share_the_rate_limit_and_cache_invalidation(
     first, second = start_server(workers=1, **env), start_server(workers=1, **env)
 
     # The rate limit counts posts from one address on both instances together.
-    statuses = [send_request(Visitor(server.url))[0] for server in (first, second, first)]
-    assert statuses == [302, 302, 302]
-    assert send_request(Visitor(second.url))[0] == 429
+    client = a_client_of_its_own(Visitor(first.url)).headers
+    visitors = [Visitor(server.url) for server in (first, second, first, second)]
+    for visitor in visitors:
+        visitor.headers.update(client)
+    statuses = [send_request(visitor)[0] for visitor in visitors]
+    assert statuses == [302, 302, 302, 429]
 
     # An editor's save reaches the page on both instances.
     page = "/conditions/fibromyalgia/"

@@ -50,7 +50,7 @@ def test_requests_sent_while_mail_is_down_are_saved_and_mailed_once_later(
     client, demo, patient_data, smtp_server, settings
 ):
     settings.CLINIC_NOTIFY_EMAILS = ["intake@clinic.example"]
-    cache.clear()  # the rate limit's counts live in the cache table, which outlives a flush
+    cache.clear()  # the page cache's table outlives a flush
     for number in range(3):
         with time_machine.travel(timezone.now() - datetime.timedelta(minutes=1)):
             token = new_form_token()

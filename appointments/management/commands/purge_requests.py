@@ -4,7 +4,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from appointments.models import AccessLog, AppointmentRequest, Attachment, private_storage
+from appointments.models import (
+    AccessLog,
+    AppointmentRequest,
+    Attachment,
+    RecentSubmission,
+    private_storage,
+)
 
 
 class Command(BaseCommand):
@@ -44,6 +50,9 @@ class Command(BaseCommand):
             )
             # Files go only once the rows are surely gone: never a row without its file.
             transaction.on_commit(lambda: _delete_files(files))
+        # The form limit's counts of clients that never came back (each client's own are
+        # pruned when it sends again).
+        RecentSubmission.forget_expired()
         self.stdout.write(f"Purged {deleted} requests and {len(files)} files.")
 
 
