@@ -431,7 +431,9 @@ class Note(models.Model):
         ordering = ["created_at", "pk"]
 
     def __str__(self):
-        return f"Note by {self.author} at {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
+        # Notes without an author are written by the site itself (an email that failed).
+        author = self.author or "the website"
+        return f"Note by {author} at {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
 
 
 class AccessLog(models.Model):

@@ -65,7 +65,8 @@ class UploadSizeLimitMiddleware:
         except ValueError:
             length = 0
         if request.method == "POST" and length > MAX_BODY_BYTES:
-            response = render(request, "appointments/too_large.html", status=413)
+            limits = {"max_files": MAX_FILES, "max_file_mb": MAX_FILE_BYTES // (1024 * 1024)}
+            response = render(request, "appointments/too_large.html", limits, status=413)
             response["Connection"] = "close"
             return response
         return self.get_response(request)

@@ -170,7 +170,9 @@ def test_outbox_failure_after_commit_never_undoes_the_saved_request(
         assert (private_root / attachment.file.name).read_bytes().startswith(b"%PDF")
     assert not Email.objects.exists()
     # Staff find out from the queue: the request carries a note that nobody was emailed.
-    assert "could not be queued" in referral.notes.get().text
+    note = referral.notes.get()
+    assert "could not be queued" in note.text
+    assert str(note).startswith("Note by the website at")
     errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
     assert [referral.reference in record.getMessage() for record in errors] == [True]
     for personal in ("Ben", "Okafor", "1955", "555-0199", "prairie-family", "Rivera", "L4-L5"):

@@ -194,6 +194,8 @@ def test_an_oversized_body_is_refused_before_it_is_read(client, patient_data, pr
     )
     assert response.status_code == 413
     assert "too large" in response.text
+    # The limits the form promises, as the patient reads them.
+    assert "up to 5 files of at most 10 MB each" in response.text
     assert "(217) 555-0100" in response.text
     assert not AppointmentRequest.objects.exists()
     assert stored_files(private_root) == []
