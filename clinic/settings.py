@@ -240,6 +240,8 @@ EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ADMINS = [("Site operators", address) for address in env_list("DJANGO_ADMINS")]
+# Error mail to ADMINS (real 500s only) is queued in the outbox, at most this many an hour.
+CLINIC_ERROR_MAILS_PER_HOUR = int(os.environ.get("CLINIC_ERROR_MAILS_PER_HOUR", "10"))
 
 # Email leaves through an outbox table (django-post-office), never inside a request: a cron job
 # runs `manage.py send_queued_mail`; failures are retried later.
@@ -312,10 +314,24 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        # Django's mail_admins, but through the outbox and rate-limited (clinic/reporting.py).
+        "mail_admins": {
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+            "class": "clinic.reporting.OutboxAdminEmailHandler",
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
+        # Replaces Django's own "django" logger, whose mail_admins sends inside the request.
+        "django": {"handlers": ["console", "mail_admins"], "level": "INFO", "propagate": False},
         # Request logs would repeat URLs and bodies; errors are logged without request data.
         "django.request": {"level": "ERROR"},
+        # Bad Host headers, too many fields or files: anyone can send them, so they are
+        # logged, never mailed.
+        "django.security": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
