@@ -149,7 +149,7 @@ def test_the_icons_that_replace_bootstraps_data_uris_exist():
     assert len(icons) >= 7
     for icon in icons:
         assert finders.find(icon.removeprefix(settings.STATIC_URL)), icon
-    assert "url(\"data:" not in css
+    assert 'url("data:' not in css
 
 
 def test_a_foreign_host_is_refused(client, db):
