@@ -60,11 +60,13 @@ class OutboxAdminEmailHandler(AdminEmailHandler):
         try:
             if not _within_error_mail_budget():
                 return
+            # Imported here: logging is configured before the apps (and post_office's models).
             from post_office import mail
 
             mail.send(
                 [address for _name, address in settings.ADMINS],
                 settings.SERVER_EMAIL,
+                # The outbox's subject column holds 989 characters; a long path must not fail.
                 subject=f"{settings.EMAIL_SUBJECT_PREFIX}{subject}"[:989],
                 message=message,
                 headers={"Auto-Submitted": "auto-generated"},
