@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from post_office.mail import send_queued
 from post_office.models import Email
 
@@ -20,7 +21,9 @@ def operators(settings, db):
     return settings
 
 
-def test_bad_host_headers_and_oversized_forms_are_logged_not_mailed(client, operators, caplog):
+def test_bad_host_headers_and_too_many_fields_or_files_are_logged_not_mailed(
+    client, operators, caplog
+):
     for number in range(20):
         response = client.get("/", HTTP_HOST=f"attacker-{number}.example")
         assert response.status_code == 400
@@ -28,14 +31,21 @@ def test_bad_host_headers_and_oversized_forms_are_logged_not_mailed(client, oper
     for _ in range(5):
         response = client.post("/appointments/request/", too_many_fields)
         assert response.status_code == 400
+    too_many_files = {
+        "attachments": [SimpleUploadedFile(f"{n}.pdf", b"%PDF-1.4") for n in range(101)]
+    }
+    for _ in range(5):
+        response = client.post("/appointments/refer/", too_many_files)
+        assert response.status_code == 400
     assert mail.outbox == []
     assert not Email.objects.exists()
     security = [record for record in caplog.records if record.name.startswith("django.security")]
     assert {record.name for record in security} == {
         "django.security.DisallowedHost",
         "django.security.TooManyFieldsSent",
+        "django.security.TooManyFilesSent",
     }
-    assert len(security) == 25
+    assert len(security) == 30
 
 
 def test_a_server_error_is_queued_for_the_operators_not_sent_in_the_request(client, operators):
