@@ -7,6 +7,9 @@ class ClinicConfig(AppConfig):
     name = "clinic"
     verbose_name = "Practice and locations"
 
+    def ready(self):
+        from clinic import checks  # noqa: F401  (registers the deploy checks)
+
 
 class ClinicAdminConfig(admin_apps.AdminConfig):
     """Django's admin, with the clinic's site (two-factor login, the queue on the index)."""

@@ -252,16 +252,20 @@ class Location(SiteContent):
 
     def structured_data(self, practice, today):
         """schema.org MedicalClinic for search engines, as a dict for JSON-LD."""
-        opening = [
-            {
+        opening = []
+        for hours in self.weekly_hours():
+            day = {
                 "@type": "OpeningHoursSpecification",
                 "dayOfWeek": f"https://schema.org/{hours.get_weekday_display()}",
-                "opens": f"{hours.opens:%H:%M}",
-                "closes": f"{hours.closes:%H:%M}",
             }
-            for hours in self.weekly_hours()
-            if hours.kind == OpeningHours.Kind.OPEN
-        ]
+            if hours.kind == OpeningHours.Kind.OPEN:
+                opening.append(
+                    {**day, "opens": f"{hours.opens:%H:%M}", "closes": f"{hours.closes:%H:%M}"}
+                )
+            elif hours.kind == OpeningHours.Kind.BY_APPOINTMENT:
+                # schema.org has no "by appointment": the day is listed (left out, it reads as
+                # closed) without opening times (which would invite walk-ins), and says why.
+                opening.append({**day, "description": hours.get_kind_display()})
         special = [
             {
                 "@type": "OpeningHoursSpecification",

@@ -1,10 +1,16 @@
-"""Error reports (the 500 email to DJANGO_ADMINS) that never carry patient data.
+"""Error reports (the 500 email to DJANGO_ADMINS) that never carry patient data, and never
+flood the operators or hold up a request.
 
 Django's own filter hides only settings and parameters marked sensitive. Here every POST value,
 every local variable, the query string, uploaded file names and cookies are left out: an error
 report says where the code failed, not what anybody typed.
 """
 
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils.log import AdminEmailHandler
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 HIDDEN = "[hidden: may hold patient data]"
@@ -36,3 +42,45 @@ class PatientSafeExceptionReporter(ExceptionReporter):
             data["request_COOKIES_items"] = [(key, HIDDEN) for key in self.request.COOKIES]
             data["request_insecure_uri"] = self.request.path
         return data
+
+
+class OutboxAdminEmailHandler(AdminEmailHandler):
+    """Django's error mail to DJANGO_ADMINS, queued in the outbox and rate-limited.
+
+    Django's own handler talks to the SMTP server inside the failing request, so a slow mail
+    server ties up a worker and a burst of errors becomes a burst of mail. This one writes to
+    the outbox that `send_queued_mail` delivers, and queues at most
+    CLINIC_ERROR_MAILS_PER_HOUR a clock hour (counted in the shared cache, so across workers);
+    the console log still has every error.
+    """
+
+    def send_mail(self, subject, message, *args, **kwargs):
+        if not settings.ADMINS:
+            return
+        try:
+            if not _within_error_mail_budget():
+                return
+            # Imported here: logging is configured before the apps (and post_office's models).
+            from post_office import mail
+
+            mail.send(
+                [address for _name, address in settings.ADMINS],
+                settings.SERVER_EMAIL,
+                # The outbox's subject column holds 989 characters; a long path must not fail.
+                subject=f"{settings.EMAIL_SUBJECT_PREFIX}{subject}"[:989],
+                message=message,
+                headers={"Auto-Submitted": "auto-generated"},
+            )
+        except Exception:  # noqa: S110
+            # The database or the cache may be what failed: the log line is already written,
+            # and an error report must never turn into a second error.
+            pass
+
+
+def _within_error_mail_budget():
+    key = f"clinic:error-mails:{int(time.time() // 3600)}"
+    cache.add(key, 0, timeout=3600)
+    try:
+        return cache.incr(key) <= settings.CLINIC_ERROR_MAILS_PER_HOUR
+    except ValueError:  # the key expired between add and incr
+        return True

@@ -253,6 +253,8 @@ EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ADMINS = [("Site operators", address) for address in env_list("DJANGO_ADMINS")]
+# Error mail to ADMINS (real 500s only) is queued in the outbox, at most this many an hour.
+CLINIC_ERROR_MAILS_PER_HOUR = int(os.environ.get("CLINIC_ERROR_MAILS_PER_HOUR", "10"))
 
 # Email leaves through an outbox table (django-post-office), never inside a request: a cron job
 # runs `manage.py send_queued_mail`; failures are retried later.
@@ -296,15 +298,22 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Or: gunicorn itself serves HTTPS (--certfile/--keyfile). Says so for the deploy check.
+CLINIC_TLS_IN_GUNICORN = env_bool("CLINIC_TLS_IN_GUNICORN")
 SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# In production the cookies carry the __Host- prefix: browsers then accept them only when set
+# over HTTPS, for this exact host (no Domain) and the whole site, so no sibling subdomain or
+# plain-HTTP page can plant or overwrite them.
+SESSION_COOKIE_NAME = "sessionid" if DEBUG else "__Host-sessionid"
 SESSION_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_NAME = "csrftoken" if DEBUG else "__Host-csrftoken"
 CSRF_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SAMESITE = "Lax"
 # A refused form gets the site's own page: what happened, what to do, the phone number.
@@ -315,7 +324,8 @@ X_FRAME_OPTIONS = "DENY"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "img-src": [SELF, "data:"],
+        # No data: URIs: Bootstrap's inline SVG icons are replaced by files (static/img/ui/).
+        "img-src": [SELF],
         "object-src": [NONE],
         "base-uri": [NONE],
         "frame-ancestors": [NONE],
@@ -327,10 +337,24 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        # Django's mail_admins, but through the outbox and rate-limited (clinic/reporting.py).
+        "mail_admins": {
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+            "class": "clinic.reporting.OutboxAdminEmailHandler",
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
+        # Replaces Django's own "django" logger, whose mail_admins sends inside the request.
+        "django": {"handlers": ["console", "mail_admins"], "level": "INFO", "propagate": False},
         # Request logs would repeat URLs and bodies; errors are logged without request data.
         "django.request": {"level": "ERROR"},
+        # Bad Host headers, too many fields or files: anyone can send them, so they are
+        # logged, never mailed.
+        "django.security": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

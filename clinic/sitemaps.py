@@ -8,6 +8,8 @@ class PageSitemap(Sitemap):
     def items(self):
         return [
             "clinic:home",
+            "conditions:condition_list",
+            "conditions:treatment_list",
             "clinic:location_list",
             "clinic:providers",
             "clinic:privacy",

@@ -247,9 +247,11 @@ def condition_structured_data(request, condition):
                 {"@type": "MedicalSignOrSymptom", "name": symptom}
                 for symptom in condition.signs_and_symptoms()
             ],
+            # schema.org's possibleTreatment takes a MedicalTherapy; an injection or an implant
+            # done to relieve pain is one (MedicalTherapy is itself a TherapeuticProcedure).
             "possibleTreatment": [
                 {
-                    "@type": step.treatment.schema_type,
+                    "@type": "MedicalTherapy",
                     "name": step.treatment.name,
                     "url": _absolute(request, step.treatment.get_absolute_url()),
                 }

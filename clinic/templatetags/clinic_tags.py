@@ -2,6 +2,7 @@ import json
 
 from django import template
 from django.core.serializers.json import DjangoJSONEncoder
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -17,6 +18,35 @@ def json_ld(data):
     """Structured data for search engines. Not executed, so the CSP does not apply to it."""
     text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False).translate(_JSON_ESCAPES)
     return mark_safe(f'<script type="application/ld+json">{text}</script>')  # noqa: S308
+
+
+@register.simple_tag(takes_context=True)
+def practice_json_ld(context):
+    """The practice for search engines (home page): name, site, logo, and every location as
+    a department with its address, phone and hours."""
+    request, site = context["request"], context["site"]
+    practice = site.practice
+    if practice is None:
+        return ""
+    today = timezone.localdate()
+    departments = []
+    for location in site.locations:
+        department = location.structured_data(practice, today)
+        del department["@context"]
+        department["url"] = request.build_absolute_uri(location.get_absolute_url())
+        departments.append(department)
+    data = {
+        "@context": "https://schema.org",
+        "@type": "MedicalOrganization",
+        "name": practice.name,
+        "url": request.build_absolute_uri(reverse("clinic:home")),
+        "logo": request.build_absolute_uri(static("img/logo.png")),
+        "telephone": practice.phone.as_e164,
+        "faxNumber": practice.fax.as_e164,
+        "email": practice.email,
+        "department": departments,
+    }
+    return json_ld(data)
 
 
 @register.filter

@@ -193,3 +193,34 @@ def test_worker_stopped_while_queueing_emails_leaves_the_saved_files(
         client.post(REFER, {**physician_data, "attachments": [pdf("notes.pdf")]})
     attachment = AppointmentRequest.objects.get().attachments.get()
     assert (private_root / attachment.file.name).exists()
+
+
+@pytest.mark.parametrize("outcome", [None, AppointmentRequest.Status.SCHEDULED])
+def test_every_email_comes_from_the_practice_by_name_and_is_marked_automatic(
+    client, physician_data, settings, django_capture_on_commit_callbacks, admin_user, outcome
+):
+    """The staff notice, the acknowledgement and the outcome: one sender, one set of headers."""
+    settings.CLINIC_NOTIFY_EMAILS = ["intake@clinic.example"]
+    settings.DEFAULT_FROM_EMAIL = "no-reply@bluestem-pain.example"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(REFER, physician_data)
+    if outcome:
+        Email.objects.all().delete()
+        referral = AppointmentRequest.objects.get()
+        scheduled_for = timezone.now() + datetime.timedelta(days=3)
+        with django_capture_on_commit_callbacks(execute=True):
+            referral.move_to(outcome, by=admin_user, scheduled_for=scheduled_for)
+    queued = list(Email.objects.all())
+    assert len(queued) == (1 if outcome else 2)
+    for email in queued:
+        assert email.from_email == "Bluestem Spine & Pain Center <no-reply@bluestem-pain.example>"
+        assert email.headers == {
+            "Auto-Submitted": "auto-generated",
+            "Reply-To": "frontdesk@bluestem-pain.example",
+        }
+    send_outbox()
+    for message in mail.outbox:
+        sent = message.message()
+        assert sent["From"] == "Bluestem Spine & Pain Center <no-reply@bluestem-pain.example>"
+        assert sent["Reply-To"] == "frontdesk@bluestem-pain.example"
+        assert sent["Auto-Submitted"] == "auto-generated"

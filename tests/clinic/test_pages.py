@@ -87,11 +87,20 @@ def test_location_page_has_medical_clinic_structured_data(client, main_clinic):
     clinic = data[0]
     assert clinic["address"]["postalCode"] == "62704"
     assert clinic["telephone"] == "+12175550100"
-    days = {spec["dayOfWeek"] for spec in clinic["openingHoursSpecification"]}
-    assert days == {
+    hours = clinic["openingHoursSpecification"]
+    open_days = {spec["dayOfWeek"] for spec in hours if "opens" in spec}
+    assert open_days == {
         f"https://schema.org/{day}" for day in ["Monday", "Tuesday", "Wednesday", "Thursday"]
     }
-    assert {spec["opens"] for spec in clinic["openingHoursSpecification"]} == {"08:30"}
+    assert {spec["opens"] for spec in hours if "opens" in spec} == {"08:30"}
+    # Friday is by appointment: listed (left out, engines read it as closed), without hours.
+    (friday,) = [spec for spec in hours if spec["dayOfWeek"] == "https://schema.org/Friday"]
+    assert friday == {
+        "@type": "OpeningHoursSpecification",
+        "dayOfWeek": "https://schema.org/Friday",
+        "description": "By appointment only",
+    }
+    assert len(hours) == 5  # the weekend stays out: closed
     special = clinic["specialOpeningHoursSpecification"]
     assert special and all(spec["opens"] == spec["closes"] == "00:00" for spec in special)
 
@@ -151,12 +160,16 @@ def test_robots_txt_points_to_the_sitemap(client, demo):
     response = client.get("/robots.txt")
     assert response["Content-Type"].startswith("text/plain")
     assert "Disallow: /admin/" in response.text
+    # The two forms are worth finding; the receipt is kept out by its own noindex instead.
+    disallowed = re.findall(r"^Disallow: (\S+)", response.text, re.M)
+    for path in ["/appointments/request/", "/appointments/refer/", "/appointments/sent/"]:
+        assert not any(path.startswith(prefix) for prefix in disallowed), path
     assert "Sitemap: http://testserver/sitemap.xml" in response.text
 
 
 def test_sitemap_lists_pages_and_locations(client, demo):
     xml = client.get("/sitemap.xml").text
-    for url in PUBLIC_PAGES:
+    for url in [*PUBLIC_PAGES, "/conditions/", "/treatments/"]:
         assert f"<loc>http://testserver{url}</loc>" in xml
     assert "<lastmod>" in xml
 

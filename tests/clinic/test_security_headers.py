@@ -1,7 +1,11 @@
 """Security headers on every URL the site has, resolved with real objects."""
 
+import re
+
 import pytest
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.staticfiles import finders
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from appointments.models import Attachment
@@ -108,19 +112,44 @@ def test_every_staff_url_sends_the_security_headers(client, every_url, admin_use
         check_headers(url, response)
 
 
-def test_cookies_are_secure_httponly_and_samesite(client, db, settings):
+def test_cookies_are_secure_httponly_samesite_and_host_prefixed(client, db):
     from django.contrib.auth.models import User
 
     User.objects.create_user("editor", password="a long editor password", is_staff=True)
     response = client.get("/admin/login/", secure=True)
-    csrf = response.cookies["csrftoken"]
+    csrf = response.cookies["__Host-csrftoken"]
     assert csrf["secure"] and csrf["samesite"] == "Lax"
     response = client.post(
         "/admin/login/", {"username": "editor", "password": "a long editor password"}, secure=True
     )
     assert response.status_code == 302
-    session = client.cookies[settings.SESSION_COOKIE_NAME]
+    session = client.cookies["__Host-sessionid"]
     assert session["secure"] and session["httponly"] and session["samesite"] == "Lax"
+    # What browsers demand of a __Host- cookie: Secure, Path=/ and no Domain.
+    for cookie in (csrf, session):
+        assert cookie["path"] == "/" and not cookie["domain"]
+
+
+def test_a_visitor_with_a_session_is_never_served_from_the_page_cache(client, demo):
+    client.get("/providers/")
+    assert client.get("/providers/")["X-Page-Cache"] == "hit"
+    client.cookies["__Host-sessionid"] = "some-session"
+    assert "X-Page-Cache" not in client.get("/providers/")
+
+
+def test_images_come_from_the_site_only_not_from_data_uris(client, demo):
+    policy = client.get("/")["Content-Security-Policy"]
+    assert "img-src 'self';" in policy + ";"
+    assert "data:" not in policy
+
+
+def test_the_icons_that_replace_bootstraps_data_uris_exist():
+    css = (settings.BASE_DIR / "static" / "css" / "site.css").read_text()
+    icons = re.findall(r'url\("(/static/[^"]+)"\)', css)
+    assert len(icons) >= 7
+    for icon in icons:
+        assert finders.find(icon.removeprefix(settings.STATIC_URL)), icon
+    assert 'url("data:' not in css
 
 
 def test_a_foreign_host_is_refused(client, db):

@@ -9,10 +9,19 @@ from pathlib import Path
 import pytest
 
 PROJECT = Path(__file__).resolve().parents[2]
+
+
+def env_example():
+    """The production variables operators start from: .env.example."""
+    lines = (PROJECT / ".env.example").read_text().splitlines()
+    pairs = [line.partition("=") for line in lines if line.strip() and not line.startswith("#")]
+    return {key.strip(): value.strip() for key, _, value in pairs}
+
+
 PRODUCTION = {
+    **env_example(),
+    # The example's placeholder says "change me"; a real one is long and random.
     "DJANGO_SECRET_KEY": "a-long-random-production-key-9f8e7d6c5b4a39281706f5e4d3c2b1a0-xyz",
-    "DJANGO_ALLOWED_HOSTS": "clinic.example",
-    "DJANGO_CSRF_TRUSTED_ORIGINS": "https://clinic.example",
 }
 SHOW_SETTINGS = (
     "import json, django; from django.conf import settings; django.setup(); "
@@ -27,7 +36,9 @@ def run(args, **env):
     clean = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "DATABASE_URL", "CACHE_URL", "REDIS_URL"))
+        if not key.startswith(
+            ("DJANGO_", "DATABASE_URL", "CACHE_URL", "REDIS_URL", "CLINIC_", "EMAIL_", "DEFAULT_")
+        )
     }
     clean["DJANGO_SETTINGS_MODULE"] = "clinic.settings"
     return subprocess.run(
@@ -119,7 +130,7 @@ def test_unknown_cache_scheme_is_refused():
     assert "CACHE_URL scheme not supported" in result.stderr
 
 
-def test_deploy_check_passes_with_production_settings():
+def test_deploy_check_passes_with_the_production_variables_of_env_example():
     result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
@@ -130,6 +141,62 @@ def test_deploy_check_fails_when_production_settings_are_weakened():
     result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **weakened)
     assert result.returncode != 0
     assert "security.W004" in result.stderr
+
+
+def deploy_check(**env):
+    return run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **env)
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        None,
+        "no-reply@localhost",
+        "webmaster@localhost.localdomain",
+        "desk@clinic.local",
+        "no-reply@example.com",
+        "Clinic <no-reply@localhost>",
+    ],
+)
+def test_production_refuses_to_start_without_a_real_sender_address(sender):
+    env = {key: value for key, value in PRODUCTION.items() if key != "DEFAULT_FROM_EMAIL"}
+    if sender is not None:
+        env["DEFAULT_FROM_EMAIL"] = sender
+    result = run(["manage.py", "check", "--deploy"], **env)  # errors fail at any level
+    assert result.returncode != 0
+    assert "clinic.E001" in result.stderr
+    assert "DEFAULT_FROM_EMAIL" in result.stderr
+
+
+def test_a_sender_with_a_display_name_on_a_real_domain_passes():
+    result = deploy_check(
+        **{**PRODUCTION, "DEFAULT_FROM_EMAIL": "Riverbend Pain Care <no-reply@riverbend.com>"}
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_deploy_check_warns_when_nothing_says_where_tls_ends():
+    env = {
+        key: value for key, value in PRODUCTION.items() if key != "DJANGO_SECURE_PROXY_SSL_HEADER"
+    }
+    result = deploy_check(**env)
+    assert result.returncode != 0
+    assert "clinic.W001" in result.stderr
+    assert "DJANGO_SECURE_PROXY_SSL_HEADER" in result.stderr
+
+
+def test_deploy_check_accepts_tls_ending_in_gunicorn():
+    env = {
+        key: value for key, value in PRODUCTION.items() if key != "DJANGO_SECURE_PROXY_SSL_HEADER"
+    }
+    result = deploy_check(**env, CLINIC_TLS_IN_GUNICORN="1")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_deploy_check_warns_when_tls_is_said_to_end_in_two_places():
+    result = deploy_check(**PRODUCTION, CLINIC_TLS_IN_GUNICORN="1")
+    assert result.returncode != 0
+    assert "clinic.W002" in result.stderr
 
 
 @pytest.mark.parametrize("value", ["0", "false", "off", ""])

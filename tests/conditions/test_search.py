@@ -80,6 +80,12 @@ def test_empty_odd_and_long_searches_get_a_friendly_page(client, demo, query, me
     assert message in response.text
 
 
+def test_search_results_are_kept_out_of_the_index_but_their_links_are_followed(client, pages):
+    html = client.get("/search/?q=sciatica").text
+    assert re.search(r'<meta name="robots" content="noindex, follow">', html)
+    assert html.count('name="robots"') == 1
+
+
 def test_search_escapes_what_was_typed(client, demo):
     response = client.get("/search/", {"q": "<script>alert(1)</script>"})
     assert "<script>alert(1)" not in response.text

@@ -1,0 +1,72 @@
+"""Deploy checks (`manage.py check --deploy`) for what this site needs in production."""
+
+from email.utils import parseaddr
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+# Domains that no mail server delivers for: mail from them is rejected or lands in spam.
+# (RFC 2606 and 6761 reserve example.*, .example, .test, .invalid and .localhost.)
+PLACEHOLDER_MAIL_DOMAINS = {"localhost", "example.com", "example.net", "example.org"}
+PLACEHOLDER_MAIL_SUFFIXES = (
+    ".local",
+    ".localhost",
+    ".localdomain",
+    ".example",
+    ".invalid",
+    ".test",
+)
+
+
+def is_placeholder_address(value):
+    _name, address = parseaddr(value or "")
+    domain = address.rpartition("@")[2].lower()
+    return (
+        "@" not in address
+        or domain in PLACEHOLDER_MAIL_DOMAINS
+        or "." not in domain
+        or domain.endswith(PLACEHOLDER_MAIL_SUFFIXES)
+    )
+
+
+@register(deploy=True)
+def check_sender_address(app_configs, **kwargs):
+    if is_placeholder_address(settings.DEFAULT_FROM_EMAIL):
+        return [
+            Error(
+                f"DEFAULT_FROM_EMAIL is {settings.DEFAULT_FROM_EMAIL!r}: patients, referring "
+                "offices and staff would get mail that servers reject or file as spam.",
+                hint="Set DEFAULT_FROM_EMAIL to an address on the practice's own mail domain, "
+                "e.g. no-reply@your-clinic.com.",
+                id="clinic.E001",
+            )
+        ]
+    return []
+
+
+@register(Tags.security, deploy=True)
+def check_tls_termination(app_configs, **kwargs):
+    behind_proxy = getattr(settings, "SECURE_PROXY_SSL_HEADER", None) is not None
+    in_gunicorn = settings.CLINIC_TLS_IN_GUNICORN
+    if behind_proxy and in_gunicorn:
+        return [
+            Warning(
+                "Both DJANGO_SECURE_PROXY_SSL_HEADER and CLINIC_TLS_IN_GUNICORN are set.",
+                hint="Keep the one that matches where TLS ends: a proxy in front of gunicorn "
+                "(DJANGO_SECURE_PROXY_SSL_HEADER=1) or gunicorn itself (CLINIC_TLS_IN_GUNICORN=1).",
+                id="clinic.W002",
+            )
+        ]
+    if not behind_proxy and not in_gunicorn:
+        return [
+            Warning(
+                "Nothing says where TLS ends. Behind a TLS proxy without "
+                "DJANGO_SECURE_PROXY_SSL_HEADER, Django takes every request for plain HTTP: "
+                "it redirects forever and builds http:// links.",
+                hint="Set DJANGO_SECURE_PROXY_SSL_HEADER=1 behind a proxy that sets "
+                "X-Forwarded-Proto (docs/deploy.md), or CLINIC_TLS_IN_GUNICORN=1 when gunicorn "
+                "itself serves HTTPS.",
+                id="clinic.W001",
+            )
+        ]
+    return []
