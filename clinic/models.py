@@ -7,13 +7,13 @@ from dataclasses import dataclass
 import holidays
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from localflavor.us.models import USStateField, USZipCodeField
 from phonenumber_field.modelfields import PhoneNumberField
 
-from clinic.pagecache import SITE_INFO_KEY, PublicContent, content_changed
+from clinic.pagecache import PublicContent, PublicContentQuerySet, content_changed, site_info_key
 
 SITE_INFO_TIMEOUT = 6 * 60 * 60
 
@@ -61,7 +61,7 @@ class Practice(SiteContent):
         return self.name
 
 
-class LocationQuerySet(models.QuerySet):
+class LocationQuerySet(PublicContentQuerySet):
     def with_schedule(self):
         """Locations with their weekly hours and current closures, in two extra queries."""
         recent = timezone.localdate() - datetime.timedelta(days=1)
@@ -400,13 +400,14 @@ class SiteInfo:
     @classmethod
     def load(cls):
         global _last_known
-        info = cache.get(SITE_INFO_KEY)
+        key = site_info_key()
+        info = cache.get(key)
         if info is None:
             info = cls(
                 practice=Practice.objects.first(),
                 locations=list(Location.objects.with_schedule()),
             )
-            cache.set(SITE_INFO_KEY, info, SITE_INFO_TIMEOUT)
+            cache.set(key, info, SITE_INFO_TIMEOUT)
         _last_known = info
         return info
 
@@ -425,8 +426,7 @@ class SiteInfo:
 
     @staticmethod
     def invalidate():
-        transaction.on_commit(lambda: cache.delete(SITE_INFO_KEY))
-        content_changed()
+        content_changed()  # the cached chrome is per content version
 
     def status_valid_until(self, moment):
         """When the next opening or closing changes some location's status, or midnight."""
