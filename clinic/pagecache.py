@@ -280,8 +280,15 @@ def _public_page_query(request):
         or "HTTP_RANGE" in request.META
     ):
         return None
+    urlconf = getattr(request, "urlconf", None) or settings.ROOT_URLCONF
+    return _declared_query(urlconf, request.path_info)
+
+
+# Resolving the URL was a seventh of a page hit's time; the answer for a path never changes.
+@functools.lru_cache(maxsize=4096)
+def _declared_query(urlconf, path):
     try:
-        match = resolve(request.path_info, getattr(request, "urlconf", None))
+        match = resolve(path, urlconf)
     except Resolver404:
         return None
     return getattr(match.func, "public_page_query", None)
