@@ -20,6 +20,7 @@ import functools
 import gzip
 import hashlib
 import logging
+import threading
 import time
 import uuid
 from collections import OrderedDict
@@ -30,7 +31,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import models, transaction
-from django.db.models.signals import m2m_changed
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpResponse
 from django.urls import Resolver404, resolve
@@ -141,9 +142,10 @@ class PublicContentQuerySet(models.QuerySet):
 class PublicContent(models.Model):
     """A model public pages show: every way of writing its rows refreshes the cached pages.
 
-    save() and delete() here, bulk writes in PublicContentQuerySet (a model with a queryset of
-    its own must derive it from that), many-to-many changes in the receiver below. A model
-    whose rows can appear at a future moment says when with `next_scheduled_change`.
+    Saves (loaddata's too), deletes and many-to-many changes through the receivers below; bulk
+    writes, which send no signal, in PublicContentQuerySet (a model with a queryset of its own
+    must derive it from that). A model whose rows can appear at a future moment says when
+    with a `next_scheduled_change(now)` class method.
     """
 
     objects = PublicContentQuerySet.as_manager()
@@ -151,17 +153,15 @@ class PublicContent(models.Model):
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        self.public_content_changed()
-
-    def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        self.public_content_changed()
-        return result
-
     def public_content_changed(self):
         content_changed()
+
+
+@receiver(post_save)
+@receiver(post_delete)
+def _public_row_changed(sender, instance, **kwargs):
+    if isinstance(instance, PublicContent):
+        instance.public_content_changed()
 
 
 @receiver(m2m_changed)
@@ -344,6 +344,7 @@ def _respond(request, key, page, plain, outcome):
 
 # Pages this process has served lately, most recent last, with their plain body once needed.
 _recent_pages = OrderedDict()
+_recent_pages_lock = threading.Lock()
 RECENT_PAGES = 500
 
 
@@ -352,10 +353,11 @@ def _current(page, version, now):
 
 
 def _remember(key, page, plain):
-    _recent_pages[key] = (page, plain)
-    _recent_pages.move_to_end(key)
-    while len(_recent_pages) > RECENT_PAGES:
-        _recent_pages.popitem(last=False)
+    with _recent_pages_lock:  # threaded servers: two requests must not reorder it at once
+        _recent_pages[key] = (page, plain)
+        _recent_pages.move_to_end(key)
+        while len(_recent_pages) > RECENT_PAGES:
+            _recent_pages.popitem(last=False)
 
 
 def forget_local():
