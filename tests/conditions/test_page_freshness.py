@@ -6,12 +6,14 @@ worker: one that has never seen the change happen and knows only what the shared
 
 import datetime
 import gzip
+import json
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.apps import apps
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
@@ -85,6 +87,30 @@ def test_bulk_create_reaches_every_worker(condition, django_capture_on_commit_ca
     with django_capture_on_commit_callbacks(execute=True):
         FAQ.objects.bulk_create([FAQ(condition=condition, question="Can stretching help?")])
     assert "Can stretching help?" in seen_by_another_worker(condition.get_absolute_url()).text
+
+
+def test_loaddata_reaches_every_worker(condition, tmp_path, django_capture_on_commit_callbacks):
+    """loaddata saves rows without calling save(): only the post_save signal tells."""
+    warm(condition.get_absolute_url())
+    fixture = tmp_path / "faq.json"
+    fixture.write_text(
+        json.dumps(
+            [
+                {
+                    "model": "conditions.faq",
+                    "fields": {
+                        "condition": condition.pk,
+                        "question": "Loaded from a fixture?",
+                        "answer": "Yes.",
+                        "answer_html": "<p>Yes.</p>",
+                    },
+                }
+            ]
+        )
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("loaddata", str(fixture), verbosity=0)
+    assert "Loaded from a fixture?" in seen_by_another_worker(condition.get_absolute_url()).text
 
 
 def test_removing_a_related_condition_reaches_every_worker(
