@@ -1,5 +1,7 @@
 """Redis goes away: the site gets slower, never down, and never serves stale pages after."""
 
+import socket
+
 import pytest
 import redis
 import time_machine
@@ -54,6 +56,29 @@ def test_forms_are_sent_while_redis_is_down(client, redis_down, request, path, d
     assert response.status_code == 302
     assert response["Location"].endswith("/appointments/sent/")
     assert AppointmentRequest.objects.filter(last_name=data["last_name"]).count() == 1
+
+
+def test_a_redis_that_hangs_is_tried_once_then_left_alone(client, pages, settings):
+    """A server that accepts connections and never answers: one request waits for the short
+    timeout, the next ones do not try again (no connection, no retry)."""
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(16)
+        settings.CACHES = {
+            "default": _cache_from_url(f"redis://127.0.0.1:{hung.getsockname()[1]}/0")
+        }
+        statuses = [client.get(url).status_code for url in ("/", FBSS, "/", "/locations/")]
+        hung.setblocking(False)
+        connections = 0
+        while True:
+            try:
+                accepted, _ = hung.accept()
+            except BlockingIOError:
+                break
+            accepted.close()
+            connections += 1
+    assert statuses == [200, 200, 200, 200]
+    assert connections == 1
 
 
 def test_healthz_says_the_cache_is_down_and_the_site_up(client, db, redis_down):
