@@ -390,8 +390,8 @@ _last_known = None
 class SiteInfo:
     """The practice and its locations, read once and kept in the shared cache.
 
-    Every page shows them, so they come from the cache shared by all workers and are dropped
-    from it when staff save any of them (after the transaction commits).
+    Every page shows them, so they come from the cache shared by all workers, kept per content
+    version: any change to public content (after its transaction commits) replaces them.
     """
 
     practice: Practice | None

@@ -273,12 +273,7 @@ class PublicPageCacheMiddleware:
 
 def _public_page_query(request):
     """The query parameters a public page reads, or None if the request is not for one."""
-    if (
-        request.method not in ("GET", "HEAD")
-        or settings.SESSION_COOKIE_NAME in request.COOKIES
-        # A compressed body on top of another encoding would be wrong; none is expected here.
-        or "HTTP_RANGE" in request.META
-    ):
+    if request.method not in ("GET", "HEAD") or settings.SESSION_COOKIE_NAME in request.COOKIES:
         return None
     urlconf = getattr(request, "urlconf", None) or settings.ROOT_URLCONF
     return _declared_query(urlconf, request.path_info)
