@@ -7,14 +7,14 @@ from dataclasses import dataclass
 import holidays
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from localflavor.us.models import USStateField, USZipCodeField
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
-from clinic.pagecache import SITE_INFO_KEY, PublicContent, content_changed
+from clinic.pagecache import PublicContent, PublicContentQuerySet, content_changed, site_info_key
 
 SITE_INFO_TIMEOUT = 6 * 60 * 60
 
@@ -77,7 +77,7 @@ class Practice(SiteContent):
         return self.name
 
 
-class LocationQuerySet(models.QuerySet):
+class LocationQuerySet(PublicContentQuerySet):
     def active(self):
         """Locations the public sees and patients may choose: not archived."""
         return self.filter(archived=False)
@@ -439,8 +439,8 @@ _last_known = None
 class SiteInfo:
     """The practice and its locations, read once and kept in the shared cache.
 
-    Every page shows them, so they come from the cache shared by all workers and are dropped
-    from it when staff save any of them (after the transaction commits).
+    Every page shows them, so they come from the cache shared by all workers, kept per content
+    version: any change to public content (after its transaction commits) replaces them.
     """
 
     practice: Practice | None
@@ -449,13 +449,14 @@ class SiteInfo:
     @classmethod
     def load(cls):
         global _last_known
-        info = cache.get(SITE_INFO_KEY)
+        key = site_info_key()
+        info = cache.get(key)
         if info is None:
             info = cls(
                 practice=Practice.objects.first(),
                 locations=list(Location.objects.active().with_schedule()),
             )
-            cache.set(SITE_INFO_KEY, info, SITE_INFO_TIMEOUT)
+            cache.set(key, info, SITE_INFO_TIMEOUT)
         _last_known = info
         return info
 
@@ -474,8 +475,7 @@ class SiteInfo:
 
     @staticmethod
     def invalidate():
-        transaction.on_commit(lambda: cache.delete(SITE_INFO_KEY))
-        content_changed()
+        content_changed()  # the cached chrome is per content version
 
     def status_valid_until(self, moment):
         """When the next opening or closing changes some location's status, or midnight."""

@@ -1,4 +1,5 @@
 import sys
+import uuid
 
 from django.core.cache import cache
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
@@ -12,8 +13,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from clinic.models import SiteInfo
-from clinic.pagecache import SITE_INFO_KEY, cache_public_page
+from clinic.pagecache import cache_public_page, site_info_key
 from conditions.models import Condition
+
+HEALTH_KEY = "clinic:healthz"
 
 
 @cache_public_page
@@ -74,13 +77,32 @@ def robots_txt(request):
 @never_cache
 @require_GET
 def healthz(request):
-    """For load balancers and monitoring: 200 when the database answers, 503 otherwise."""
+    """For load balancers and monitoring: each dependency on its own line.
+
+    200 while the site can serve requests, which needs the database but not the cache (pages
+    are built without it, only slower); 503 when the database does not answer.
+    """
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
+        database = True
     except DatabaseError:
-        return HttpResponse("unavailable\n", status=503, content_type="text/plain")
-    return HttpResponse("ok\n", content_type="text/plain")
+        database = False
+    cache_works = _cache_answers()
+    body = (
+        f"database: {'ok' if database else 'unavailable'}\n"
+        f"cache: {'ok' if cache_works else 'unavailable'}\n"
+    )
+    return HttpResponse(body, status=200 if database else 503, content_type="text/plain")
+
+
+def _cache_answers():
+    probe = uuid.uuid4().hex
+    try:
+        cache.set(HEALTH_KEY, probe, 60)
+        return cache.get(HEALTH_KEY) == probe
+    except Exception:  # the database cache while the database is down
+        return False
 
 
 def bad_request(request, exception):
@@ -120,7 +142,7 @@ def _practice_without_database():
     site = SiteInfo.last_known()
     if site is None:
         try:
-            site = cache.get(SITE_INFO_KEY)
+            site = cache.get(site_info_key())
         except Exception:
             site = None
     return site.practice if site else None

@@ -13,7 +13,7 @@ from django.utils.html import escape, strip_tags
 from django.utils.safestring import mark_safe
 from simple_history.models import HistoricalRecords
 
-from clinic.pagecache import PublicContent
+from clinic.pagecache import PublicContent, PublicContentQuerySet
 
 ALLOWED_TAGS = {
     "p", "br", "strong", "em", "ul", "ol", "li", "a", "h3", "h4", "blockquote", "code", "abbr",
@@ -41,8 +41,8 @@ def plain_text(html):
     return re.sub(r"\s+", " ", strip_tags(html)).strip()
 
 
-class Reviewer(models.Model):
-    """A clinician who medically reviews pages."""
+class Reviewer(PublicContent):
+    """A clinician who medically reviews pages; pages show the name."""
 
     name = models.CharField(max_length=120)
     credentials = models.CharField(max_length=60, help_text="e.g. MD, DO, PA-C")
@@ -56,7 +56,7 @@ class Reviewer(models.Model):
         return f"{self.name}, {self.credentials}"
 
 
-class PageQuerySet(models.QuerySet):
+class PageQuerySet(PublicContentQuerySet):
     def published(self):
         return self.filter(status=Page.Status.PUBLISHED, published_at__lte=timezone.now())
 
@@ -204,6 +204,16 @@ class Page(PublicContent):
         prefix = "… " if start > 0 else ""
         suffix = " …" if end < len(source) else ""
         return mark_safe(f"{prefix}{marked}{suffix}")  # noqa: S308 - escaped above
+
+    @classmethod
+    def next_scheduled_change(cls, now):
+        """When the next published page with a future publish date goes live, or None."""
+        return (
+            cls.objects.filter(status=cls.Status.PUBLISHED, published_at__gt=now)
+            .order_by("published_at")
+            .values_list("published_at", flat=True)
+            .first()
+        )
 
     def publish(self):
         self.status = self.Status.PUBLISHED

@@ -32,13 +32,16 @@ def _absolute(request, path):
 
 @method_decorator(cache_public_page, name="dispatch")
 class ConditionListView(ListView):
-    queryset = Condition.objects.published().only("name", "slug", "summary", "aliases")
     extra_context = {
         "title": "Conditions we treat",
         "description": "Spine, joint and nerve pain conditions we diagnose and treat, from low "
         "back pain and sciatica to pain that continues after spine surgery.",
         "breadcrumbs": [("Conditions we treat", None)],
     }
+
+    def get_queryset(self):
+        # Per request: published() compares with the time now, not when this module loaded.
+        return Condition.objects.published().only("name", "slug", "summary", "aliases")
 
 
 @method_decorator(cache_public_page, name="dispatch")
@@ -134,7 +137,7 @@ def _clean_query(raw):
     return re.sub(r"\s+", " ", printable).strip()
 
 
-@cache_public_page
+@cache_public_page(query=["q"])
 def search(request):
     raw = request.GET.get("q", "")
     query = _clean_query(raw)

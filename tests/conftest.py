@@ -33,6 +33,32 @@ def _test_storages(tmp_path_factory):
     private_storage()._wrapped = empty
 
 
+@pytest.fixture(autouse=True)
+def _fresh_worker():
+    """Each test starts as a newly started worker: no pages or content version remembered.
+
+    The test database (and the database cache in it) is rolled back after each test; what the
+    page cache remembers in this process must go with it.
+    """
+    from clinic import pagecache
+
+    pagecache.forget_local()
+
+
+@pytest.fixture
+def empty_caches():
+    """Empty the shared cache and what this process remembers of it: a cold start."""
+    from django.core.cache import cache
+
+    from clinic import pagecache
+
+    def empty():
+        cache.clear()
+        pagecache.forget_local()
+
+    return empty
+
+
 @pytest.fixture
 def private_root(settings):
     """The attachments folder, emptied for this test."""

@@ -145,10 +145,13 @@ def sql_per_page():
     counts = {}
     for name, path in PAGES.items():
         cache.clear()
-        pagecache._recent_pages.clear()
+        pagecache.forget_local()
         cold = count(path)
         cached = count(path)
-        cache.delete(pagecache._page_key(client.get(path).wsgi_request))
+        request = client.get(path).wsgi_request
+        query = pagecache._public_page_query(request)
+        if query is not None:
+            cache.delete(pagecache._page_key(request, query))
         pagecache._recent_pages.clear()
         uncached = count(path)
         counts[name] = (cached[0], *uncached, cold[0])
@@ -255,8 +258,8 @@ def main():
         / floor_rps
     )
     print(
-        f"\nTarget: content pages at >= 50% of the floor. Lowest: {worst:.0%} "
-        f"({'met' if worst >= 0.5 else 'MISSED'})"
+        f"\nTarget: content pages at >= 85% of the floor. Lowest: {worst:.0%} "
+        f"({'met' if worst >= 0.85 else 'MISSED'})"
     )
     own = max(queries[name][2] for name in CONTENT_PAGES)
     print(

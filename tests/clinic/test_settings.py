@@ -91,9 +91,9 @@ def test_database_url_selects_postgresql_with_health_checks():
     assert found["db"]["CONN_MAX_AGE"] > 0
 
 
-def test_redis_url_selects_the_redis_cache():
+def test_redis_url_selects_the_redis_cache_that_survives_an_outage():
     found = settings_with(DJANGO_SECRET_KEY="x" * 60, REDIS_URL="redis://127.0.0.1:6379/1")
-    assert found["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert found["cache"] == "clinic.cache.ResilientRedisCache"
 
 
 def test_object_storage_for_attachments_is_private_and_encrypted():

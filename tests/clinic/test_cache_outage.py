@@ -1,0 +1,140 @@
+"""Redis goes away: the site gets slower, never down, and never serves stale pages after."""
+
+import socket
+
+import pytest
+import redis
+import time_machine
+from django.db import OperationalError, connection
+from django.utils import timezone
+
+from appointments.models import AppointmentRequest
+from clinic.pagecache import VERSION_CHECK_SECONDS
+from clinic.settings import _cache_from_url
+from conditions.models import Condition
+from tests.appointments.conftest import patient_data, physician_data, shown_form_token  # noqa: F401
+
+# Nothing listens on port 1: every connection is refused, as with a stopped Redis.
+DEAD_REDIS = "redis://127.0.0.1:1/0"
+LIVE_REDIS = "redis://127.0.0.1:6379/5"
+FBSS = "/conditions/failed-back-surgery-syndrome/"
+
+
+@pytest.fixture
+def redis_down(settings):
+    """The cache configured the way REDIS_URL configures it, pointing at a dead server."""
+    settings.CACHES = {"default": _cache_from_url(DEAD_REDIS)}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        FBSS,
+        "/conditions/",
+        "/search/?q=sciatica",
+        "/locations/main-clinic/",
+        "/appointments/request/",
+        "/appointments/refer/",
+    ],
+)
+def test_pages_and_forms_are_served_while_redis_is_down(client, pages, redis_down, url):
+    client.raise_request_exception = False
+    first, second = client.get(url), client.get(url)
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert "X-Page-Cache" not in second  # built each time: nothing to keep it in
+
+
+@pytest.mark.parametrize(
+    ("path", "data_fixture"),
+    [("/appointments/request/", "patient_data"), ("/appointments/refer/", "physician_data")],
+)
+def test_forms_are_sent_while_redis_is_down(client, redis_down, request, path, data_fixture):
+    data = request.getfixturevalue(data_fixture)
+    client.raise_request_exception = False
+    response = client.post(path, data)
+    assert response.status_code == 302
+    assert response["Location"].endswith("/appointments/sent/")
+    assert AppointmentRequest.objects.filter(last_name=data["last_name"]).count() == 1
+
+
+def test_a_redis_that_hangs_is_tried_once_then_left_alone(client, pages, settings):
+    """A server that accepts connections and never answers: one request waits for the short
+    timeout, the next ones do not try again (no connection, no retry)."""
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(16)
+        settings.CACHES = {
+            "default": _cache_from_url(f"redis://127.0.0.1:{hung.getsockname()[1]}/0")
+        }
+        statuses = [client.get(url).status_code for url in ("/", FBSS, "/", "/locations/")]
+        hung.setblocking(False)
+        connections = 0
+        while True:
+            try:
+                accepted, _ = hung.accept()
+            except BlockingIOError:
+                break
+            accepted.close()
+            connections += 1
+    assert statuses == [200, 200, 200, 200]
+    assert connections == 1
+
+
+def test_healthz_says_the_cache_is_down_and_the_site_up(client, db, redis_down):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.text == "database: ok\ncache: unavailable\n"
+
+
+def test_healthz_is_503_when_the_database_is_down_too(client, db, redis_down, monkeypatch):
+    def refuse():
+        raise OperationalError("connection refused")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(connection, "ensure_connection", refuse)
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.text == "database: unavailable\ncache: unavailable\n"
+
+
+def test_an_editor_save_commits_while_redis_is_down(
+    client, pages, redis_down, django_capture_on_commit_callbacks
+):
+    condition = Condition.objects.get(slug="failed-back-surgery-syndrome")
+    with django_capture_on_commit_callbacks(execute=True):
+        condition.summary = "Saved while the cache was down."
+        condition.save()
+    condition.refresh_from_db()
+    assert condition.summary == "Saved while the cache was down."
+    assert "Saved while the cache was down." in client.get(FBSS).text
+
+
+def test_pages_saved_before_an_outage_are_not_served_after_it(
+    client, pages, settings, django_capture_on_commit_callbacks
+):
+    """A save during the outage never reached Redis; when Redis is back with its old pages,
+    they must not come back with it."""
+    try:
+        redis.Redis.from_url(LIVE_REDIS, socket_connect_timeout=1).flushdb()
+    except redis.RedisError:
+        pytest.skip(f"Redis is not reachable at {LIVE_REDIS}")
+    live = {"default": _cache_from_url(LIVE_REDIS)}
+    settings.CACHES = live
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        assert client.get(FBSS)["X-Page-Cache"] == "miss"
+        assert client.get(FBSS)["X-Page-Cache"] == "hit"
+
+        settings.CACHES = {"default": _cache_from_url(DEAD_REDIS)}  # Redis goes away
+        with django_capture_on_commit_callbacks(execute=True):
+            Condition.objects.filter(slug="failed-back-surgery-syndrome").update(
+                summary="Changed during the outage."
+            )
+        clock.shift(VERSION_CHECK_SECONDS)
+        assert "Changed during the outage." in client.get(FBSS).text
+
+        settings.CACHES = live  # back, with the page stored before the change
+        clock.shift(VERSION_CHECK_SECONDS)
+        response = client.get(FBSS)
+    assert "Changed during the outage." in response.text
+    assert response["X-Page-Cache"] == "miss"
