@@ -81,6 +81,10 @@ def _within_error_mail_budget():
     key = f"clinic:error-mails:{int(time.time() // 3600)}"
     cache.add(key, 0, timeout=3600)
     try:
-        return cache.incr(key) <= settings.CLINIC_ERROR_MAILS_PER_HOUR
+        count = cache.incr(key)
     except ValueError:  # the key expired between add and incr
         return True
+    # The database cache's incr writes the value back with the default timeout (300 s): give
+    # the count its hour again. Two workers may both count one error; a budget allows that.
+    cache.touch(key, 3600)
+    return count <= settings.CLINIC_ERROR_MAILS_PER_HOUR

@@ -74,3 +74,16 @@ def test_a_burst_of_errors_queues_a_bounded_number_of_mails(client, operators):
             assert client.get("/boom/").status_code == 500
     assert Email.objects.count() == 3
     assert mail.outbox == []
+
+
+def test_the_error_mail_budget_lasts_the_whole_hour(client, operators):
+    """The database cache's incr alone would let the count expire after five quiet minutes."""
+    operators.ROOT_URLCONF = "tests.clinic.urls_with_error"
+    operators.CLINIC_ERROR_MAILS_PER_HOUR = 3
+    client.raise_request_exception = False
+    for minute in (5, 20, 40, 55):
+        moment = datetime.datetime(2026, 11, 30, 9, minute, tzinfo=datetime.UTC)
+        with time_machine.travel(moment, tick=False):
+            for _ in range(2):
+                assert client.get("/boom/").status_code == 500
+    assert Email.objects.count() == 3
