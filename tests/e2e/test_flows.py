@@ -121,18 +121,23 @@ def test_patient_request_works_without_javascript(site, browser, base_url, tmp_p
     context.close()
 
 
+def log_in_with_code(page, base_url, staff, device):
+    """The staff login form, with the password and the authenticator's current code."""
+    page.goto(f"{base_url}/admin/")
+    page.get_by_label("Username").fill(staff.username)
+    page.get_by_label("Password").fill("a long staff password")
+    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+    page.get_by_label("Authentication code").fill(f"{code:06d}")
+    page.get_by_role("button", name="Log in").click()
+
+
 def test_staff_log_in_with_a_code_and_schedule_a_referral(site, page, base_url, watch):
     staff = staff_member("intake", "Intake")
     device = TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
     referral = ReferralFactory()
     AttachmentFactory(request=referral)
 
-    page.goto(f"{base_url}/admin/")
-    page.get_by_label("Username").fill("intake")
-    page.get_by_label("Password").fill("a long staff password")
-    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
-    page.get_by_label("Authentication code").fill(f"{code:06d}")
-    page.get_by_role("button", name="Log in").click()
+    log_in_with_code(page, base_url, staff, device)
 
     page.get_by_role("link", name=re.compile(r"1\s+new")).click()
     page.get_by_role("link", name=referral.reference).click()
@@ -164,12 +169,7 @@ def test_staff_search_the_queue_and_the_name_stays_out_of_every_address(
     device = TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
     wanted = ReferralFactory(last_name="Quartermain")
     ReferralFactory()
-    page.goto(f"{base_url}/admin/")
-    page.get_by_label("Username").fill("intake")
-    page.get_by_label("Password").fill("a long staff password")
-    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
-    page.get_by_label("Authentication code").fill(f"{code:06d}")
-    page.get_by_role("button", name="Log in").click()
+    log_in_with_code(page, base_url, staff, device)
     page.goto(f"{base_url}/admin/appointments/appointmentrequest/?urgency__exact=urgent")
 
     sent = []

@@ -173,11 +173,7 @@ class Server:
         raise RuntimeError(f"gunicorn did not start: {self.errors()}")
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)
         self.log.close()
 
     def errors(self):
@@ -211,6 +207,16 @@ class _CookiesOverPlainHttp(http.cookiejar.DefaultCookiePolicy):
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+def stop_process(process):
+    """Ask a server to stop, then make it."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 class Visitor:

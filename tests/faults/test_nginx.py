@@ -17,7 +17,15 @@ import urllib.request
 
 import pytest
 
-from tests.faults.conftest import PROJECT, Server, Visitor, _NoRedirect, free_port, send_request
+from tests.faults.conftest import (
+    PROJECT,
+    Server,
+    Visitor,
+    _NoRedirect,
+    free_port,
+    send_request,
+    stop_process,
+)
 
 NGINX = shutil.which("nginx") or next(
     (path for path in ("/usr/sbin/nginx", "/sbin/nginx") if os.access(path, os.X_OK)), None
@@ -119,12 +127,7 @@ http {{
         raise RuntimeError("nginx did not open its port")
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 @pytest.fixture(scope="module")
