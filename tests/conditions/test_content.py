@@ -71,6 +71,81 @@ PROFESSIONAL_BODIES = {
     "American Academy of Dermatology": "https://www.aad.org/",
     "American College of Gastroenterology": "https://gi.org/",
     "American College of Obstetricians and Gynecologists": "https://www.acog.org/",
+    "National Institute for Health and Care Excellence": "https://www.nice.org.uk/",
+}  # fmt: skip
+# The only deep links a page may cite: guideline documents checked by hand (docs/content.md).
+GUIDELINE_DOCUMENTS = {
+    (
+        "https://www.fda.gov/drugs/drug-safety-and-availability/fda-drug-safety-communication-"
+        "fda-requires-label-changes-warn-rare-serious-neurologic-problems-after"
+    ): (
+        "U.S. Food and Drug Administration",
+        "FDA Drug Safety Communication: FDA requires label changes to warn of rare but serious "
+        "neurologic problems after epidural corticosteroid injections for pain",
+    ),
+    "https://www.nice.org.uk/guidance/ng59": (
+        "National Institute for Health and Care Excellence",
+        "Low back pain and sciatica in over 16s: assessment and management (NICE guideline NG59)",
+    ),
+    (
+        "https://www.rheumatology.org/Practice-Quality/Clinical-Support/"
+        "Clinical-Practice-Guidelines/Osteoarthritis"
+    ): (
+        "American College of Rheumatology",
+        "2019 American College of Rheumatology/Arthritis Foundation Guideline for the Management "
+        "of Osteoarthritis of the Hand, Hip, and Knee",
+    ),
+}  # fmt: skip
+# A reference title that names one of these must link to its site (or a subdomain of it).
+TITLE_DOMAINS = {
+    "OrthoInfo": "orthoinfo.aaos.org",
+    "American Academy of Orthopaedic Surgeons": "aaos.org",
+    "AAOS": "aaos.org",
+    "North American Spine Society": "spine.org",
+    "NASS": "spine.org",
+    "KnowYourBack": "knowyourback.org",
+    "American Society of Interventional Pain Physicians": "asipp.org",
+    "ASIPP": "asipp.org",
+    "International Neuromodulation Society": "neuromodulation.com",
+    "INS": "neuromodulation.com",
+    "Spine Intervention Society": "spineintervention.org",
+    "American Society of Regional Anesthesia and Pain Medicine": "asra.com",
+    "ASRA": "asra.com",
+    "American Academy of Pain Medicine": "painmed.org",
+    "American Academy of Physical Medicine and Rehabilitation": "aapmr.org",
+    "AAPM&R": "aapmr.org",
+    "American Physical Therapy Association": "apta.org",
+    "APTA": "apta.org",
+    "ChoosePT": "choosept.com",
+    "NICE": "nice.org.uk",
+    "National Institute for Health and Care Excellence": "nice.org.uk",
+    "FDA": "fda.gov",
+    "Food and Drug Administration": "fda.gov",
+    "Mayo Clinic": "mayoclinic.org",
+    "MedlinePlus": "medlineplus.gov",
+    "NIH": "nih.gov",
+    "National Institutes of Health": "nih.gov",
+    "NINDS": "ninds.nih.gov",
+    "National Institute of Neurological Disorders and Stroke": "ninds.nih.gov",
+    "NCCIH": "nccih.nih.gov",
+    "National Center for Complementary and Integrative Health": "nccih.nih.gov",
+    "ACR": "rheumatology.org",
+    "American College of Rheumatology": "rheumatology.org",
+    "American Headache Society": "americanheadachesociety.org",
+    "National Cancer Institute": "cancer.gov",
+    "NCI": "cancer.gov",
+    "American Cancer Society": "cancer.org",
+    "Bone Health and Osteoporosis Foundation": "bonehealthandosteoporosis.org",
+    "International Association for the Study of Pain": "iasp-pain.org",
+    "IASP": "iasp-pain.org",
+    "American Psychological Association": "apa.org",
+    "Centers for Disease Control and Prevention": "cdc.gov",
+    "CDC": "cdc.gov",
+    "American Academy of Dermatology": "aad.org",
+    "American College of Gastroenterology": "gi.org",
+    "ACG": "gi.org",
+    "American College of Obstetricians and Gynecologists": "acog.org",
+    "ACOG": "acog.org",
 }  # fmt: skip
 MAX_GRADE = 9.0
 
@@ -210,14 +285,33 @@ def test_every_treatment_is_on_some_condition_ladder(pages):
     )
 
 
-def test_references_are_professional_bodies_with_home_pages_only(pages):
+def test_references_are_professional_bodies_home_pages_or_vetted_guidelines(pages):
     from conditions.models import Reference
 
     references = list(Reference.objects.all())
     assert references
     for reference in references:
-        assert PROFESSIONAL_BODIES.get(reference.organisation) == reference.url, reference
-        assert urlparse(reference.url).path == "/"
+        if reference.url in GUIDELINE_DOCUMENTS:
+            assert GUIDELINE_DOCUMENTS[reference.url] == (reference.organisation, reference.title)
+        else:
+            assert PROFESSIONAL_BODIES.get(reference.organisation) == reference.url, reference
+            assert urlparse(reference.url).path == "/"
+
+
+def test_reference_titles_match_what_is_at_the_link(pages):
+    """A title naming a site points at that site; a home page is called a home page."""
+    from conditions.models import Reference
+
+    wrong = []
+    for reference in Reference.objects.all():
+        host = urlparse(reference.url).hostname
+        for name, domain in TITLE_DOMAINS.items():
+            named = re.search(rf"(?<![\w&]){re.escape(name)}(?![\w&])", reference.title)
+            if named and host != domain and not host.endswith(f".{domain}"):
+                wrong.append((reference.title, reference.url, f"{name} is {domain}"))
+        if urlparse(reference.url).path == "/" and not reference.title.endswith("home page"):
+            wrong.append((reference.title, reference.url, "a home page must be called one"))
+    assert wrong == []
 
 
 def test_pages_promise_no_cure_and_state_risks(pages):
@@ -276,3 +370,142 @@ def test_no_broken_internal_link_anywhere_on_the_site(client, pages):
     assert {f"/conditions/{slug}/" for slug in CONDITIONS} <= seen
     assert {f"/treatments/{slug}/" for slug in TREATMENTS} <= seen
     assert [name for name in static_files if not finders.find(name)] == []
+
+
+# Clinical safety statements: what a page must say when it speaks of these treatments.
+# (docs/content.md lists them for writers.)
+EPIDURAL_STEROID = re.compile(r"\bepidural (steroid )?injections?\b|\bepidural steroids?\b", re.I)
+# The FDA's 2014 warning: rare serious neurologic events, and steroids not approved for this use.
+FDA_EPIDURAL_WARNING = ("FDA", "loss of vision", "stroke", "paralysis", "death", "not FDA-approved")
+# A single diagnostic block can mislead: no page may say one block found the source.
+SINGLE_BLOCK_CERTAINTY = re.compile(
+    r"likely found|we know (which|where)|tells us where|the answer is likely|"
+    r"(is|are) likely (the cause|the source|involved|part of the problem)|to make sure the joint|"
+    r"to confirm which|that is a strong clue|"
+    r"shows (if|which|whether) (those|that|your|the) (joint|nerve)",
+    re.I,
+)
+DIAGNOSTIC_BLOCK_PAGES = [
+    "medial-branch-blocks",
+    "facet-joint-injections",
+    "sacroiliac-joint-injections",
+    "nerve-blocks",
+    "radiofrequency-ablation",
+    "failed-back-surgery-syndrome",
+    "lower-back-pain",
+]
+GABAPENTINOID = re.compile(r"\b(gabapentin|pregabalin|gabapentinoids?)\b", re.I)
+# Where guidelines disagree, the page says so: each page must name these words.
+GUIDELINE_CAVEATS = [
+    *[(slug, ("mislead",)) for slug in DIAGNOSTIC_BLOCK_PAGES],
+    ("kyphoplasty-and-vertebroplasty", ("sham", "experts disagree")),
+    ("vertebral-compression-fractures", ("sham", "experts disagree")),
+    ("regenerative-medicine", ("American College of Rheumatology", "recommends against")),
+    ("joint-and-bursa-pain", ("American College of Rheumatology", "recommends against")),
+    ("spinal-cord-stimulation", ("fade", "removed", "paralysis", "trial is no promise")),
+    ("failed-back-surgery-syndrome", ("fade", "removed", "paralysis", "trial is no promise")),
+    ("minimally-invasive-si-joint-implant", ("evidence", "limited", "industry")),
+    ("lower-back-pain", ("on its own", "self-care", "pain psychology")),
+]  # fmt: skip
+
+
+def shown_text(page):
+    """Everything a reader sees on the page, ladder notes included."""
+    notes = " ".join(step.note for step in page.steps.all()) if isinstance(page, Condition) else ""
+    return f"{patient_text(page)} {notes}"
+
+
+def every_page():
+    return [*Condition.objects.all(), *Treatment.objects.all()]
+
+
+def page_by_slug(slug):
+    return Condition.objects.filter(slug=slug).first() or Treatment.objects.get(slug=slug)
+
+
+def test_every_page_describing_epidural_steroids_carries_the_fda_warning(pages):
+    describing = {page.slug: shown_text(page) for page in every_page()}
+    describing = {slug: text for slug, text in describing.items() if EPIDURAL_STEROID.search(text)}
+    assert {
+        "epidural-steroid-injections",
+        "lumbar-radicular-pain",
+        "cervical-radicular-pain",
+    } <= set(describing)
+    missing = {
+        slug: [marker for marker in FDA_EPIDURAL_WARNING if marker not in text]
+        for slug, text in describing.items()
+    }
+    assert {slug: markers for slug, markers in missing.items() if markers} == {}
+
+
+def test_the_warning_is_in_the_risks_and_in_the_faqs_about_epidurals(pages):
+    places = [plain_text(Treatment.objects.get(slug="epidural-steroid-injections").risks_html)]
+    for slug in ("lumbar-radicular-pain", "cervical-radicular-pain"):
+        faqs = Condition.objects.get(slug=slug).faqs.all()
+        about_epidurals = [faq for faq in faqs if EPIDURAL_STEROID.search(faq.question)]
+        assert about_epidurals, slug
+        places += [plain_text(faq.answer_html) for faq in about_epidurals]
+    for text in places:
+        assert [marker for marker in FDA_EPIDURAL_WARNING if marker not in text] == [], text
+
+
+def test_epidural_steroid_page_cites_the_fda_safety_communication(pages):
+    esi = Treatment.objects.get(slug="epidural-steroid-injections")
+    assert esi.references.filter(url__in=GUIDELINE_DOCUMENTS, url__contains="fda.gov").exists()
+
+
+def test_no_page_says_a_single_block_found_the_source(pages):
+    certain = {}
+    for page in every_page():
+        found = SINGLE_BLOCK_CERTAINTY.search(shown_text(page))
+        if found:
+            certain[page.slug] = found.group(0)
+    assert certain == {}
+
+
+def test_where_guidelines_disagree_the_page_says_so(pages):
+    missing = {}
+    for slug, markers in GUIDELINE_CAVEATS:
+        text = shown_text(page_by_slug(slug)).lower()
+        absent = [marker for marker in markers if marker.lower() not in text]
+        if absent:
+            missing.setdefault(slug, []).extend(absent)
+    assert missing == {}
+
+
+def test_prp_is_not_on_the_joint_pain_ladder_unless_marked_not_recommended(pages):
+    joint_pain = Condition.objects.get(slug="joint-and-bursa-pain")
+    for step in joint_pain.steps.select_related("treatment"):
+        if step.treatment.slug == "regenerative-medicine" or re.search(
+            r"\bPRP\b|platelet", step.note, re.I
+        ):
+            assert "not recommended" in step.note.lower(), step.note
+
+
+def test_gabapentinoids_for_sciatica_come_with_the_nice_advice(pages):
+    silent = [
+        page.slug
+        for page in every_page()
+        if GABAPENTINOID.search(text := shown_text(page))
+        and re.search(r"sciatica", text, re.I)
+        and not ("NICE" in text and "against" in text)
+    ]
+    assert silent == []
+    sciatica = Condition.objects.get(slug="lumbar-radicular-pain")
+    medicines = sciatica.steps.get(treatment__slug="medication-management").note
+    assert not GABAPENTINOID.search(medicines) or "NICE" in medicines, medicines
+
+
+def test_lower_back_pain_ladder_puts_therapy_and_psychology_before_any_injection(pages):
+    ladder = [
+        (step.treatment.slug, step.step)
+        for step in Condition.objects.get(slug="lower-back-pain").steps.select_related("treatment")
+    ]
+    slugs = [slug for slug, _ in ladder]
+    first_procedure = next(
+        number for number, (_, step) in enumerate(ladder) if step >= TreatmentStep.Step.INJECTION
+    )
+    assert "physical-therapy-and-exercise" in slugs[:first_procedure]
+    assert "pain-psychology" in slugs[:first_procedure]
+    approach = plain_text(Condition.objects.get(slug="lower-back-pain").treatment_approach_html)
+    assert "self-care" in approach.lower()
