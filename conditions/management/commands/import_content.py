@@ -97,11 +97,10 @@ class ContentFile:
                 isinstance(term, str) and term.strip() and "\n" not in term for term in terms
             ):
                 raise CommandError(f"{self.path.name}: '{key}' must be a list of one-line names")
-        both = {term.strip().lower() for term in self.meta.get("also_called", [])} & {
-            term.strip().lower() for term in self.meta.get("search_terms", [])
-        }
+        synonyms = {term.strip().lower() for term in self.meta.get("also_called", [])}
+        both = [term for term in self.meta.get("search_terms", []) if term.lower() in synonyms]
         if both:
-            listed = ", ".join(sorted(both))
+            listed = ", ".join(both)
             raise CommandError(f"{self.path.name}: {listed}: a synonym or a search term, not both")
 
     def state(self, extra):

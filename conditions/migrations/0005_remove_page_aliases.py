@@ -2,10 +2,8 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    """Apart from 0003: on PostgreSQL its data changes commit before the tables are altered."""
-
     dependencies = [
-        ("conditions", "0003_also_called_and_search_terms"),
+        ("conditions", "0004_split_aliases"),
     ]
 
     operations = [
