@@ -75,7 +75,7 @@ class PageAdmin(SimpleHistoryAdmin):
         "review_state",
     ]
     list_filter = ["status", ReviewDueFilter, "reviewed_by"]
-    search_fields = ["name", "aliases", "summary"]
+    search_fields = ["name", "also_called", "search_terms", "summary"]
     prepopulated_fields = {"slug": ["name"]}
     list_select_related = ["reviewed_by"]
     actions = ["publish", "unpublish"]
@@ -112,7 +112,7 @@ PUBLICATION = (
 @admin.register(Condition)
 class ConditionAdmin(PageAdmin):
     fieldsets = [
-        (None, {"fields": ["name", "slug", "aliases", "summary"]}),
+        (None, {"fields": ["name", "slug", "also_called", "search_terms", "summary"]}),
         (
             "Page",
             {
@@ -141,7 +141,10 @@ class TreatmentAdmin(PageAdmin):
     list_filter = ["category", *PageAdmin.list_filter]
     list_select_related = ["reviewed_by", "category"]
     fieldsets = [
-        (None, {"fields": ["name", "slug", "category", "aliases", "summary"]}),
+        (
+            None,
+            {"fields": ["name", "slug", "category", "also_called", "search_terms", "summary"]},
+        ),
         (
             "Page",
             {"fields": ["what_it_is", "who_it_helps", "before_during_after", "recovery", "risks"]},

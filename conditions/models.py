@@ -41,6 +41,11 @@ def plain_text(html):
     return re.sub(r"\s+", " ", strip_tags(html)).strip()
 
 
+def lines(text):
+    """The non-empty lines of a one-per-line field, trimmed."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 class Reviewer(PublicContent):
     """A clinician who medically reviews pages; pages show the name."""
 
@@ -64,29 +69,39 @@ class PageQuerySet(PublicContentQuerySet):
         return self.filter(next_review_due__lt=timezone.localdate())
 
     def search(self, text):
-        """Pages matching every word, best first: name, then aliases, summary, then body."""
+        """Pages matching every word, best first: name, then other names, summary, then body."""
         words = text.split()
         if connection.vendor == "postgresql":
             query = SearchQuery(text, search_type="websearch", config="english")
             matches = self.filter(
-                Q(search_vector=query) | Q(name__icontains=text) | Q(aliases__icontains=text)
+                Q(search_vector=query)
+                | Q(name__icontains=text)
+                | Q(also_called__icontains=text)
+                | Q(search_terms__icontains=text)
             ).annotate(rank=SearchRank(F("search_vector"), query))
         else:
             matches = self.annotate(rank=Value(0.0))
             for word in words:
                 matches = matches.filter(
                     Q(name__icontains=word)
-                    | Q(aliases__icontains=word)
+                    | Q(also_called__icontains=word)
+                    | Q(search_terms__icontains=word)
                     | Q(summary__icontains=word)
                     | Q(search_text__icontains=word)
                 )
 
-        def all_words_in(field):
-            return Q.create([(f"{field}__icontains", word) for word in words])
+        def all_words_in(*fields):
+            # Each word in one of the fields: synonyms and search terms rank as one tier.
+            return Q(
+                *(
+                    Q.create([(f"{field}__icontains", word) for field in fields], connector=Q.OR)
+                    for word in words
+                )
+            )
 
         tier = Case(
             When(all_words_in("name"), then=4),
-            When(all_words_in("aliases"), then=3),
+            When(all_words_in("also_called", "search_terms"), then=3),
             When(all_words_in("summary"), then=2),
             default=1,
             output_field=models.IntegerField(),
@@ -103,10 +118,19 @@ class Page(PublicContent):
 
     name = models.CharField(max_length=120, unique=True)
     slug = models.SlugField(max_length=120, unique=True)
-    aliases = models.TextField(
-        "also known as",
+    also_called = models.TextField(
+        "also called",
         blank=True,
-        help_text="Other names patients search for, one per line (e.g. 'sciatica').",
+        help_text="Shown on the page as “Also called …” and given to search engines as the "
+        "page's other names. Only names that mean exactly the same thing, one per line (e.g. "
+        "“sciatica” for lumbar radicular pain). Search finds the page by them too.",
+    )
+    search_terms = models.TextField(
+        "search terms",
+        blank=True,
+        help_text="Never shown on the page; search finds the page by them. One per line: brand "
+        "names, related conditions or procedures, everyday phrases (“pinched nerve in the lower "
+        "back”) and common misspellings. Anything not exactly the same thing goes here.",
     )
     summary = models.CharField(
         max_length=160,
@@ -155,14 +179,16 @@ class Page(PublicContent):
         if connection.vendor == "postgresql":
             type(self).objects.filter(pk=self.pk).update(
                 search_vector=SearchVector("name", weight="A", config="english")
-                + SearchVector("aliases", weight="B", config="english")
+                + SearchVector("also_called", weight="B", config="english")
+                + SearchVector("search_terms", weight="B", config="english")
                 + SearchVector("summary", weight="C", config="english")
                 + SearchVector("search_text", weight="D", config="english")
             )
 
     @property
-    def alias_list(self):
-        return [alias.strip() for alias in self.aliases.splitlines() if alias.strip()]
+    def also_called_list(self):
+        """True synonyms only: what the page shows as "Also called" and as alternateName."""
+        return lines(self.also_called)
 
     @property
     def is_public(self):

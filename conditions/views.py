@@ -8,7 +8,7 @@ from django.utils.decorators import method_decorator
 from django.views.generic import DetailView, ListView
 
 from clinic.pagecache import cache_public_page
-from conditions.models import Condition, Treatment, TreatmentCategory, TreatmentStep
+from conditions.models import Condition, Treatment, TreatmentCategory, TreatmentStep, lines
 
 SEARCH_MAX_LENGTH = 100
 SEARCH_MAX_RESULTS = 50
@@ -41,7 +41,7 @@ class ConditionListView(ListView):
 
     def get_queryset(self):
         # Per request: published() compares with the time now, not when this module loaded.
-        return Condition.objects.published().only("name", "slug", "summary", "aliases")
+        return Condition.objects.published().only("name", "slug", "summary", "also_called")
 
 
 @method_decorator(cache_public_page, name="dispatch")
@@ -171,18 +171,18 @@ def _search_pages(text):
 
 
 def _closest_name(text):
-    """The published name or alias closest to a misspelled query, if one is close enough."""
+    """The published name, other name or search term closest to a misspelled query, if any."""
+    fields = ("name", "also_called", "search_terms")
     names = (
         Condition.objects.published()
         .order_by()
-        .values_list("name", "aliases")
-        .union(Treatment.objects.published().order_by().values_list("name", "aliases"))
+        .values_list(*fields)
+        .union(Treatment.objects.published().order_by().values_list(*fields))
     )
     vocabulary = {
-        term.strip().lower(): term.strip()
-        for name, aliases in names
-        for term in [name, *aliases.splitlines()]
-        if term.strip()
+        term.lower(): term
+        for name, also_called, search_terms in names
+        for term in [*lines(name), *lines(also_called), *lines(search_terms)]
     }
     found = difflib.get_close_matches(text.lower(), vocabulary, n=1, cutoff=0.75)
     return vocabulary[found[0]] if found else None
@@ -225,8 +225,9 @@ def _medical_web_page(request, page, about):
     """A MedicalWebPage about a condition or treatment, with its review and its FAQs."""
     url = _absolute(request, page.get_absolute_url())
     about = {**about, "name": page.name, "url": url, "description": page.summary}
-    if page.alias_list:
-        about["alternateName"] = page.alias_list
+    # Search terms (brands, related terms) are not other names of this thing: never here.
+    if page.also_called_list:
+        about["alternateName"] = page.also_called_list
     web_page = {
         "@context": "https://schema.org",
         "@type": "MedicalWebPage",

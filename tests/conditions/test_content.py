@@ -175,7 +175,7 @@ def test_flagship_page_is_in_depth(pages):
         "International Neuromodulation Society",
     }
     assert {"post-laminectomy syndrome", "persistent spinal pain syndrome"} <= {
-        alias.lower() for alias in fbss.alias_list
+        name.lower() for name in fbss.also_called_list
     }
     for section in (
         "overview",

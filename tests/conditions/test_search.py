@@ -18,7 +18,7 @@ def zebra_pages(db, demo):
     """'zebra' in a name, an alias, a summary and a body: the search must rank them so."""
     ConditionFactory(name="Body match", overview="Pain like a zebra stripe down the leg.")
     TreatmentFactory(name="Summary match", summary="Helps with zebra pain in the back.")
-    ConditionFactory(name="Alias match", aliases="striped horse\nzebra syndrome")
+    ConditionFactory(name="Alias match", search_terms="striped horse\nzebra syndrome")
     TreatmentFactory(name="Zebra blocks")
     ConditionFactory(name="Unrelated", overview="Nothing to see.")
 

@@ -46,6 +46,9 @@ TREATMENT_SECTIONS = {
     "Recovery": "recovery",
     "Risks": "risks",
 }
+# A page's other names in the front matter: `also_called` (true synonyms, shown on the page)
+# and `search_terms` (found by search, never shown). Each a list of strings.
+NAME_LISTS = ("also_called", "search_terms")
 STEPS = {
     "conservative": TreatmentStep.Step.CONSERVATIVE,
     "injection": TreatmentStep.Step.INJECTION,
@@ -78,12 +81,36 @@ class ContentFile:
             self.sections[sections[heading.strip()]] = body.strip()
         if self.meta.get("slug") != path.stem:
             raise CommandError(f"{path.name}: the slug must be the file name")
+        self._check_name_lists()
+
+    def _check_name_lists(self):
+        if "aliases" in self.meta:
+            # Refused rather than ignored: the old list would silently vanish from search.
+            raise CommandError(
+                f"{self.path.name}: 'aliases' is no longer read; sort them into 'also_called' "
+                "(names that mean exactly the same thing, shown on the page) and 'search_terms' "
+                "(brands, related terms, everyday phrases, misspellings; never shown)"
+            )
+        for key in NAME_LISTS:
+            terms = self.meta.get(key, [])
+            if not isinstance(terms, list) or not all(
+                isinstance(term, str) and term.strip() and "\n" not in term for term in terms
+            ):
+                raise CommandError(f"{self.path.name}: '{key}' must be a list of one-line names")
+        synonyms = {term.strip().lower() for term in self.meta.get("also_called", [])}
+        both = [term for term in self.meta.get("search_terms", []) if term.lower() in synonyms]
+        if both:
+            listed = ", ".join(both)
+            raise CommandError(f"{self.path.name}: {listed}: a synonym or a search term, not both")
 
     def state(self, extra):
         """What the page should hold, in the shape `page_state` reads from the database."""
         return {
             "name": self.meta["name"],
-            "aliases": "\n".join(self.meta.get("aliases", [])),
+            **{
+                key: "\n".join(term.strip() for term in self.meta.get(key, []))
+                for key in NAME_LISTS
+            },
             "summary": self.meta["summary"],
             **self.sections,
             "faqs": [[faq["question"], faq["answer"].strip()] for faq in self.meta.get("faqs", [])],
@@ -98,7 +125,7 @@ class ContentFile:
 def page_state(page, sections, extra):
     return {
         "name": page.name,
-        "aliases": page.aliases,
+        **{key: getattr(page, key) for key in NAME_LISTS},
         "summary": page.summary,
         **{field: getattr(page, field) for field in sections.values()},
         "faqs": [[faq.question, faq.answer] for faq in page.faqs.all()],
@@ -217,7 +244,7 @@ class Command(BaseCommand):
                 return None
             outcome = "updated"
 
-        for field in ("name", "aliases", "summary", *sections.values()):
+        for field in ("name", *NAME_LISTS, "summary", *sections.values()):
             setattr(page, field, wanted[field])
         if "category" in extra:
             page.category = TreatmentCategory.objects.get(slug=extra["category"])
