@@ -398,8 +398,7 @@ class RedFlagTier(models.TextChoices):
         return {
             "emergency": "Call 911 or go to the nearest emergency department now. Do not use "
             "a form or wait for a call back.",
-            "same_day": "Call us or your own doctor the same day. Do not wait for your next "
-            "visit.",
+            "same_day": "Call us or your own doctor the same day. Do not wait for your next visit.",
             "crisis": "Call or text 988, the Suicide and Crisis Lifeline, at any time, day or "
             "night. If you are in danger right now, call 911.",
         }[self.value]
