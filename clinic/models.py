@@ -44,6 +44,9 @@ class Practice(SiteContent):
     referral_details = models.TextField(
         help_text="A short paragraph for the home page: how referral works for a new patient."
     )
+    # Unused: emergency guidance is RedFlag rows now. Kept for one release so the previous
+    # release's code still reads it during an upgrade (docs/deploy.md); drop it in the next.
+    emergency_notice = models.CharField(max_length=300, blank=True, default="", editable=False)
     patient_portal_url = models.URLField(
         blank=True, help_text="External patient portal (messages, forms, bill pay), if any."
     )

@@ -294,6 +294,10 @@ class Condition(Page):
     )
     when_to_seek_care = models.TextField("When to seek care", help_text="Markdown.")
     prognosis = models.TextField("Outlook", help_text="Markdown.")
+    # Unused: red flags are ConditionRedFlag rows now. Kept for one release so the previous
+    # release's code still reads them during an upgrade (docs/deploy.md); drop in the next.
+    red_flags = models.TextField(blank=True, default="", editable=False)
+    red_flags_html = models.TextField(editable=False, default="")
     overview_html = models.TextField(editable=False, default="")
     symptoms_html = models.TextField(editable=False, default="")
     causes_html = models.TextField(editable=False, default="")
@@ -314,7 +318,11 @@ class Condition(Page):
     )  # fmt: skip
 
     history = HistoricalRecords(
-        excluded_fields=[*Page.derived_fields, *(f"{f}_html" for f in markdown_fields)]
+        excluded_fields=[
+            *Page.derived_fields,
+            *(f"{f}_html" for f in markdown_fields),
+            "red_flags_html",
+        ]
     )
 
     class Meta(Page.Meta):

@@ -56,13 +56,15 @@ class Migration(migrations.Migration):
                 'ordering': ['position', 'pk'],
             },
         ),
-        migrations.RemoveField(
+        migrations.AlterField(
             model_name='historicalpractice',
             name='emergency_notice',
+            field=models.CharField(blank=True, default='', editable=False, max_length=300),
         ),
-        migrations.RemoveField(
+        migrations.AlterField(
             model_name='practice',
             name='emergency_notice',
+            field=models.CharField(blank=True, default='', editable=False, max_length=300),
         ),
         migrations.CreateModel(
             name='HistoricalRedFlag',

@@ -86,12 +86,22 @@ def let_content_editors_edit_red_flags(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conditions', '0002_search_index_and_content_editor_group'),
         ('clinic', '0005_red_flags'),
+        ('conditions', '0002_search_index_and_content_editor_group'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
+        migrations.AlterField(
+            model_name='condition',
+            name='red_flags',
+            field=models.TextField(blank=True, default='', editable=False),
+        ),
+        migrations.AlterField(
+            model_name='historicalcondition',
+            name='red_flags',
+            field=models.TextField(blank=True, default='', editable=False),
+        ),
         migrations.CreateModel(
             name='ConditionRedFlag',
             fields=[
@@ -129,18 +139,6 @@ class Migration(migrations.Migration):
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
-            migrations.RunPython(rekey_import_fingerprints, migrations.RunPython.noop),
-        migrations.RemoveField(
-            model_name='condition',
-            name='red_flags',
-        ),
-        migrations.RemoveField(
-            model_name='condition',
-            name='red_flags_html',
-        ),
-        migrations.RemoveField(
-            model_name='historicalcondition',
-            name='red_flags',
-        ),
+        migrations.RunPython(rekey_import_fingerprints, migrations.RunPython.noop),
         migrations.RunPython(let_content_editors_edit_red_flags, migrations.RunPython.noop),
     ]
