@@ -30,10 +30,14 @@ def rekey_import_fingerprints(apps, schema_editor):
     Pages an editor did change keep their old fingerprint, so they stay kept.
     """
     Condition = apps.get_model("conditions", "Condition")
+    fields = {field.name for field in Condition._meta.get_fields()}
+    # The other-name fields import_content fingerprints: "aliases" before the split into
+    # "also_called" and "search_terms" (conditions 0004), those after it.
+    names = ["aliases"] if "aliases" in fields else ["also_called", "search_terms"]
     for page in Condition.objects.exclude(import_fingerprint=""):
         state = {
             "name": page.name,
-            "aliases": page.aliases,
+            **{name: getattr(page, name) for name in names},
             "summary": page.summary,
             **{field: getattr(page, field) for field in SECTIONS},
             "faqs": [[faq.question, faq.answer] for faq in page.faqs.order_by("position", "pk")],
