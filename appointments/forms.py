@@ -215,8 +215,9 @@ class PatientRequestForm(AppointmentRequestForm):
     no_red_flags = forms.BooleanField(
         label="None of the emergency warning signs above apply to me right now.",
         error_messages={
+            # What to do is worded once, in the emergency box above (clinic.RedFlagTier).
             "required": "Please confirm that none of the emergency warning signs apply. If one "
-            "does, call 911 or go to the nearest emergency department now."
+            "does, do not wait for this form: do what the box above says for that sign, now."
         },
     )
 

@@ -5,7 +5,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from appointments.models import AppointmentRequest
 from clinic.adminsite import ROUTING_PERMISSION
-from clinic.models import Closure, Location, OpeningHours, Practice
+from clinic.models import Closure, Location, OpeningHours, Practice, RedFlag
 
 # A link typed without a scheme is https (the Django 6.0 default).
 HTTPS_LINKS = {models.URLField: {"assume_scheme": "https"}}
@@ -30,7 +30,7 @@ class PracticeAdmin(RoutingAdmin):
         (None, {"fields": ["name", "phone", "fax", "email", "patient_portal_url"]}),
         (
             "What the public reads",
-            {"fields": ["referral_policy", "referral_details", "emergency_notice"]},
+            {"fields": ["referral_policy", "referral_details"]},
         ),
     ]
 
@@ -119,3 +119,15 @@ class LocationAdmin(RoutingAdmin):
         if not count:
             return ""
         return "1 appointment request" if count == 1 else f"{count} appointment requests"
+
+
+@admin.register(RedFlag)
+class RedFlagAdmin(SimpleHistoryAdmin):
+    """The site-wide warning signs: every page shows them, sorted under their tier's heading."""
+
+    list_display = ["text", "tier", "position"]
+    list_editable = ["position"]
+    list_filter = ["tier"]
+    list_display_links = ["text"]
+    ordering = ["tier", "position", "pk"]
+    fields = ["tier", "text", "position"]

@@ -44,10 +44,9 @@ class Practice(SiteContent):
     referral_details = models.TextField(
         help_text="A short paragraph for the home page: how referral works for a new patient."
     )
-    emergency_notice = models.CharField(
-        max_length=300,
-        help_text="Shown next to every form: what to do in an emergency instead.",
-    )
+    # Unused: emergency guidance is RedFlag rows now. Kept for one release so the previous
+    # release's code still reads it during an upgrade (docs/deploy.md); drop it in the next.
+    emergency_notice = models.CharField(max_length=300, blank=True, default="", editable=False)
     patient_portal_url = models.URLField(
         blank=True, help_text="External patient portal (messages, forms, bill pay), if any."
     )
@@ -385,6 +384,72 @@ class Closure(SiteContent):
             )
 
 
+class RedFlagTier(models.TextChoices):
+    """The three kinds of emergency guidance, most urgent first.
+
+    The label is the tier's heading and `lead` what to do; with the items (RedFlag rows and a
+    condition's own ConditionRedFlag rows) they are the one source that
+    templates/includes/red_flags.html renders on every page. No template words them itself.
+    """
+
+    EMERGENCY = "emergency", "Call 911 now"
+    SAME_DAY = "same_day", "Get seen today"
+    CRISIS = "crisis", "Crisis: call or text 988"
+
+    @property
+    def lead(self):
+        return {
+            "emergency": "Call 911 or go to the nearest emergency department now. Do not use "
+            "a form or wait for a call back.",
+            "same_day": "Call us or your own doctor the same day. Do not wait for your next visit.",
+            "crisis": "Call or text 988, the Suicide and Crisis Lifeline, at any time, day or "
+            "night. If you are in danger right now, call 911.",
+        }[self.value]
+
+    @property
+    def number(self):
+        """The number to call, or "" for our own (or your doctor's) line."""
+        return {"emergency": "911", "crisis": "988"}.get(self.value, "")
+
+    @property
+    def textable(self):
+        return self.value == "crisis"  # 988 answers text messages too
+
+
+class RedFlag(SiteContent):
+    """A site-wide warning sign and its tier, shown on every page.
+
+    It lives in clinic, not conditions: every page, the footer, the forms and the providers'
+    page show it, and clinic never imports conditions. It comes with the cached SiteInfo, so
+    it costs no query on a page. A condition adds its own signs with conditions'
+    ConditionRedFlag, which uses the same tiers.
+    """
+
+    tier = models.CharField(max_length=20, choices=RedFlagTier.choices)
+    text = models.CharField(
+        max_length=200,
+        help_text="One sign, in plain words, e.g. 'New loss of control of your bladder or "
+        "bowels.' The tier's heading says what to do: a sign that can wait until later today "
+        "belongs under 'Get seen today', never under 'Call 911 now'.",
+    )
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order within its tier.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = "emergency red flag"
+
+    def __str__(self):
+        return f"{self.get_tier_display()}: {self.text}"
+
+
+def red_flag_tiers(site_flags, page_flags=()):
+    """[(tier, [text, …])] for every tier, most urgent first: the site's signs, then a page's."""
+    flags = [*site_flags, *page_flags]
+    return [(tier, [flag.text for flag in flags if flag.tier == tier]) for tier in RedFlagTier]
+
+
 @functools.cache
 def federal_holidays(year):
     """Observed US federal holidays of a year: {date: name}."""
@@ -445,6 +510,8 @@ class SiteInfo:
 
     practice: Practice | None
     locations: list[Location]
+    # A default, so a SiteInfo cached by the previous release still reads.
+    red_flags: tuple = ()
 
     @classmethod
     def load(cls):
@@ -455,6 +522,7 @@ class SiteInfo:
             info = cls(
                 practice=Practice.objects.first(),
                 locations=list(Location.objects.active().with_schedule()),
+                red_flags=tuple(RedFlag.objects.all()),
             )
             cache.set(key, info, SITE_INFO_TIMEOUT)
         _last_known = info

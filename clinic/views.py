@@ -116,9 +116,7 @@ def bad_request(request, exception):
 
 
 def _unavailable():
-    response = HttpResponse(
-        render_to_string("503.html", {"practice": _practice_without_database()}), status=503
-    )
+    response = HttpResponse(render_to_string("503.html", _known_without_database()), status=503)
     response["Retry-After"] = "30"
     return response
 
@@ -130,19 +128,20 @@ def server_error(request):
     """
     exception = sys.exc_info()[1]
     unavailable = isinstance(exception, OperationalError | InterfaceError)
-    practice = _practice_without_database()
+    known = _known_without_database()
     if unavailable:
-        response = HttpResponse(render_to_string("503.html", {"practice": practice}), status=503)
+        response = HttpResponse(render_to_string("503.html", known), status=503)
         response["Retry-After"] = "30"
         return response
-    return HttpResponseServerError(render_to_string("500.html", {"practice": practice}))
+    return HttpResponseServerError(render_to_string("500.html", known))
 
 
-def _practice_without_database():
+def _known_without_database():
+    """The practice and the emergency guidance last read, for the error pages' context."""
     site = SiteInfo.last_known()
     if site is None:
         try:
             site = cache.get(site_info_key())
         except Exception:
             site = None
-    return site.practice if site else None
+    return {"practice": site.practice if site else None, "site": site}

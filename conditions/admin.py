@@ -8,6 +8,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from conditions.models import (
     FAQ,
     Condition,
+    ConditionRedFlag,
     Reference,
     Reviewer,
     Treatment,
@@ -53,6 +54,15 @@ class ReferenceInline(admin.TabularInline):
     fields = ["position", "organisation", "title", "url"]
     extra = 0
     formfield_overrides = HTTPS_LINKS
+
+
+class ConditionRedFlagInline(admin.TabularInline):
+    """Signs only this condition adds; the site-wide ones (Clinic, Emergency red flags) show
+    on every page already."""
+
+    model = ConditionRedFlag
+    fields = ["tier", "text", "position"]
+    extra = 0
 
 
 class TreatmentStepInline(admin.TabularInline):
@@ -123,7 +133,6 @@ class ConditionAdmin(PageAdmin):
                     "diagnosis",
                     "treatment_approach",
                     "when_to_seek_care",
-                    "red_flags",
                     "prognosis",
                 ]
             },
@@ -132,7 +141,7 @@ class ConditionAdmin(PageAdmin):
         PUBLICATION,
     ]
     filter_horizontal = ["related_conditions"]
-    inlines = [TreatmentStepInline, FAQInline, ReferenceInline]
+    inlines = [ConditionRedFlagInline, TreatmentStepInline, FAQInline, ReferenceInline]
 
 
 @admin.register(Treatment)

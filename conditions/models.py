@@ -13,6 +13,7 @@ from django.utils.html import escape, strip_tags
 from django.utils.safestring import mark_safe
 from simple_history.models import HistoricalRecords
 
+from clinic.models import RedFlagTier
 from clinic.pagecache import PublicContent, PublicContentQuerySet
 
 ALLOWED_TAGS = {
@@ -318,19 +319,17 @@ class Condition(Page):
         "are listed after it in ladder order.",
     )
     when_to_seek_care = models.TextField("When to seek care", help_text="Markdown.")
-    red_flags = models.TextField(
-        "Emergency red flags",
-        blank=True,
-        help_text="Markdown. Shown as a prominent warning; leave empty if none apply.",
-    )
     prognosis = models.TextField("Outlook", help_text="Markdown.")
+    # Unused: red flags are ConditionRedFlag rows now. Kept for one release so the previous
+    # release's code still reads them during an upgrade (docs/deploy.md); drop in the next.
+    red_flags = models.TextField(blank=True, default="", editable=False)
+    red_flags_html = models.TextField(editable=False, default="")
     overview_html = models.TextField(editable=False, default="")
     symptoms_html = models.TextField(editable=False, default="")
     causes_html = models.TextField(editable=False, default="")
     diagnosis_html = models.TextField(editable=False, default="")
     treatment_approach_html = models.TextField(editable=False, default="")
     when_to_seek_care_html = models.TextField(editable=False, default="")
-    red_flags_html = models.TextField(editable=False, default="")
     prognosis_html = models.TextField(editable=False, default="")
     treatments = models.ManyToManyField(
         Treatment, through="TreatmentStep", related_name="conditions", blank=True
@@ -341,11 +340,15 @@ class Condition(Page):
 
     markdown_fields = (
         "overview", "symptoms", "causes", "diagnosis", "treatment_approach", "when_to_seek_care",
-        "red_flags", "prognosis",
+        "prognosis",
     )  # fmt: skip
 
     history = HistoricalRecords(
-        excluded_fields=[*Page.derived_fields, *(f"{f}_html" for f in markdown_fields)]
+        excluded_fields=[
+            *Page.derived_fields,
+            *(f"{f}_html" for f in markdown_fields),
+            "red_flags_html",
+        ]
     )
 
     class Meta(Page.Meta):
@@ -355,24 +358,12 @@ class Condition(Page):
         return reverse("conditions:condition_detail", kwargs={"slug": self.slug})
 
     def sections_before_treatments(self):
-        return self.sections(exclude=["when_to_seek_care", "red_flags", "prognosis"])
+        return self.sections(exclude=["when_to_seek_care", "prognosis"])
 
     def sections_after_treatments(self):
-        """Red flags are left out: the page shows them as a callout of their own."""
         return self.sections(
-            exclude=[
-                "overview",
-                "symptoms",
-                "causes",
-                "diagnosis",
-                "treatment_approach",
-                "red_flags",
-            ]
+            exclude=["overview", "symptoms", "causes", "diagnosis", "treatment_approach"]
         )
-
-    @property
-    def red_flags_safe(self):
-        return mark_safe(self.red_flags_html)  # noqa: S308 - sanitised on save
 
     def signs_and_symptoms(self):
         """The symptom bullets as plain text, for structured data."""
@@ -411,6 +402,33 @@ class TreatmentStep(PublicContent):
 
     def __str__(self):
         return f"{self.condition} → {self.treatment} ({self.get_step_display()})"
+
+
+class ConditionRedFlag(PublicContent):
+    """A warning sign only this condition adds to a tier of the site-wide emergency guidance.
+
+    The tiers, and the signs every page shows, are clinic's (RedFlagTier, RedFlag); the page
+    renders both through the one red-flags include, so no page words red flags in its text.
+    """
+
+    condition = models.ForeignKey(Condition, on_delete=models.CASCADE, related_name="own_red_flags")
+    tier = models.CharField(max_length=20, choices=RedFlagTier.choices)
+    text = models.CharField(
+        max_length=200,
+        help_text="One sign, in plain words. A sign that can wait until later today belongs "
+        "under 'Get seen today', never under 'Call 911 now'.",
+    )
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order within its tier.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = "red flag of this condition"
+        verbose_name_plural = "red flags of this condition"
+
+    def __str__(self):
+        return f"{self.get_tier_display()}: {self.text}"
 
 
 class PageItem(PublicContent):

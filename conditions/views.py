@@ -60,6 +60,7 @@ class ConditionDetailView(PreviewableMixin, DetailView):
                 Prefetch("steps", queryset=public_steps),
                 "faqs",
                 "references",
+                "own_red_flags",
                 Prefetch("related_conditions", queryset=Condition.objects.published()),
             )
         )

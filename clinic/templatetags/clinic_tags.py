@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from clinic.models import RedFlagTier, red_flag_tiers
+
 register = template.Library()
 
 # As django.utils.html.json_script: nothing in the data can close the script element.
@@ -83,3 +85,25 @@ def breadcrumb_trail(context, trail):
         ],
     }
     return {"crumbs": crumbs, "structured_data": data}
+
+
+@register.inclusion_tag("includes/red_flags.html", takes_context=True)
+def red_flags(context, page=None, short=False):
+    """The emergency guidance in its three tiers: the site's signs, then the page's own.
+
+    Every template that shows emergency guidance calls this; `short` is the footer's form.
+    """
+    site = context.get("site")
+    own = getattr(page, "own_red_flags", None)
+    return {
+        "tiers": red_flag_tiers(site.red_flags if site else (), own.all() if own else ()),
+        "practice": context.get("practice"),
+        "short": short,
+        "place": "footer" if short else "page",
+    }
+
+
+@register.simple_tag
+def red_flag_leads():
+    """The tiers' headings and what to do, as plain text for emails (which list no signs)."""
+    return "\n".join(f"{tier.label}: {tier.lead}" for tier in RedFlagTier)

@@ -76,7 +76,7 @@ def test_triage_fields_cannot_be_posted(client, patient_data):
         ("email", "not-an-email", "Enter a valid email address."),
         ("referrer_name", "", "This field is required."),
         ("referrer_practice", "", "Please give the practice or the phone number"),
-        ("no_red_flags", "", "call 911 or go to the nearest emergency department now"),
+        ("no_red_flags", "", "do not wait for this form: do what the box above says"),
         ("privacy_acknowledged", "", "Please confirm you have read the privacy notice"),
         ("contact_consent", "", "Please agree that we may contact you"),
         ("reason", "x" * 2001, "at most 2000 characters"),

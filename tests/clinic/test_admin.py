@@ -63,7 +63,6 @@ def test_there_is_only_ever_one_practice(admin_client, demo):
             email="x@example.com",
             referral_policy="x",
             referral_details="x",
-            emergency_notice="x",
         )
 
 

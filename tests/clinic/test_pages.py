@@ -7,7 +7,7 @@ from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from clinic.models import Location, OpeningHours
+from clinic.models import Location, OpeningHours, RedFlag
 
 PUBLIC_PAGES = [
     "/",
@@ -145,6 +145,7 @@ def test_pages_run_a_fixed_number_of_queries(client, demo, empty_caches):
             for day, hours in enumerate(main.weekly_hours())
             if hours.kind == "open"
         )
+        RedFlag.objects.create(tier="same_day", text=f"Site-wide sign {number}")
 
     empty_caches()
     after = {url: (count(url), count(url)) for url in PUBLIC_PAGES}

@@ -1,12 +1,15 @@
 """The clinic's pages as `make run` loads them: all there, long enough, linked, readable."""
 
 import re
+from pathlib import Path
 from urllib.parse import urlparse
 
 import textstat
 from django.contrib.staticfiles import finders
 
-from conditions.models import Condition, Treatment, TreatmentStep, plain_text
+from clinic.models import RedFlag, RedFlagTier
+from conditions.management.commands import import_content
+from conditions.models import Condition, ConditionRedFlag, Treatment, TreatmentStep, plain_text
 
 CONDITIONS = [
     "lower-back-pain",
@@ -156,7 +159,15 @@ def words(page):
 
 def patient_text(page):
     faqs = " ".join(f"{faq.question} {plain_text(faq.answer_html)}" for faq in page.faqs.all())
-    return f"{page.summary} {page.search_text} {faqs}"
+    return f"{page.summary} {page.search_text} {faqs} {red_flag_text(page)}"
+
+
+def red_flag_text(page):
+    """The warning signs a condition page shows: the site's, then its own."""
+    if not isinstance(page, Condition):
+        return ""
+    flags = [*RedFlag.objects.all(), *page.own_red_flags.all()]
+    return " ".join(f"{flag.text}." for flag in flags)
 
 
 def test_every_page_of_the_brief_is_published(pages):
@@ -184,7 +195,6 @@ def test_flagship_page_is_in_depth(pages):
         "diagnosis",
         "treatment_approach",
         "when_to_seek_care",
-        "red_flags",
         "prognosis",
     ):
         assert getattr(fbss, section).strip(), section
@@ -231,20 +241,57 @@ def test_every_condition_page_has_substance(pages):
     assert short == {}
 
 
-def test_red_flags_where_they_apply(pages):
-    missing = []
+def test_red_flag_pages_show_the_911_tier_with_cauda_equina_signs(client, pages):
+    """Every page shows the site-wide signs; these pages need them most."""
     for slug in RED_FLAG_PAGES:
-        red_flags = plain_text(Condition.objects.get(slug=slug).red_flags_html).lower()
-        if "911" not in red_flags or "emergency" not in red_flags:
-            missing.append(slug)
-    assert missing == []
+        html = client.get(Condition.objects.get(slug=slug).get_absolute_url()).text
+        emergency = tier_section(html, "emergency").lower()
+        assert 'href="tel:911"' in emergency, slug
+        assert "bladder" in emergency and "groin" in emergency, slug
 
 
-def test_back_and_radicular_pain_name_cauda_equina_signs(pages):
-    for slug in ("lower-back-pain", "lumbar-radicular-pain"):
-        red_flags = plain_text(Condition.objects.get(slug=slug).red_flags_html).lower()
-        assert "bladder" in red_flags or "bowel" in red_flags
-        assert "groin" in red_flags or "saddle" in red_flags
+def tier_section(html, tier):
+    """The first section of a tier on a page (the main box comes before the footer's)."""
+    pattern = rf'<section class="red-flag-tier" data-tier="{tier}".*?</section>'
+    found = re.search(pattern, html, re.S)
+    return found.group(0) if found else ""
+
+
+# Words that say "not right now": they never belong in a sign under the 911 heading.
+NOT_AN_EMERGENCY = re.compile(r"same day|today|\bsoon\b|call (us|your doctor)|our office", re.I)
+
+
+def test_no_911_sign_is_worded_as_same_day(pages):
+    emergency = [
+        *RedFlag.objects.filter(tier=RedFlagTier.EMERGENCY),
+        *ConditionRedFlag.objects.filter(tier=RedFlagTier.EMERGENCY),
+    ]
+    assert emergency
+    assert [flag.text for flag in emergency if NOT_AN_EMERGENCY.search(flag.text)] == []
+
+
+def test_content_files_hold_no_red_flag_section():
+    """Red flags are front matter, rendered by the one include: no page body words them."""
+    folder = Path(import_content.CONTENT_DIR) / "conditions"
+    with_section = [
+        path.name
+        for path in sorted(folder.glob("*.md"))
+        if re.search(r"^## .*(red flag|emergenc)", path.read_text(), re.M | re.I)
+    ]
+    assert with_section == []
+
+
+def test_crisis_wording_sends_thoughts_of_self_harm_to_988_or_911():
+    """Wherever a page speaks of self-harm, it gives 988 (call or text) and 911."""
+    crisis = re.compile(r"harm(ing)? yourself|self-harm|suicid|ending your life", re.I)
+    wrong = []
+    for path in sorted(Path(import_content.CONTENT_DIR).glob("*/*.md")):
+        for paragraph in re.split(r"\n\s*\n", path.read_text()):
+            if crisis.search(paragraph) and not (
+                re.search(r"call or text 988", paragraph, re.I) and "911" in paragraph
+            ):
+                wrong.append((path.name, paragraph[:80]))
+    assert wrong == []
 
 
 def test_every_treatment_page_has_substance(pages):

@@ -90,3 +90,59 @@ def test_bad_file_is_refused_by_name_and_nothing_is_written(db, content, old, ne
         run(content)
     assert not Condition.objects.exists()
     assert not Treatment.objects.exists()
+
+
+def own_red_flags(slug):
+    return [
+        (flag.tier, flag.text)
+        for flag in Condition.objects.get(slug=slug).own_red_flags.order_by("position")
+    ]
+
+
+def test_import_creates_a_conditions_red_flags_from_its_front_matter(db, content):
+    run(content)
+    flags = own_red_flags("facial-pain-and-headaches")
+    assert ("emergency", "Loss of vision or double vision") in flags
+    same_day = [text for tier, text in flags if tier == "same_day"]
+    assert len(same_day) == 1 and same_day[0].startswith("If you are over 50")
+    assert own_red_flags("fibromyalgia") == []  # no [[red_flags]]: the site-wide signs only
+
+
+def test_changed_red_flag_in_a_file_updates_the_page(db, content):
+    run(content)
+    rewrite(
+        content / "conditions" / "neck-pain.md",
+        'text = "Arm weakness that gets worse fast"',
+        'text = "Arm weakness that gets worse within hours"',
+    )
+    assert "1 updated" in run(content)
+    assert ("emergency", "Arm weakness that gets worse within hours") in own_red_flags("neck-pain")
+
+
+def test_red_flag_edited_in_the_admin_is_never_overwritten(db, content):
+    run(content)
+    flag = Condition.objects.get(slug="neck-pain").own_red_flags.first()
+    flag.tier, flag.text = "same_day", "Moved to another tier by an editor"
+    flag.save()
+    rewrite(content / "conditions" / "neck-pain.md", "## Overview", "## Overview\n\nNew.")
+    assert "kept as edited in the admin: Neck pain" in run(content)
+    assert ("same_day", "Moved to another tier by an editor") in own_red_flags("neck-pain")
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ('[[red_flags]]\ntier = "urgent"\ntext = "A sign"\n', "needs a tier"),
+        ('[[red_flags]]\ntier = "emergency"\ntext = " "\n', "needs a tier"),
+        ("", "unknown section '## Emergency red flags'"),
+    ],
+)
+def test_bad_red_flags_are_refused(db, content, section, message):
+    path = content / "conditions" / "fibromyalgia.md"
+    if section:
+        rewrite(path, "+++\n\n## Overview", f"\n{section}+++\n\n## Overview")
+    else:  # the old Markdown section: its wording would bypass the tiers
+        rewrite(path, "## Overview", "## Emergency red flags\n\nCall 911.\n\n## Overview")
+    with pytest.raises(CommandError, match=message):
+        run(content)
+    assert not Condition.objects.exists()

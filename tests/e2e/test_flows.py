@@ -45,7 +45,8 @@ def test_patient_on_a_phone_reads_fbss_then_asks_for_an_appointment(
     page = context.new_page()
     page.goto("/conditions/failed-back-surgery-syndrome/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Failed back surgery syndrome")
-    expect(page.get_by_text("Get emergency care now if you have")).to_be_visible()
+    expect(page.get_by_role("heading", name="Call 911 now").first).to_be_visible()
+    expect(page.get_by_role("link", name="Call 911").first).to_have_attribute("href", "tel:911")
     page.get_by_role("link", name="Ask for an appointment").last.click()
     expect(page).to_have_url(re.compile("/appointments/request/$"))
 

@@ -23,11 +23,6 @@ PRACTICE = {
         "your doctor but we have not called within a few days, call us and we will follow up "
         "with their office."
     ),
-    "emergency_notice": (
-        "For new loss of bladder or bowel control, numbness in the groin, quickly worsening leg "
-        "weakness, or fever after spine surgery, call 911 or go to the nearest emergency "
-        "department now. Do not use a form or wait for a call back."
-    ),
     "patient_portal_url": "https://portal.bluestem-pain.example/",
 }
 

@@ -17,9 +17,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from clinic.models import RedFlagTier
 from conditions.models import (
     FAQ,
     Condition,
+    ConditionRedFlag,
     Reference,
     Reviewer,
     Treatment,
@@ -36,7 +38,6 @@ CONDITION_SECTIONS = {
     "Diagnosis": "diagnosis",
     "How it is treated": "treatment_approach",
     "When to seek care": "when_to_seek_care",
-    "Emergency red flags": "red_flags",
     "Prognosis": "prognosis",
 }
 TREATMENT_SECTIONS = {
@@ -275,6 +276,11 @@ class Command(BaseCommand):
             for number, (organisation, title, url) in enumerate(wanted["references"])
         )
         if model is Condition:
+            page.own_red_flags.all().delete()
+            ConditionRedFlag.objects.bulk_create(
+                ConditionRedFlag(condition=page, tier=tier, text=text, position=number)
+                for number, (tier, text) in enumerate(extra["red_flags"])
+            )
             self._set_treatments(page, extra)
         else:
             self._remember_import(page, sections, extra)
@@ -304,7 +310,16 @@ class Command(BaseCommand):
 
 
 def _condition_links(meta):
+    """What a condition's file says beyond its sections: links, and its own red flags."""
+    tiers = set(RedFlagTier.values)
+    for flag in meta.get("red_flags", []):
+        if flag.get("tier") not in tiers or not flag.get("text", "").strip():
+            raise CommandError(
+                f"{meta.get('slug')}: each [[red_flags]] needs a tier ({', '.join(sorted(tiers))})"
+                " and a text"
+            )
     return {
+        "red_flags": [[flag["tier"], flag["text"].strip()] for flag in meta.get("red_flags", [])],
         "treatments": [
             [link["slug"], int(STEPS[link["step"]]), link.get("note", "")]
             for link in meta.get("treatments", [])
@@ -316,6 +331,7 @@ def _condition_links(meta):
 def _links_of(page, extra):
     if isinstance(page, Condition):
         return {
+            "red_flags": [[flag.tier, flag.text] for flag in page.own_red_flags.all()],
             "treatments": [
                 [step.treatment.slug, step.step, step.note]
                 for step in page.steps.select_related("treatment")
