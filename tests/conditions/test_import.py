@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from conditions.models import Condition, Treatment
+from conditions.models import ClinicalReview, Condition, Treatment
 
 CONTENT = Path(__file__).resolve().parents[2] / "conditions" / "content"
 
@@ -30,11 +30,15 @@ def rewrite(path, old, new):
     path.write_text(text.replace(old, new, 1))
 
 
-def test_import_creates_every_page_once(db, content):
+def test_import_creates_every_page_once_and_approves_none(db, content):
     files = len(list(content.glob("*/*.md")))
     assert f"Content: {files} created, 0 updated, 0 unchanged, 0 kept." in run(content)
     assert f"0 created, 0 updated, {files} unchanged, 0 kept." in run(content)
-    assert Condition.objects.published().count() + Treatment.objects.published().count() == files
+    assert Condition.objects.count() + Treatment.objects.count() == files
+    # Imported text is a working copy: nothing is public until a clinical reviewer approves.
+    assert not ClinicalReview.objects.exists()
+    assert not Condition.objects.published().exists()
+    assert not Treatment.objects.published().exists()
 
 
 def test_changed_file_updates_a_page_nobody_edited(db, content):
