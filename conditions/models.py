@@ -125,9 +125,8 @@ class PageQuerySet(PublicContentQuerySet):
 
         Compared in Python over a fixed number of queries: the content spans four tables.
         """
-        return self.filter(
-            pk__in=[page.pk for page in self.with_clinical_parts() if page.awaiting_review]
-        )
+        pages = self.prefetch_related(None).with_clinical_parts()
+        return self.filter(pk__in=[page.pk for page in pages if page.awaiting_review])
 
     def search(self, text):
         """Pages matching every word, best first: name, then aliases, summary, then body."""

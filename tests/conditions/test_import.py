@@ -94,3 +94,25 @@ def test_bad_file_is_refused_by_name_and_nothing_is_written(db, content, old, ne
         run(content)
     assert not Condition.objects.exists()
     assert not Treatment.objects.exists()
+
+
+@pytest.mark.parametrize("line", ["last_reviewed = 2026-11-02", 'reviewed_by = "Dr. Typed In"'])
+def test_a_review_date_or_reviewer_in_front_matter_sets_nothing(db, content, line):
+    """Review claims come only from a clinical reviewer's approval, never from a file."""
+    rewrite(content / "conditions" / "fibromyalgia.md", "+++\nname", f"+++\n{line}\nname")
+    with pytest.raises(CommandError, match="comes only from a clinical reviewer's approval"):
+        run(content)
+    assert not Condition.objects.exists()
+    assert not ClinicalReview.objects.exists()
+
+
+def test_an_imported_update_waits_for_clinical_review(db, content):
+    from clinic.management.commands.load_demo import approve_demo_pages
+
+    run(content)
+    approve_demo_pages()
+    rewrite(content / "treatments" / "nerve-blocks.md", "## Recovery", "## Recovery\n\nNew line.")
+    assert "1 updated" in run(content)
+    treatment = Treatment.objects.get(slug="nerve-blocks")
+    assert treatment.awaiting_review
+    assert "New line." not in treatment.approval.snapshot["sections"]["recovery"]["html"]

@@ -137,14 +137,15 @@ def test_an_approval_reaches_every_worker(condition, django_capture_on_commit_ca
     with django_capture_on_commit_callbacks(execute=True):
         condition.overview = "Approved on another worker."
         condition.save()
-    assert "Approved on another worker." not in seen_by_another_worker(
-        condition.get_absolute_url()
-    ).text
+    assert (
+        "Approved on another worker."
+        not in seen_by_another_worker(condition.get_absolute_url()).text
+    )
     with django_capture_on_commit_callbacks(execute=True):
         approve(condition)
-    assert "Approved on another worker." in seen_by_another_worker(
-        condition.get_absolute_url()
-    ).text
+    assert (
+        "Approved on another worker." in seen_by_another_worker(condition.get_absolute_url()).text
+    )
 
 
 @pytest.mark.parametrize("how", ["one", "in bulk"])
