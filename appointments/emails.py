@@ -1,12 +1,8 @@
 """Emails about requests. They carry a reference and a link, never a patient's details."""
 
-from email.headerregistry import Address
-from email.utils import parseaddr
-
-from django.conf import settings
 from django.template.loader import render_to_string
-from post_office import mail
 
+from clinic.emails import queue_email as _queue
 from clinic.models import SiteInfo
 
 
@@ -55,28 +51,3 @@ def queue_outcome_email(appointment):
             {"appointment": appointment, "practice": practice, "outcome": outcome},
         ),
     )
-
-
-def _queue(practice, recipients, subject, message):
-    """Every email the practice sends: into the outbox, from the practice by name, replies to
-    its public address, and marked as automatic so that mail servers send no auto-replies."""
-    headers = {"Auto-Submitted": "auto-generated"}
-    if practice and practice.email:
-        headers["Reply-To"] = practice.email
-    mail.send(
-        recipients,
-        sender_for(practice),
-        subject=subject,
-        message=message,
-        headers=headers,
-    )
-
-
-def sender_for(practice):
-    """DEFAULT_FROM_EMAIL's address under the practice's name; DEFAULT_FROM_EMAIL as it is
-    (it may carry a display name of its own) when there is no practice yet."""
-    if practice is None:
-        return settings.DEFAULT_FROM_EMAIL
-    _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
-    username, _at, domain = address.rpartition("@")
-    return str(Address(display_name=practice.name, username=username, domain=domain))

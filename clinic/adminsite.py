@@ -75,8 +75,30 @@ class ClinicAdminSite(admin.AdminSite):
         return not needs_second_factor(request.user) or request.user.is_verified()
 
     def index(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "queue_summary": self.queue_summary(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "queue_summary": self.queue_summary(request),
+            "review_summary": self.review_summary(request),
+        }
         return super().index(request, extra_context)
+
+    def review_summary(self, request):
+        """For editors and clinical reviewers: pages due for medical review within 30 days or
+        overdue, and how many pages hold changes waiting for clinical review."""
+        if not request.user.has_perm("conditions.view_condition"):
+            return None
+        from conditions.models import Condition, Treatment  # the registry is ready by now
+
+        due, waiting = [], 0
+        for model in (Condition, Treatment):
+            opts = model._meta
+            due += [
+                (page, reverse(f"{self.name}:conditions_{opts.model_name}_change", args=[page.pk]))
+                for page in model.objects.review_due().select_related("approval")
+            ]
+            waiting += model.objects.awaiting_review().count()
+        due.sort(key=lambda item: item[0].next_review_due)
+        return {"due": due, "waiting": waiting}
 
     def queue_summary(self, request):
         """New, urgent, overdue and waiting counts, each with a link to that list."""

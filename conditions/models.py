@@ -1,11 +1,25 @@
-"""Condition and treatment pages, kept by editors in the admin and read by the public."""
+"""Condition and treatment pages, kept by editors in the admin and read by the public.
 
+Clinical sign-off: what a page says about health (its sections, FAQs, references and treatment
+ladder, each page type's `clinical_fields`) reaches the public only as a clinical reviewer
+approved it. The live fields are the editors' working copy; `approve()` stores a snapshot of
+them in a ClinicalReview, and public pages are rendered from the page's latest approval. The
+rest (`publish_at_once_fields`: name, other names, summary, publication...) shows as soon as it
+is saved. docs/content.md says why each field is on its side.
+"""
+
+import datetime
+import difflib
+import hashlib
+import json
 import re
 
 import markdown
 import nh3
+from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, SearchVectorField
-from django.db import connection, models
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, models, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
@@ -47,11 +61,33 @@ def lines(text):
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+# How long an approval holds before the page is due for review again, and how early the
+# admin index and the weekly reminder start to list a page as due.
+REVIEW_INTERVAL = datetime.timedelta(days=365)
+REVIEW_DUE_SOON = datetime.timedelta(days=30)
+APPROVE_PERMISSION = "conditions.approve_clinical_content"
+
+
 class Reviewer(PublicContent):
-    """A clinician who medically reviews pages; pages show the name."""
+    """A clinician who medically reviews pages: the profile of a staff user who approves them.
+
+    An approval copies the name, credentials and specialty as they are at that moment.
+    """
 
     name = models.CharField(max_length=120)
     credentials = models.CharField(max_length=60, help_text="e.g. MD, DO, PA-C")
+    specialty = models.CharField(
+        max_length=120, blank=True, help_text="e.g. Anesthesiology and pain medicine"
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="clinical_reviewer",
+        help_text="The staff account that approves pages as this clinician. It also needs the "
+        "“Clinical reviewer” group.",
+    )
 
     history = HistoricalRecords()
 
@@ -64,10 +100,39 @@ class Reviewer(PublicContent):
 
 class PageQuerySet(PublicContentQuerySet):
     def published(self):
-        return self.filter(status=Page.Status.PUBLISHED, published_at__lte=timezone.now())
+        """Public pages: published, live, and approved by a clinical reviewer at least once."""
+        return self.filter(
+            status=Page.Status.PUBLISHED, published_at__lte=timezone.now(), approval__isnull=False
+        )
 
     def review_overdue(self):
-        return self.filter(next_review_due__lt=timezone.localdate())
+        return self.filter(approval__reviewed_at__lt=timezone.now() - REVIEW_INTERVAL)
+
+    def review_due(self):
+        """Approved pages whose review is overdue or due within REVIEW_DUE_SOON, first due first."""
+        return self.filter(
+            approval__reviewed_at__lt=timezone.now() - REVIEW_INTERVAL + REVIEW_DUE_SOON
+        ).order_by("approval__reviewed_at")
+
+    def never_approved(self):
+        return self.filter(approval__isnull=True)
+
+    def with_clinical_parts(self):
+        parts = [
+            models.Prefetch(part, queryset=TreatmentStep.objects.select_related("treatment"))
+            if part == "steps"
+            else part
+            for part in self.model.clinical_relations
+        ]
+        return self.select_related("approval").prefetch_related(*parts)
+
+    def awaiting_review(self):
+        """Pages whose clinical content differs from what was last approved (or never was).
+
+        Compared in Python over a fixed number of queries: the content spans four tables.
+        """
+        pages = self.prefetch_related(None).with_clinical_parts()
+        return self.filter(pk__in=[page.pk for page in pages if page.awaiting_review])
 
     def search(self, text):
         """Pages matching every word, best first: name, then other names, summary, then body."""
@@ -144,15 +209,14 @@ class Page(PublicContent):
         default=timezone.now,
         help_text="A published page appears from this moment on.",
     )
-    reviewed_by = models.ForeignKey(
-        Reviewer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    # Set only by approve(): the public sees the clinical content this review approved.
+    approval = models.ForeignKey(
+        "ClinicalReview", on_delete=models.SET_NULL, null=True, editable=False, related_name="+"
     )
-    last_reviewed = models.DateField(null=True, blank=True)
-    next_review_due = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # Derived on save: plain text of the body for search and snippets, and on PostgreSQL the
-    # weighted full-text vector.
+    # Derived: plain text of the approved body for search and snippets (on approval), and on
+    # PostgreSQL the weighted full-text vector (on save).
     search_text = models.TextField(editable=False, default="")
     search_vector = SearchVectorField(null=True, editable=False)
     # What the content importer last wrote, so it never overwrites an editor's change.
@@ -161,7 +225,13 @@ class Page(PublicContent):
     objects = PageQuerySet.as_manager()
 
     markdown_fields = ()
-    derived_fields = ["search_text", "search_vector", "import_fingerprint"]
+    # The clinical side, besides the Markdown sections: related rows shown as approved.
+    clinical_relations = ("faqs", "references")
+    # Shown as soon as saved: naming, the search-engine summary and publication.
+    publish_at_once_fields = (
+        "name", "slug", "also_called", "search_terms", "summary", "status", "published_at",
+    )  # fmt: skip
+    derived_fields = ["search_text", "search_vector", "import_fingerprint", "approval"]
 
     class Meta:
         abstract = True
@@ -171,12 +241,18 @@ class Page(PublicContent):
         return self.name
 
     def save(self, *args, **kwargs):
+        # The working copy's HTML, for staff previews and the next approval's snapshot.
         for field in self.markdown_fields:
             setattr(self, f"{field}_html", render_markdown(getattr(self, field)))
-        self.search_text = " ".join(
-            plain_text(getattr(self, f"{field}_html")) for field in self.markdown_fields
-        )
         super().save(*args, **kwargs)
+        self._update_search_vector()
+
+    @classmethod
+    def clinical_fields(cls):
+        """Everything that waits for a clinical reviewer: sections, then related rows."""
+        return (*cls.markdown_fields, *cls.clinical_relations)
+
+    def _update_search_vector(self):
         if connection.vendor == "postgresql":
             type(self).objects.filter(pk=self.pk).update(
                 search_vector=SearchVector("name", weight="A", config="english")
@@ -196,8 +272,164 @@ class Page(PublicContent):
         return self.status == self.Status.PUBLISHED and self.published_at <= timezone.now()
 
     @property
+    def last_reviewed(self):
+        return self.approval.reviewed_on if self.approval else None
+
+    @property
+    def next_review_due(self):
+        return self.approval.next_review_due if self.approval else None
+
+    @property
     def review_overdue(self):
         return bool(self.next_review_due and self.next_review_due < timezone.localdate())
+
+    @property
+    def review_due_soon(self):
+        due = self.next_review_due
+        return bool(due and due <= timezone.localdate() + REVIEW_DUE_SOON)
+
+    def clinical_snapshot(self):
+        """The clinical content as saved now, in the shape an approval stores and pages render.
+
+        Reads the related rows through .all(), so a prefetch serves them.
+        """
+        snapshot = {
+            "sections": {
+                field: {"text": getattr(self, field), "html": getattr(self, f"{field}_html")}
+                for field in self.markdown_fields
+            },
+            "faqs": [
+                {"question": faq.question, "answer": faq.answer, "answer_html": faq.answer_html}
+                for faq in self.faqs.all()
+            ],
+            "references": [
+                {"organisation": ref.organisation, "title": ref.title, "url": ref.url}
+                for ref in self.references.all()
+            ],
+        }
+        if "steps" in self.clinical_relations:
+            snapshot["steps"] = [
+                {
+                    "treatment": step.treatment_id,
+                    "treatment_name": step.treatment.name,
+                    "step": step.step,
+                    "position": step.position,
+                    "note": step.note,
+                }
+                for step in self.steps.all()
+            ]
+        return snapshot
+
+    @property
+    def awaiting_review(self):
+        """The working copy's clinical content is not what the public sees (or sees nothing)."""
+        if self.approval is None:
+            return True
+        return _comparable(self.clinical_snapshot()) != _comparable(self.approval.snapshot)
+
+    def clinical_diff(self):
+        """(heading, lines) for each clinical part that changed since the last approval, each
+        line a (kind, text) pair: kind is "added", "removed", "same" or "gap"."""
+        old = self.approval.snapshot if self.approval else {}
+        new = self.clinical_snapshot()
+        changes = []
+        for part in self.clinical_fields():
+            heading = (
+                self._meta.get_field(part).verbose_name
+                if part in self.markdown_fields
+                else CLINICAL_RELATION_HEADINGS[part]
+            )
+            before, after = _readable(old, part), _readable(new, part)
+            if before != after:
+                changes.append((heading, _diff_lines(before, after)))
+        return changes
+
+    def show(self, snapshot, treatments=None):
+        """Render this page from `snapshot` (an approval's, or the working copy's for a staff
+        preview): the templates read the *_html fields and shown_faqs, shown_references and
+        shown_steps. `treatments` maps ids to the treatments the ladder may link to."""
+        for field in self.markdown_fields:
+            # A section added to the model after the approval has no approved text yet.
+            section = snapshot["sections"].get(field, {"html": ""})
+            setattr(self, f"{field}_html", section["html"])
+        self.shown_faqs = [FAQ(**faq) for faq in snapshot["faqs"]]
+        self.shown_references = [Reference(**ref) for ref in snapshot["references"]]
+        treatments = treatments or {}
+        self.shown_steps = sorted(
+            (
+                TreatmentStep(
+                    treatment=treatments[step["treatment"]],
+                    step=step["step"],
+                    position=step["position"],
+                    note=step["note"],
+                )
+                for step in snapshot.get("steps", [])
+                if step["treatment"] in treatments
+            ),
+            key=lambda step: (step.step, step.position),
+        )
+
+    def _review(self, by, outcome, comment, seen=None):
+        """Record a reviewer's decision on the clinical content as saved now."""
+        if not by.has_perm(APPROVE_PERMISSION):
+            raise PermissionDenied("Only clinical reviewers can approve or send back pages.")
+        reviewer = Reviewer.objects.filter(user=by).first()
+        if reviewer is None:
+            raise ValidationError(
+                "Your account has no clinical reviewer profile (name, credentials, specialty). "
+                "Ask the practice administrator to link one to it.",
+                code="no_reviewer_profile",
+            )
+        # Lock the page, then read it as saved (not as this instance holds it).
+        type(self).objects.select_for_update().filter(pk=self.pk).values_list("pk").first()
+        saved = type(self).objects.with_clinical_parts().get(pk=self.pk)
+        snapshot = saved.clinical_snapshot()
+        if seen is not None and seen != fingerprint(_comparable(snapshot)):
+            raise ValidationError(
+                "The page changed while you were reading it. Read the changes again.",
+                code="changed",
+            )
+        return ClinicalReview.objects.create(
+            **{self._meta.model_name: self},
+            outcome=outcome,
+            user=by,
+            reviewer_name=reviewer.name,
+            credentials=reviewer.credentials,
+            specialty=reviewer.specialty,
+            snapshot=snapshot,
+            comment=comment,
+        )
+
+    @transaction.atomic
+    def approve(self, by, comment="", seen=None):
+        """Publish the clinical content as saved now, approved by the user `by`.
+
+        `seen`: the fingerprint of the content the reviewer read; if the page changed since,
+        nothing is approved (ValidationError), so no one approves text they have not seen.
+        """
+        review = self._review(by, ClinicalReview.Outcome.APPROVED, comment, seen)
+        self.approval = review
+        self.search_text = " ".join(
+            plain_text(section["html"]) for section in review.snapshot["sections"].values()
+        )
+        type(self).objects.filter(pk=self.pk).update(approval=review, search_text=self.search_text)
+        self._update_search_vector()
+        return review
+
+    @transaction.atomic
+    def send_back(self, by, comment, seen=None):
+        """Record a reviewer's request for changes; the public keeps the last approved text."""
+        if not comment.strip():
+            raise ValidationError(
+                "Say what needs to change: the editor reads your comment.", code="no_comment"
+            )
+        return self._review(by, ClinicalReview.Outcome.SENT_BACK, comment.strip(), seen)
+
+    def clinical_fingerprint(self):
+        return fingerprint(_comparable(self.clinical_snapshot()))
+
+    def latest_review(self):
+        return self.clinical_reviews.first()
 
     def sections(self, exclude=()):
         """(anchor, heading, html) for each non-empty body section, in page order."""
@@ -289,8 +521,16 @@ class Treatment(Page):
     before_during_after_html = models.TextField(editable=False, default="")
     recovery_html = models.TextField(editable=False, default="")
     risks_html = models.TextField(editable=False, default="")
+    conflict_of_interest = models.TextField(
+        "conflict-of-interest note",
+        blank=True,
+        help_text="For implant and device pages: any financial tie between the practice or its "
+        "clinicians and a device's maker (fees, research funding, shares). Plain text, shown "
+        "on the page when filled. Published at once: a disclosure never waits for review.",
+    )
 
     markdown_fields = ("what_it_is", "who_it_helps", "before_during_after", "recovery", "risks")
+    publish_at_once_fields = (*Page.publish_at_once_fields, "category", "conflict_of_interest")
 
     history = HistoricalRecords(
         excluded_fields=[*Page.derived_fields, *(f"{f}_html" for f in markdown_fields)]
@@ -342,6 +582,9 @@ class Condition(Page):
         "overview", "symptoms", "causes", "diagnosis", "treatment_approach", "when_to_seek_care",
         "prognosis",
     )  # fmt: skip
+    clinical_relations = (*Page.clinical_relations, "steps")
+    # Links between pages are navigation, not advice.
+    publish_at_once_fields = (*Page.publish_at_once_fields, "related_conditions")
 
     history = HistoricalRecords(
         excluded_fields=[
@@ -491,3 +734,124 @@ class Reference(PageItem):
 
     def __str__(self):
         return f"{self.organisation}: {self.title}"
+
+
+class ClinicalReview(PublicContent):
+    """A clinical reviewer's decision on a page: approved (the public sees this snapshot) or
+    sent back to the editors with a comment. Who, with what credentials, when, and exactly
+    what they read are kept as they were; nothing here is edited afterwards."""
+
+    class Outcome(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        SENT_BACK = "sent_back", "Sent back for changes"
+
+    condition = models.ForeignKey(
+        Condition, on_delete=models.CASCADE, null=True, blank=True, related_name="clinical_reviews"
+    )
+    treatment = models.ForeignKey(
+        Treatment, on_delete=models.CASCADE, null=True, blank=True, related_name="clinical_reviews"
+    )
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # Copied from the reviewer's profile at the time, so a later edit cannot rewrite history.
+    reviewer_name = models.CharField(max_length=120)
+    credentials = models.CharField(max_length=60)
+    specialty = models.CharField(max_length=120, blank=True)
+    reviewed_at = models.DateTimeField(default=timezone.now)
+    snapshot = models.JSONField(help_text="The clinical content as the reviewer read it.")
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-reviewed_at", "-pk"]
+        permissions = [("approve_clinical_content", "Can approve clinical content")]
+        constraints = [_on_one_page("clinical_review_on_one_page")]
+
+    def __str__(self):
+        return f"{self.get_outcome_display()} by {self.reviewer_label} on {self.reviewed_on}"
+
+    @property
+    def page(self):
+        return self.condition or self.treatment
+
+    @property
+    def reviewer_label(self):
+        return f"{self.reviewer_name}, {self.credentials}"
+
+    @property
+    def reviewed_on(self):
+        return timezone.localdate(self.reviewed_at)
+
+    @property
+    def next_review_due(self):
+        return timezone.localdate(self.reviewed_at + REVIEW_INTERVAL)
+
+
+class ReviewReminder(models.Model):
+    """One row per week in which the review reminder went out, so it goes out once a week."""
+
+    week = models.CharField(max_length=8, unique=True, help_text="ISO week, e.g. 2026-W48.")
+    sent_at = models.DateTimeField(default=timezone.now)
+    pages = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-sent_at"]
+
+    def __str__(self):
+        return self.week
+
+
+CLINICAL_RELATION_HEADINGS = {
+    "faqs": "Questions people ask",
+    "references": "Learn more (references)",
+    "steps": "Treatment options (the ladder)",
+}
+
+
+def _comparable(snapshot):
+    """What a reviewer approves: the sources, not the HTML rendered from them (a change in
+    the renderer is no change in what the page says) nor linked treatments' names."""
+    return {
+        "sections": {field: part["text"] for field, part in snapshot["sections"].items()},
+        "faqs": [[faq["question"], faq["answer"]] for faq in snapshot["faqs"]],
+        "references": [list(ref.values()) for ref in snapshot["references"]],
+        "steps": [
+            [step["treatment"], step["step"], step["position"], step["note"]]
+            for step in snapshot.get("steps", [])
+        ],
+    }
+
+
+def fingerprint(data):
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _readable(snapshot, part):
+    """One clinical part of a snapshot as lines of text a reviewer can read in a diff."""
+    if not snapshot:
+        return []
+    if part not in CLINICAL_RELATION_HEADINGS:
+        return snapshot["sections"].get(part, {"text": ""})["text"].splitlines()
+    if part == "faqs":
+        return [
+            line
+            for faq in snapshot["faqs"]
+            for line in [f"Q: {faq['question']}", *faq["answer"].splitlines(), ""]
+        ]
+    if part == "references":
+        return [f"{ref['organisation']}: {ref['title']} <{ref['url']}>" for ref in snapshot[part]]
+    steps = sorted(snapshot.get("steps", []), key=lambda step: (step["step"], step["position"]))
+    return [
+        f"{TreatmentStep.Step(step['step']).label}: {step['treatment_name']}"
+        + (f" ({step['note']})" if step["note"] else "")
+        for step in steps
+    ]
+
+
+def _diff_lines(before, after):
+    kinds = {"+": "added", "-": "removed", " ": "same", "@": "gap"}
+    return [
+        (kinds[line[0]], line[1:] if line[0] != "@" else "…")
+        for line in list(difflib.unified_diff(before, after, n=2, lineterm=""))[2:]
+    ]

@@ -8,22 +8,40 @@ from django.utils.decorators import method_decorator
 from django.views.generic import DetailView, ListView
 
 from clinic.pagecache import cache_public_page
-from conditions.models import Condition, Treatment, TreatmentCategory, TreatmentStep, lines
+from conditions.models import Condition, Treatment, TreatmentCategory, lines
 
 SEARCH_MAX_LENGTH = 100
 SEARCH_MAX_RESULTS = 50
 
 
 class PreviewableMixin:
-    """Drafts are 404 for the public; staff who may view them see a preview, marked as such."""
+    """Drafts are 404 for the public; staff who may view them see a preview, marked as such.
+
+    The public sees a page's clinical content as its latest approval holds it; staff see the
+    working copy, with what waits for clinical review.
+    """
+
+    def may_preview(self):
+        opts = self.model._meta
+        return self.request.user.has_perm(f"{opts.app_label}.view_{opts.model_name}")
 
     def get_queryset(self):
-        queryset = super().get_queryset()
-        if self.request.user.has_perm(
-            f"{self.model._meta.app_label}.view_{self.model._meta.model_name}"
-        ):
-            return queryset
+        queryset = super().get_queryset().select_related("approval")
+        if self.may_preview():
+            return queryset.with_clinical_parts()
         return queryset.published()
+
+    def get_object(self, queryset=None):
+        page = super().get_object(queryset)
+        preview = self.may_preview()
+        snapshot = page.clinical_snapshot() if preview else page.approval.snapshot
+        ids = [step["treatment"] for step in snapshot.get("steps", [])]
+        treatments = (
+            Treatment.objects.published().select_related("category").in_bulk(ids) if ids else {}
+        )
+        page.show(snapshot, treatments)
+        page.preview_waiting = preview and page.awaiting_review
+        return page
 
 
 def _absolute(request, path):
@@ -49,17 +67,10 @@ class ConditionDetailView(PreviewableMixin, DetailView):
     model = Condition
 
     def get_queryset(self):
-        public_steps = TreatmentStep.objects.filter(
-            treatment__in=Treatment.objects.published()
-        ).select_related("treatment__category")
         return (
             super()
             .get_queryset()
-            .select_related("reviewed_by")
             .prefetch_related(
-                Prefetch("steps", queryset=public_steps),
-                "faqs",
-                "references",
                 "own_red_flags",
                 Prefetch("related_conditions", queryset=Condition.objects.published()),
             )
@@ -106,10 +117,8 @@ class TreatmentDetailView(PreviewableMixin, DetailView):
         return (
             super()
             .get_queryset()
-            .select_related("category", "reviewed_by")
+            .select_related("category")
             .prefetch_related(
-                "faqs",
-                "references",
                 Prefetch(
                     "conditions",
                     queryset=Condition.objects.published().only("name", "slug").distinct(),
@@ -190,20 +199,19 @@ def _closest_name(text):
 
 
 def _reviewed(page):
-    data = {}
-    if page.last_reviewed:
-        data["lastReviewed"] = page.last_reviewed.isoformat()
-    if page.reviewed_by:
-        data["reviewedBy"] = {
-            "@type": "Person",
-            "name": page.reviewed_by.name,
-            "honorificSuffix": page.reviewed_by.credentials,
-        }
-    return data
+    """Review claims come from the approval record only."""
+    review = page.approval
+    if review is None:
+        return {}
+    reviewer = {"@type": "Person", "name": review.reviewer_name}
+    reviewer["honorificSuffix"] = review.credentials
+    if review.specialty:
+        reviewer["knowsAbout"] = review.specialty
+    return {"lastReviewed": review.reviewed_on.isoformat(), "reviewedBy": reviewer}
 
 
 def _faq_data(page):
-    faqs = list(page.faqs.all())
+    faqs = page.shown_faqs
     if not faqs:
         return []
     return [
@@ -260,7 +268,7 @@ def condition_structured_data(request, condition):
                     "name": step.treatment.name,
                     "url": _absolute(request, step.treatment.get_absolute_url()),
                 }
-                for step in condition.steps.all()
+                for step in condition.shown_steps
             ],
         },
     )

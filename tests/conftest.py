@@ -82,8 +82,12 @@ def main_clinic(demo):
 
 @pytest.fixture
 def pages(demo):
-    """The practice plus every condition and treatment page, as `make run` loads them."""
+    """The practice plus every condition and treatment page, as `make run` loads them:
+    imported, then approved by the demo clinical reviewer."""
+    from clinic.management.commands.load_demo import approve_demo_pages
+
     call_command("import_content", stdout=StringIO())
+    approve_demo_pages()
 
 
 def log_in_with_second_factor(client, user):

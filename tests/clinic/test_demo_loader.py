@@ -1,9 +1,11 @@
+import datetime
 from io import StringIO
 
+import time_machine
 from django.core.management import call_command
 
 from clinic.models import Closure, Location, OpeningHours, Practice
-from conditions.models import Condition
+from conditions.models import ClinicalReview, Condition, Treatment
 
 
 def load():
@@ -43,8 +45,27 @@ def test_demo_loader_is_idempotent_and_keeps_staff_edits(db):
     assert (OpeningHours.objects.count(), Closure.objects.count()) == counts
 
 
-def test_demo_loader_also_imports_the_pages(db):
+def test_demo_loader_also_imports_the_pages_and_records_their_approval_now(db, client):
     out = StringIO()
-    call_command("load_demo", stdout=out)
+    moment = datetime.datetime(2026, 11, 24, 18, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(moment, tick=False):
+        call_command("load_demo", stdout=out)
     assert "Content: 43 created" in out.getvalue()
-    assert Condition.objects.published().filter(slug="failed-back-surgery-syndrome").exists()
+    assert "Approved 43 page(s) as the demo clinical reviewer." in out.getvalue()
+    fbss = Condition.objects.published().get(slug="failed-back-surgery-syndrome")
+    review = fbss.approval
+    assert (review.reviewer_name, review.credentials) == ("Dr. Avery Lindqvist", "MD")
+    assert review.reviewed_at == moment  # honest: reviewed when the demo was loaded
+    assert review.user.username == "demo-clinical-reviewer"
+    assert not review.user.has_usable_password()
+    assert ClinicalReview.objects.count() == Condition.objects.count() + Treatment.objects.count()
+    html = client.get(fbss.get_absolute_url()).text
+    assert '<time datetime="2026-11-24">November 24, 2026</time>' in html
+
+    # Again: nothing new to approve, and an editor's pending change is not approved for them.
+    fbss.overview = "An editor's change."
+    fbss.save()
+    call_command("load_demo", stdout=StringIO())
+    assert ClinicalReview.objects.count() == Condition.objects.count() + Treatment.objects.count()
+    fbss.refresh_from_db()
+    assert fbss.awaiting_review

@@ -1,6 +1,7 @@
 import datetime
 
 import factory
+from django.contrib.auth.models import Group, User
 
 from conditions.models import (
     FAQ,
@@ -21,6 +22,20 @@ class ReviewerFactory(factory.django.DjangoModelFactory):
     credentials = "MD"
 
 
+def clinical_reviewer(username="reviewer", name="Dr. Reviewer", **profile):
+    """A staff user in the Clinical reviewer group, with a reviewer profile."""
+    user, created = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+    if created:
+        user.groups.add(Group.objects.get(name="Clinical reviewer"))
+        ReviewerFactory(user=user, name=name, **profile)
+    return User.objects.get(pk=user.pk)  # fresh: permissions are cached per object
+
+
+def approve(page, by=None):
+    """Approve the page's clinical content as saved now, as a clinical reviewer would."""
+    return page.approve(by or clinical_reviewer())
+
+
 class CategoryFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = TreatmentCategory
@@ -32,15 +47,19 @@ class CategoryFactory(factory.django.DjangoModelFactory):
 class PageFactory(factory.django.DjangoModelFactory):
     class Meta:
         abstract = True
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Page {n}")
     slug = factory.Sequence(lambda n: f"page-{n}")
     summary = "A short summary for patients."
     status = "published"
     published_at = factory.LazyFunction(lambda: datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
-    reviewed_by = factory.SubFactory(ReviewerFactory)
-    last_reviewed = datetime.date(2026, 11, 2)
-    next_review_due = datetime.date(2027, 11, 2)
+
+    @factory.post_generation
+    def approved(page, create, extracted, **kwargs):
+        """Approved by a clinical reviewer as created, unless approved=False."""
+        if create and extracted is not False:
+            approve(page)
 
 
 class TreatmentFactory(PageFactory):

@@ -1,10 +1,12 @@
 import datetime
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from conditions.models import Condition
 from tests.admin_forms import admin_form_data
@@ -96,9 +98,10 @@ def test_change_page_offers_a_preview_link(editor_client, db):
 
 
 def test_review_overdue_filter(editor_client, db):
-    today = datetime.date.today()
-    ConditionFactory(name="Overdue page", next_review_due=today - datetime.timedelta(days=1))
-    ConditionFactory(name="Current page", next_review_due=today + datetime.timedelta(days=90))
+    with time_machine.travel(timezone.now() - datetime.timedelta(days=366)):
+        ConditionFactory(name="Overdue page")
+    with time_machine.travel(timezone.now() - datetime.timedelta(days=200)):
+        ConditionFactory(name="Current page")
     html = editor_client.get("/admin/conditions/condition/", {"review": "overdue"}).text
     assert "Overdue page" in html
     assert "Current page" not in html

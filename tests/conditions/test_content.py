@@ -234,7 +234,7 @@ def test_every_condition_page_has_substance(pages):
             condition.faqs.count() < 3 and f"{condition.faqs.count()} FAQs",
             len(steps) < 3 and f"{len(steps)} treatments",
             steps != sorted(steps) and "treatments out of ladder order",
-            not (condition.reviewed_by and condition.last_reviewed) and "no review",
+            condition.approval is None and "no review",
         ]
         if any(problems):
             short[condition.slug] = [problem for problem in problems if problem]

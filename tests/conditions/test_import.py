@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from conditions.models import Condition, Treatment
+from conditions.models import ClinicalReview, Condition, Treatment
 
 CONTENT = Path(__file__).resolve().parents[2] / "conditions" / "content"
 
@@ -30,11 +30,15 @@ def rewrite(path, old, new):
     path.write_text(text.replace(old, new, 1))
 
 
-def test_import_creates_every_page_once(db, content):
+def test_import_creates_every_page_once_and_approves_none(db, content):
     files = len(list(content.glob("*/*.md")))
     assert f"Content: {files} created, 0 updated, 0 unchanged, 0 kept." in run(content)
     assert f"0 created, 0 updated, {files} unchanged, 0 kept." in run(content)
-    assert Condition.objects.published().count() + Treatment.objects.published().count() == files
+    assert Condition.objects.count() + Treatment.objects.count() == files
+    # Imported text is a working copy: nothing is public until a clinical reviewer approves.
+    assert not ClinicalReview.objects.exists()
+    assert not Condition.objects.published().exists()
+    assert not Treatment.objects.published().exists()
 
 
 def test_changed_file_updates_a_page_nobody_edited(db, content):
@@ -146,3 +150,25 @@ def test_bad_red_flags_are_refused(db, content, section, message):
     with pytest.raises(CommandError, match=message):
         run(content)
     assert not Condition.objects.exists()
+
+
+@pytest.mark.parametrize("line", ["last_reviewed = 2026-11-02", 'reviewed_by = "Dr. Typed In"'])
+def test_a_review_date_or_reviewer_in_front_matter_sets_nothing(db, content, line):
+    """Review claims come only from a clinical reviewer's approval, never from a file."""
+    rewrite(content / "conditions" / "fibromyalgia.md", "+++\nname", f"+++\n{line}\nname")
+    with pytest.raises(CommandError, match="comes only from a clinical reviewer's approval"):
+        run(content)
+    assert not Condition.objects.exists()
+    assert not ClinicalReview.objects.exists()
+
+
+def test_an_imported_update_waits_for_clinical_review(db, content):
+    from clinic.management.commands.load_demo import approve_demo_pages
+
+    run(content)
+    approve_demo_pages()
+    rewrite(content / "treatments" / "nerve-blocks.md", "## Recovery", "## Recovery\n\nNew line.")
+    assert "1 updated" in run(content)
+    treatment = Treatment.objects.get(slug="nerve-blocks")
+    assert treatment.awaiting_review
+    assert "New line." not in treatment.approval.snapshot["sections"]["recovery"]["html"]

@@ -58,7 +58,7 @@ def test_sections_are_rendered_once_on_save(db):
 def test_summary_longer_than_160_characters_is_refused(db):
     condition = ConditionFactory.build(summary="x" * 161)
     with pytest.raises(ValidationError) as error:
-        condition.full_clean(exclude=["reviewed_by"])
+        condition.full_clean()
     assert "summary" in error.value.message_dict
 
 

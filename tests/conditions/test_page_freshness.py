@@ -20,8 +20,8 @@ from django.test import Client
 from clinic import pagecache
 from clinic.models import Location
 from clinic.pagecache import VERSION_CHECK_SECONDS, VERSION_KEY, PublicContent
-from conditions.models import FAQ, Condition, Reviewer
-from tests.conditions.factories import ConditionFactory, FAQFactory
+from conditions.models import FAQ, ClinicalReview, Condition, Reviewer
+from tests.conditions.factories import ConditionFactory, FAQFactory, approve
 
 # A Sunday night: no location opens or closes for hours, so nothing else expires the pages.
 SUNDAY_NIGHT = datetime.datetime(2026, 11, 29, 2, 0, tzinfo=ZoneInfo("America/Chicago"))
@@ -38,6 +38,7 @@ def condition(demo, clock):
     page = ConditionFactory(name="Piriformis syndrome", slug="piriformis-syndrome")
     FAQFactory(condition=page, question="Is piriformis syndrome the same as sciatica?")
     page.related_conditions.add(ConditionFactory(name="Sacroiliac joint pain"))
+    approve(page)
     return page
 
 
@@ -75,10 +76,16 @@ def test_admin_delete_selected_removes_the_pages(
     assert seen_by_another_worker(condition.get_absolute_url()).status_code == 404
 
 
-def test_bulk_delete_of_faqs_reaches_every_worker(condition, django_capture_on_commit_callbacks):
+def test_bulk_delete_of_faqs_reaches_every_worker_once_approved(
+    condition, django_capture_on_commit_callbacks
+):
     warm(condition.get_absolute_url())
     with django_capture_on_commit_callbacks(execute=True):
         FAQ.objects.filter(condition=condition).delete()
+    # FAQs are clinical: the public keeps the approved ones until a reviewer approves.
+    assert "same as sciatica" in seen_by_another_worker(condition.get_absolute_url()).text
+    with django_capture_on_commit_callbacks(execute=True):
+        approve(condition)
     assert "same as sciatica" not in seen_by_another_worker(condition.get_absolute_url()).text
 
 
@@ -86,11 +93,12 @@ def test_bulk_create_reaches_every_worker(condition, django_capture_on_commit_ca
     warm(condition.get_absolute_url())
     with django_capture_on_commit_callbacks(execute=True):
         FAQ.objects.bulk_create([FAQ(condition=condition, question="Can stretching help?")])
+        approve(condition)
     assert "Can stretching help?" in seen_by_another_worker(condition.get_absolute_url()).text
 
 
 def test_loaddata_reaches_every_worker(condition, tmp_path, django_capture_on_commit_callbacks):
-    """loaddata saves rows without calling save(): only the post_save signal tells."""
+    """loaddata saves rows without calling save(): the FAQ it loads shows once approved."""
     warm(condition.get_absolute_url())
     fixture = tmp_path / "faq.json"
     fixture.write_text(
@@ -110,6 +118,7 @@ def test_loaddata_reaches_every_worker(condition, tmp_path, django_capture_on_co
     )
     with django_capture_on_commit_callbacks(execute=True):
         call_command("loaddata", str(fixture), verbosity=0)
+        approve(condition)
     assert "Loaded from a fixture?" in seen_by_another_worker(condition.get_absolute_url()).text
 
 
@@ -123,22 +132,20 @@ def test_removing_a_related_condition_reaches_every_worker(
     assert "Sacroiliac joint pain" not in html
 
 
-def test_renaming_a_reviewer_reaches_every_worker(condition, django_capture_on_commit_callbacks):
+def test_an_approval_reaches_every_worker(condition, django_capture_on_commit_callbacks):
     warm(condition.get_absolute_url())
     with django_capture_on_commit_callbacks(execute=True):
-        reviewer = condition.reviewed_by
-        reviewer.name = "Dr. Renamed Reviewer"
-        reviewer.save()
-    assert "Dr. Renamed Reviewer" in seen_by_another_worker(condition.get_absolute_url()).text
-
-
-def test_reviewer_renamed_in_bulk_reaches_every_worker(
-    condition, django_capture_on_commit_callbacks
-):
-    warm(condition.get_absolute_url())
+        condition.overview = "Approved on another worker."
+        condition.save()
+    assert (
+        "Approved on another worker."
+        not in seen_by_another_worker(condition.get_absolute_url()).text
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        Reviewer.objects.filter(pk=condition.reviewed_by_id).update(name="Dr. Bulk Renamed")
-    assert "Dr. Bulk Renamed" in seen_by_another_worker(condition.get_absolute_url()).text
+        approve(condition)
+    assert (
+        "Approved on another worker." in seen_by_another_worker(condition.get_absolute_url()).text
+    )
 
 
 @pytest.mark.parametrize("how", ["one", "in bulk"])
@@ -203,7 +210,7 @@ def test_unused_query_parameters_do_not_make_cache_entries(demo, clock):
 def test_every_public_model_refreshes_pages_on_bulk_writes():
     """A public model with its own queryset must derive it from PublicContentQuerySet."""
     public = [model for model in apps.get_models() if issubclass(model, PublicContent)]
-    assert {Condition, Location, Reviewer, FAQ} <= set(public)
+    assert {Condition, Location, Reviewer, FAQ, ClinicalReview} <= set(public)
     for model in public:
         assert isinstance(model._default_manager.all(), pagecache.PublicContentQuerySet), model
 

@@ -17,6 +17,7 @@ from tests.conditions.factories import (
     ReferenceFactory,
     StepFactory,
     TreatmentFactory,
+    approve,
 )
 
 FBSS = "/conditions/failed-back-surgery-syndrome/"
@@ -121,6 +122,7 @@ def test_draft_treatments_are_not_linked_from_a_condition(client, db, demo):
     condition = ConditionFactory()
     StepFactory(condition=condition, treatment=TreatmentFactory(name="Live one"))
     StepFactory(condition=condition, treatment=TreatmentFactory(name="Hidden one", status="draft"))
+    approve(condition)
     html = client.get(condition.get_absolute_url()).text
     assert "Live one" in html
     assert "Hidden one" not in html
@@ -130,11 +132,13 @@ def test_condition_structured_data(client, pages):
     data = json_ld(client.get(FBSS).text)
     assert set(data) == {"MedicalWebPage", "BreadcrumbList", "FAQPage"}
     page = data["MedicalWebPage"]
-    assert page["lastReviewed"] == "2026-11-02"
+    approval = Condition.objects.get(slug="failed-back-surgery-syndrome").approval
+    assert page["lastReviewed"] == approval.reviewed_on.isoformat()
     assert page["reviewedBy"] == {
         "@type": "Person",
         "name": "Dr. Avery Lindqvist",
         "honorificSuffix": "MD",
+        "knowsAbout": "Anesthesiology and pain medicine",
     }
     about = page["about"]
     assert about["@type"] == "MedicalCondition"
@@ -235,6 +239,8 @@ def build_content(size):
         condition.related_conditions.add(conditions[index - 1])
     for treatment in treatments:
         FAQFactory.create_batch(2, treatment=treatment)
+    for page in [*conditions, *treatments]:
+        approve(page)  # the public sees FAQs, references and ladders as approved
     return conditions[0], treatments[0]
 
 

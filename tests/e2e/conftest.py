@@ -38,6 +38,7 @@ def site(transactional_db, settings):
             "create_content_editor_group",
         ),
         ("appointments.migrations.0003_staff_groups", "create_groups"),
+        ("conditions.migrations.0007_clinical_signoff", "create_clinical_reviewer_group"),
     ]:
         getattr(importlib.import_module(module), function)(apps, None)
     cache.clear()  # the cache table outlives the emptying of the database

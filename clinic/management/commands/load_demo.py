@@ -1,9 +1,18 @@
 """Load the fictional demo practice and its pages. Safe to run again: it only adds what is
-missing and never changes what staff edited."""
+missing and never changes what staff edited.
+
+The pages are approved by the demo clinical reviewer (conditions/content/site.toml) at the
+moment they are loaded, so "medically reviewed on" tells the truth about the demo: a record
+of that approval, dated now. Only pages never approved are approved; an editor's pending
+change stays waiting for a real reviewer.
+"""
 
 import datetime
+import tomllib
 from datetime import time
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -124,6 +133,45 @@ class Command(BaseCommand):
         )
         if not without_pages:
             call_command("import_content", stdout=self.stdout)
+            approved = approve_demo_pages()
+            self.stdout.write(f"Approved {approved} page(s) as the demo clinical reviewer.")
+
+
+def demo_reviewer():
+    """The demo clinician's account: in the Clinical reviewer group, unable to log in."""
+    from conditions.management.commands.import_content import CONTENT_DIR
+    from conditions.models import Reviewer
+
+    site = tomllib.loads((CONTENT_DIR / "site.toml").read_text(encoding="utf-8"))
+    profile = site["demo_reviewer"]
+    user, created = get_user_model().objects.get_or_create(username="demo-clinical-reviewer")
+    if created:
+        user.set_unusable_password()
+        user.save()
+    user.groups.add(Group.objects.get(name="Clinical reviewer"))
+    Reviewer.objects.get_or_create(
+        user=user,
+        defaults={
+            "name": profile["name"],
+            "credentials": profile["credentials"],
+            "specialty": profile.get("specialty", ""),
+        },
+    )
+    return get_user_model().objects.get(pk=user.pk)  # fresh: permissions are cached per object
+
+
+def approve_demo_pages():
+    from conditions.models import Condition, Treatment
+
+    reviewer = demo_reviewer()
+    pages = [
+        page
+        for model in (Treatment, Condition)
+        for page in model.objects.never_approved().with_clinical_parts()
+    ]
+    for page in pages:
+        page.approve(reviewer, "Demo content, approved when the demo was loaded.")
+    return len(pages)
 
 
 def _next_weekday(day):

@@ -4,6 +4,9 @@ Each file is TOML front matter between +++ lines, then one "## Heading" per page
 (docs/content.md describes the format). Safe to run again: a page is created when missing,
 updated when its file changed and nobody has edited it in the admin since the last import,
 and otherwise left alone, so an editor's changes are never overwritten (unless --force).
+
+The import never approves anything: what it writes is a working copy that the public sees only
+once a clinical reviewer approves it, and it takes no review dates or reviewers from files.
 """
 
 import hashlib
@@ -23,13 +26,14 @@ from conditions.models import (
     Condition,
     ConditionRedFlag,
     Reference,
-    Reviewer,
     Treatment,
     TreatmentCategory,
     TreatmentStep,
 )
 
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
+# Review claims come only from a clinical reviewer's approval in the admin, never from a file.
+REVIEW_KEYS = {"reviewed_by", "reviewer", "last_reviewed", "next_review_due", "review"}
 
 CONDITION_SECTIONS = {
     "Overview": "overview",
@@ -82,6 +86,11 @@ class ContentFile:
             self.sections[sections[heading.strip()]] = body.strip()
         if self.meta.get("slug") != path.stem:
             raise CommandError(f"{path.name}: the slug must be the file name")
+        if found_keys := sorted(REVIEW_KEYS & set(self.meta)):
+            raise CommandError(
+                f"{path.name}: {', '.join(found_keys)} cannot be imported; a page's review "
+                "comes only from a clinical reviewer's approval in the admin"
+            )
         self._check_name_lists()
 
     def _check_name_lists(self):
@@ -156,7 +165,6 @@ class Command(BaseCommand):
         self.counts = {"created": 0, "updated": 0, "unchanged": 0, "kept": 0}
         self.kept = []
         site = tomllib.loads((content_dir / "site.toml").read_text(encoding="utf-8"))
-        self.review = self._review(site["review"])
         categories = {
             data["slug"]: TreatmentCategory.objects.get_or_create(
                 slug=data["slug"],
@@ -213,16 +221,6 @@ class Command(BaseCommand):
         for name in self.kept:
             self.stdout.write(f"  kept as edited in the admin: {name}")
 
-    def _review(self, review):
-        reviewer, _ = Reviewer.objects.get_or_create(
-            name=review["reviewer"], credentials=review["credentials"]
-        )
-        return {
-            "reviewed_by": reviewer,
-            "last_reviewed": review["last_reviewed"],
-            "next_review_due": review["next_review_due"],
-        }
-
     def _import(self, model, content, sections, extra):
         wanted = content.state(extra)
         page = model.objects.filter(slug=content.meta["slug"]).first()
@@ -231,7 +229,6 @@ class Command(BaseCommand):
                 slug=content.meta["slug"],
                 status=model.Status.PUBLISHED,
                 published_at=timezone.now(),
-                **self.review,
             )
             outcome = "created"
         else:
@@ -250,7 +247,7 @@ class Command(BaseCommand):
         if "category" in extra:
             page.category = TreatmentCategory.objects.get(slug=extra["category"])
         try:
-            page.full_clean(exclude=["reviewed_by"])
+            page.full_clean()
         except ValidationError as error:
             raise CommandError(f"{content.path.name}: {error.message_dict}") from error
         page.save()
