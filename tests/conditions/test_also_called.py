@@ -273,6 +273,11 @@ def test_migration_moves_aliases_to_search_terms_and_import_still_knows_its_page
         assert list(vector_finds) == [spacer]
 
 
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="SQLite rebuilds a table from the migration state, so the review columns kept in "
+    "the database for one release (conditions 0007) are gone there and cannot come back",
+)
 def test_migration_back_joins_both_lists_into_aliases(before_split):
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
