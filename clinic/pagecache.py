@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
-from django.db import models, transaction
+from django.db import DatabaseError, models, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpResponse
@@ -84,9 +84,15 @@ def current_version():
 
 def _start_new_version():
     version = uuid.uuid4().hex
-    cache.set(VERSION_KEY, version, None)
-    # Read back: a version the cache did not take must not leave the old pages in service.
-    stored = cache.get(VERSION_KEY) == version
+    try:
+        cache.set(VERSION_KEY, version, None)
+        # Read back: a version the cache did not take must not leave the old pages in service.
+        stored = cache.get(VERSION_KEY) == version
+    except DatabaseError as error:
+        # The database cache's table is missing (a first `migrate`, before createcachetable)
+        # or unreachable: an outage like Redis's, handled the same way (see _worker.outage).
+        logger.warning("Page cache unavailable (%s); pages are built afresh", type(error).__name__)
+        stored = False
     _worker.outage = not stored
     _worker.version, _worker.checked_at = (version if stored else None), time.time()
     return _worker.version
