@@ -4,13 +4,10 @@ import hashlib
 import html
 import json
 import re
-import shutil
-from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.contrib.postgres.search import SearchQuery
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
@@ -21,10 +18,10 @@ from conditions.management.commands.import_content import (
 )
 from conditions.models import Condition, Treatment
 from tests.admin_forms import admin_form_data
+from tests.conditions.conftest import rewrite, run
 from tests.conditions.factories import ConditionFactory, TreatmentFactory
 from tests.conditions.test_pages import json_ld
 
-CONTENT = Path(__file__).resolve().parents[2] / "conditions" / "content"
 # The last migration before `aliases` was split (rename here if migrations are renumbered).
 BEFORE_SPLIT = ("conditions", "0002_search_index_and_content_editor_group")
 
@@ -133,25 +130,6 @@ def test_editor_adds_a_search_term_that_search_finds_and_the_page_never_shows(
 
 
 # The import
-
-
-@pytest.fixture
-def content(tmp_path):
-    folder = tmp_path / "content"
-    shutil.copytree(CONTENT, folder)
-    return folder
-
-
-def run(folder, *args):
-    out = StringIO()
-    call_command("import_content", "--dir", str(folder), *args, stdout=out)
-    return out.getvalue()
-
-
-def rewrite(path, old, new):
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new, 1))
 
 
 def test_import_reads_both_lists(db, content):

@@ -1,33 +1,8 @@
-import shutil
-from io import StringIO
-from pathlib import Path
-
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from conditions.models import ClinicalReview, Condition, Treatment
-
-CONTENT = Path(__file__).resolve().parents[2] / "conditions" / "content"
-
-
-@pytest.fixture
-def content(tmp_path):
-    """A copy of the content folder that a test may change."""
-    folder = tmp_path / "content"
-    shutil.copytree(CONTENT, folder)
-    return folder
-
-
-def run(folder, *args):
-    out = StringIO()
-    call_command("import_content", "--dir", str(folder), *args, stdout=out)
-    return out.getvalue()
-
-
-def rewrite(path, old, new):
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new, 1))
+from tests.conditions.conftest import rewrite, run
 
 
 def test_import_creates_every_page_once_and_approves_none(db, content):
