@@ -72,8 +72,14 @@ class AppointmentRequestQuerySet(models.QuerySet):
 
 class AppointmentRequest(models.Model):
     class Source(models.TextChoices):
+        # From the website's two forms.
         PATIENT = "patient", "Patient request"
         PHYSICIAN = "physician", "Physician referral"
+        # Entered by staff (or, later, read from a fax).
+        PHONE = "phone", "Phone call"
+        FAX = "fax", "Fax"
+        WALK_IN = "walk_in", "Walk-in"
+        EHR = "ehr", "EHR/portal message"
 
     class Status(models.TextChoices):
         NEW = "new", "New"
@@ -92,6 +98,8 @@ class AppointmentRequest(models.Model):
         SEEN = "seen", "Seen"
         WITHDRAWN = "withdrawn", "Withdrawn"
         UNREACHABLE = "unreachable", "Unreachable"
+        # Only through mark_duplicate_of(), which names the request it duplicates.
+        DUPLICATE = "duplicate", "Duplicate"
 
     class Urgency(models.TextChoices):
         ROUTINE = "routine", "Routine"
@@ -152,7 +160,16 @@ class AppointmentRequest(models.Model):
     consented_at = models.DateTimeField()
 
     # The one-time token of the form that sent it: a resubmission finds this row.
-    form_token = models.UUIDField(unique=True, editable=False)
+    form_token = models.UUIDField(unique=True, editable=False, default=uuid.uuid4)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        help_text="The staff member who entered a phone, fax, walk-in or EHR request.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -179,8 +196,18 @@ class AppointmentRequest(models.Model):
     closed_because = models.CharField(max_length=12, choices=ClosedBecause.choices, blank=True)
     closed_at = models.DateTimeField(null=True, editable=False)
 
+    # The same patient: a request linked to another is one episode (say, the patient's own
+    # request and their physician's referral); a duplicate is closed and points to the one kept.
+    linked = models.ManyToManyField("self", blank=True, editable=False)
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, editable=False,
+        related_name="duplicates",
+    )  # fmt: skip
+
     objects = AppointmentRequestQuerySet.as_manager()
 
+    WEB_SOURCES = (Source.PATIENT, Source.PHYSICIAN)
+    STAFF_SOURCES = (Source.PHONE, Source.FAX, Source.WALK_IN, Source.EHR)
     CLOSED_STATUSES = (Status.DECLINED, Status.CLOSED)
     OPEN_STATUSES = (Status.NEW, Status.IN_REVIEW, Status.WAITING, Status.SCHEDULED)
     # The workflow: from each status, where a request may go next. Declined and closed end it.
@@ -207,11 +234,14 @@ class AppointmentRequest(models.Model):
             models.Index(fields=["first_responded_at", "first_response_due"], name="queue_due"),
             models.Index(fields=["created_at"], name="queue_received"),
             models.Index(fields=["assigned_to", "status"], name="queue_assignee"),
+            # Possible matches: the same date of birth first, then names and phones.
+            models.Index(fields=["date_of_birth"], name="request_birth_date"),
         ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(source="physician") | models.Q(urgency="routine"),
-                name="only_physicians_mark_urgent",
+                # Staff mark a phoned or faxed referral urgent; patients never do.
+                condition=~models.Q(source="patient") | models.Q(urgency="routine"),
+                name="patients_do_not_mark_urgent",
             ),
             models.CheckConstraint(
                 condition=~models.Q(status="declined") | ~models.Q(decline_reason=""),
@@ -282,6 +312,11 @@ class AppointmentRequest(models.Model):
                 f"{status.label.lower()}.",
                 code="transition",
             )
+        if closed_because == self.ClosedBecause.DUPLICATE and not details.get("duplicate_of"):
+            raise TransitionError(
+                "To close a request as a duplicate, mark it a duplicate of the request it copies.",
+                code="duplicate_of",
+            )
         missing = {
             self.Status.WAITING: not waiting_on and "what the request is waiting on",
             self.Status.SCHEDULED: not scheduled_for and "the date and time of the visit",
@@ -318,6 +353,7 @@ class AppointmentRequest(models.Model):
             scheduled_for=scheduled_for,
             decline_reason=decline_reason,
             closed_because=closed_because,
+            duplicate_of=self.duplicate_of_id,
         )
         status = self.Status(status)
         previous = self.status
@@ -371,6 +407,57 @@ class AppointmentRequest(models.Model):
                 f" (was {previous.get_username() if previous else 'nobody'})",
             )
 
+    def link_to(self, other, *, by, note=""):
+        """Record that both requests are one episode of the same patient; each shows the other."""
+        if other.pk == self.pk:
+            raise TransitionError("A request cannot be linked to itself.", code="self")
+        with transaction.atomic():
+            self.linked.add(other)
+            PossibleMatch.objects.between(self, other).update(
+                resolution=PossibleMatch.Resolution.LINKED, resolved_by=by
+            )
+            for one, another in ((self, other), (other, self)):
+                StatusChange.objects.create(
+                    request=one,
+                    from_status=one.status,
+                    to_status=one.status,
+                    by=by,
+                    note=note.strip(),
+                    detail=f"Linked to {another.reference}: the same patient",
+                )
+
+    def mark_duplicate_of(self, original, *, by, note=""):
+        """Close this request as a copy of `original`, which stays; both record it."""
+        if original.pk == self.pk:
+            raise TransitionError("A request cannot duplicate itself.", code="self")
+        if original.duplicate_of_id == self.pk:
+            raise TransitionError(
+                f"{original.reference} is already marked a duplicate of this request.",
+                code="circular",
+            )
+        self.check_move(
+            self.Status.CLOSED, closed_because=self.ClosedBecause.DUPLICATE, duplicate_of=original
+        )
+        with transaction.atomic():
+            self.duplicate_of = original
+            self.move_to(
+                self.Status.CLOSED,
+                by=by,
+                note=note,
+                closed_because=self.ClosedBecause.DUPLICATE,
+            )
+            PossibleMatch.objects.between(self, original).update(
+                resolution=PossibleMatch.Resolution.DUPLICATE, resolved_by=by
+            )
+            StatusChange.objects.create(
+                request=original,
+                from_status=original.status,
+                to_status=original.status,
+                by=by,
+                note=note.strip(),
+                detail=f"{self.reference} was closed as a duplicate of this request",
+            )
+
     def status_detail(self):
         """The status in words, with what goes with it: 'Waiting on records'."""
         if self.status == self.Status.WAITING and self.waiting_on:
@@ -379,6 +466,8 @@ class AppointmentRequest(models.Model):
             where = f" at {self.scheduled_location}" if self.scheduled_location else ""
             return f"Scheduled for {timezone.localtime(self.scheduled_for):%Y-%m-%d %H:%M}{where}"
         if self.status == self.Status.CLOSED and self.closed_because:
+            if self.closed_because == self.ClosedBecause.DUPLICATE and self.duplicate_of:
+                return f"Closed: duplicate of {self.duplicate_of.reference}"
             return f"Closed: {self.get_closed_because_display().lower()}"
         return self.get_status_display()
 
@@ -415,6 +504,83 @@ class StatusChange(models.Model):
 
     def __str__(self):
         return f"{self.get_from_status_display()} → {self.get_to_status_display()}"
+
+
+class PossibleMatchQuerySet(models.QuerySet):
+    def between(self, one, other):
+        return self.filter(
+            models.Q(request=one, earlier=other) | models.Q(request=other, earlier=one)
+        )
+
+    def unresolved(self):
+        return self.filter(resolution="")
+
+    def involving(self, appointment):
+        return self.filter(models.Q(request=appointment) | models.Q(earlier=appointment))
+
+
+class PossibleMatch(models.Model):
+    """An earlier request that may be for the same patient, found when `request` arrived.
+
+    Staff resolve it: link the two (one episode), mark one a duplicate, or say they are
+    different people. Until then both requests show it, and the queue flags them.
+    """
+
+    class Reason(models.TextChoices):
+        NAME = "name", "same date of birth and a close name"
+        PHONE = "phone", "same date of birth and phone"
+        NAME_AND_PHONE = "name_phone", "same date of birth, a close name and the same phone"
+
+    class Resolution(models.TextChoices):
+        LINKED = "linked", "Linked: the same patient"
+        DUPLICATE = "duplicate", "Marked a duplicate"
+        DIFFERENT = "different", "Not the same patient"
+
+    request = models.ForeignKey(
+        AppointmentRequest, on_delete=models.CASCADE, related_name="matches_found"
+    )
+    earlier = models.ForeignKey(
+        AppointmentRequest, on_delete=models.CASCADE, related_name="matches_later"
+    )
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    found_at = models.DateTimeField(auto_now_add=True)
+    resolution = models.CharField(max_length=10, choices=Resolution.choices, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    objects = PossibleMatchQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-earlier__created_at"]
+        verbose_name_plural = "possible matches"
+        constraints = [
+            models.UniqueConstraint(fields=["request", "earlier"], name="one_match_per_pair"),
+            models.CheckConstraint(
+                condition=~models.Q(request=models.F("earlier")), name="match_not_itself"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.request} may be {self.earlier}"
+
+    def other_than(self, appointment):
+        return self.earlier if appointment.pk == self.request_id else self.request
+
+    def set_different(self, *, by):
+        """Staff checked: two different people. The match stays, resolved, as a record."""
+        self.resolution = self.Resolution.DIFFERENT
+        self.resolved_by = by
+        with transaction.atomic():
+            self.save(update_fields=["resolution", "resolved_by"])
+            for one, another in ((self.request, self.earlier), (self.earlier, self.request)):
+                StatusChange.objects.create(
+                    request=one,
+                    from_status=one.status,
+                    to_status=one.status,
+                    by=by,
+                    detail=f"Not the same patient as {another.reference}",
+                )
 
 
 class Note(models.Model):

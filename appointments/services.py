@@ -10,6 +10,7 @@ from appointments.models import (
     Attachment,
     Note,
     RecentSubmission,
+    StatusChange,
     private_storage,
 )
 
@@ -21,8 +22,11 @@ EMAILS_NOT_QUEUED = (
 )
 
 
-def submit_request(form, admin_url_for, client_hash=None):
+def submit_request(form, admin_url_for, client_hash=None, entered_by=None):
     """Save a valid form with its attachments, all or nothing; queue the emails on commit.
+
+    A request `entered_by` a staff member (phone, fax, walk-in, EHR) records who entered it
+    and queues no email: the front desk has it in hand already.
 
     Returns (request, created). If the same form was already sent (a double click, a reload,
     back and send again), the request it made is returned with created False and nothing new
@@ -44,7 +48,18 @@ def submit_request(form, admin_url_for, client_hash=None):
                 if existing := AppointmentRequest.objects.filter(form_token=token).first():
                     return existing, False
                 RecentSubmission.count_one(client_hash)
-            appointment = form.save()
+            appointment = form.save(commit=False)
+            appointment.entered_by = entered_by
+            appointment.save()
+            if entered_by is not None:
+                StatusChange.objects.create(
+                    request=appointment,
+                    from_status=appointment.status,
+                    to_status=appointment.status,
+                    by=entered_by,
+                    detail=f"Entered by {entered_by.get_username()}: "
+                    f"{appointment.get_source_display().lower()}",
+                )
             for checked in form.checked_files:
                 attachment = Attachment(
                     request=appointment,
@@ -57,9 +72,10 @@ def submit_request(form, admin_url_for, client_hash=None):
                 attachment.save()
             # After the commit the request is saved for good: a failure from here on is
             # the notifications' alone and must never undo or remove anything above.
-            admin_url = admin_url_for(appointment)
             transaction.on_commit(lambda: committed.append(True))
-            transaction.on_commit(lambda: _queue_emails(appointment, admin_url), robust=True)
+            if entered_by is None:
+                admin_url = admin_url_for(appointment)
+                transaction.on_commit(lambda: _queue_emails(appointment, admin_url), robust=True)
     except IntegrityError:
         _remove(written)
         # Two copies of one form raced; the first one saved is the request.
