@@ -6,25 +6,30 @@ import secrets
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR, ChangeList
-from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db import models, transaction
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from appointments import staff_admin  # noqa: F401  (staff accounts and the login history)
+from appointments.forms import StaffEntryForm
 from appointments.models import (
     AccessLog,
     AppointmentRequest,
     Attachment,
     Note,
+    PossibleMatch,
     StatusChange,
     TransitionError,
+    queue_order,
 )
+from appointments.services import submit_request
 from clinic.models import Location
 
 Status = AppointmentRequest.Status
@@ -105,79 +110,133 @@ class FirstResponseFilter(admin.SimpleListFilter):
 
 
 class TriageForm(forms.ModelForm):
-    """Assignment, plus a status change that goes through AppointmentRequest.move_to()."""
-
-    move_to = forms.ChoiceField(required=False, label="Change status to")
-    waiting_on = forms.ChoiceField(
-        required=False,
-        choices=[("", "---------"), *AppointmentRequest.WaitingOn.choices],
-        help_text="For “Waiting”.",
-    )
-    scheduled_for = forms.SplitDateTimeField(
-        required=False, widget=AdminSplitDateTime, help_text="For “Scheduled”."
-    )
-    scheduled_location = forms.ModelChoiceField(
-        queryset=Location.objects.active(),
-        required=False,
-        help_text="For “Scheduled”; the preferred location if left empty.",
-    )
-    decline_reason = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=2000,
-        help_text="Required for “Declined”.",
-    )
-    suggested_provider = forms.CharField(
-        required=False, max_length=200, help_text="For “Declined”: who might help instead."
-    )
-    closed_because = forms.ChoiceField(
-        required=False,
-        choices=[("", "---------"), *AppointmentRequest.ClosedBecause.choices],
-        help_text="Required for “Closed”.",
-    )
-    status_note = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=2000,
-        label="Note on this change",
-    )
+    """The request page's own form: who works on it. Status changes have their own pages."""
 
     class Meta:
         model = AppointmentRequest
         fields = ["assigned_to"]
 
-    def __init__(self, *args, **kwargs):
+
+# What each step asks for, beside the note every step may carry.
+def _waiting_on_field(appointment):
+    return forms.ChoiceField(
+        label="Waiting on",
+        choices=AppointmentRequest.WaitingOn.choices,
+        widget=forms.RadioSelect,
+        initial=appointment.waiting_on or None,
+    )
+
+
+def _scheduled_for_field(appointment):
+    return forms.DateTimeField(
+        label="Date and time of the visit",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+
+def _scheduled_location_field(appointment):
+    locations = Location.objects.active()
+    preferred = appointment.preferred_location
+    return forms.ModelChoiceField(
+        label="Location",
+        queryset=locations,
+        widget=forms.RadioSelect,
+        empty_label=None,
+        initial=preferred.pk if preferred and not preferred.archived else locations.first(),
+    )
+
+
+def _decline_reason_field(appointment):
+    return forms.CharField(
+        label="Reason for declining",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text="The referring office is told this reason.",
+    )
+
+
+def _suggested_provider_field(appointment):
+    return forms.CharField(
+        label="Who might help instead (optional)", required=False, max_length=200
+    )
+
+
+def _closed_because_field(appointment):
+    return forms.ChoiceField(
+        label="Why it is closed",
+        # A duplicate is closed from "Possible matches", which names the request it copies.
+        choices=[
+            choice
+            for choice in AppointmentRequest.ClosedBecause.choices
+            if choice[0] != AppointmentRequest.ClosedBecause.DUPLICATE
+        ],
+        widget=forms.RadioSelect,
+    )
+
+
+STEP_FIELDS = {
+    Status.IN_REVIEW: {},
+    Status.WAITING: {"waiting_on": _waiting_on_field},
+    Status.SCHEDULED: {
+        "scheduled_for": _scheduled_for_field,
+        "scheduled_location": _scheduled_location_field,
+    },
+    Status.DECLINED: {
+        "decline_reason": _decline_reason_field,
+        "suggested_provider": _suggested_provider_field,
+    },
+    Status.CLOSED: {"closed_because": _closed_because_field},
+}
+# The button for each step; a step to the same status is a change within it.
+STEP_LABELS = {
+    Status.IN_REVIEW: "Start review",
+    Status.WAITING: "Waiting on…",
+    Status.SCHEDULED: "Schedule",
+    Status.DECLINED: "Decline",
+    Status.CLOSED: "Close",
+}
+SAME_STEP_LABELS = {Status.WAITING: "Waiting on something else", Status.SCHEDULED: "Reschedule"}
+
+
+def step_label(appointment, status):
+    if status == appointment.status:
+        return SAME_STEP_LABELS[status]
+    return STEP_LABELS[status]
+
+
+class StepForm(forms.Form):
+    """One step of the workflow: what that step needs, and a note. AppointmentRequest.move_to()
+    has the last word."""
+
+    def __init__(self, *args, appointment, status, **kwargs):
         super().__init__(*args, **kwargs)
-        next_steps = self.instance.allowed_next() if self.instance.pk else []
-        if "move_to" not in self.fields:
-            return  # read-only staff
-        self.fields["move_to"].choices = [("", "Keep the current status")] + [
-            (status.value, status.label) for status in next_steps
-        ]
-        if "assigned_to" in self.fields:
-            self.fields["assigned_to"].queryset = get_user_model().objects.filter(
-                is_active=True, is_staff=True
-            )
+        self.appointment, self.status = appointment, status
+        for name, make_field in STEP_FIELDS[status].items():
+            self.fields[name] = make_field(appointment)
+        self.fields["note"] = forms.CharField(
+            label="Note (optional)",
+            required=False,
+            max_length=2000,
+            widget=forms.Textarea(attrs={"rows": 2}),
+        )
+
+    def clean_scheduled_for(self):
+        when = self.cleaned_data["scheduled_for"]
+        if when < timezone.now():
+            raise forms.ValidationError("That time has passed: please check the date.", code="past")
+        return when
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("move_to"):
+        if not self.errors:
             try:
-                self.instance.check_move(cleaned["move_to"], **self.move_details())
+                self.appointment.check_move(self.status, **self.details())
             except TransitionError as error:
-                raise forms.ValidationError(error.messages, code="transition") from error
+                raise forms.ValidationError(error.messages, code=error.code) from error
         return cleaned
 
-    def move_details(self):
-        data = self.cleaned_data
-        return {
-            "waiting_on": data.get("waiting_on") or "",
-            "scheduled_for": data.get("scheduled_for"),
-            "scheduled_location": data.get("scheduled_location"),
-            "decline_reason": data.get("decline_reason") or "",
-            "suggested_provider": data.get("suggested_provider") or "",
-            "closed_because": data.get("closed_because") or "",
-        }
+    def details(self):
+        return {name: self.cleaned_data.get(name) for name in STEP_FIELDS[self.status]}
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -259,21 +318,107 @@ SUBMISSION_FIELDS = [
 ]  # fmt: skip
 
 
+class MatchForm(forms.Form):
+    """Which other request, by reference, and what to record about the two."""
+
+    ACTIONS = {
+        "link": "Link: the same patient",
+        "duplicate": "This request is a duplicate of it",
+        "original": "It is a duplicate of this request",
+        "different": "Not the same patient",
+    }
+    other = forms.CharField(label="Other request's reference", max_length=20)
+    action = forms.ChoiceField(choices=list(ACTIONS.items()))
+
+    def __init__(self, *args, appointment, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.appointment = appointment
+
+    def clean_other(self):
+        reference = self.cleaned_data["other"].strip().upper()
+        if not reference.startswith("R-"):
+            reference = f"R-{reference}"
+        other = AppointmentRequest.objects.filter(reference=reference).first()
+        if other is None:
+            raise forms.ValidationError(f"No request has the reference {reference}.", code="none")
+        if other.pk == self.appointment.pk:
+            raise forms.ValidationError("That is this request's own reference.", code="self")
+        return other
+
+    def clean(self):
+        cleaned = super().clean()
+        other = cleaned.get("other")
+        unmatched = other and not PossibleMatch.objects.between(self.appointment, other).exists()
+        if cleaned.get("action") == "different" and unmatched:
+            raise forms.ValidationError(
+                "Only a possible match can be marked as another patient.", code="no_match"
+            )
+        return cleaned
+
+
+class PossibleMatchFilter(admin.SimpleListFilter):
+    title = "possible match"
+    parameter_name = "match"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Possible match to check")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(models.Q(match_found=True) | models.Q(match_later=True))
+        return queryset
+
+
+ENTRY_FIELDSETS = [
+    ("How it came", {"fields": ["source", "urgency", "token"]}),
+    (
+        "Referring physician",
+        {
+            "fields": [
+                "referrer_name", ("referrer_npi", "referrer_practice"),
+                ("referrer_phone", "referrer_fax"), "referrer_email",
+            ]
+        },
+    ),
+    (
+        "Patient",
+        {
+            "fields": [
+                ("first_name", "last_name"), ("date_of_birth", "phone"), "email",
+                ("preferred_contact", "preferred_time"), "insurance_carrier",
+            ]
+        },
+    ),
+    (
+        "Referral",
+        {
+            "fields": [
+                "reason", ("condition", "icd10_codes"), "prior_treatments",
+                ("prior_spine_surgery", "spine_surgery_when"), "preferred_location",
+            ]
+        },
+    ),
+    ("Documents and consent", {"fields": ["attachments", "contact_consent"]}),
+]  # fmt: skip
+
+
 @admin.register(AppointmentRequest)
 class AppointmentRequestAdmin(admin.ModelAdmin):
     form = TriageForm
+    add_form = StaffEntryForm
+    change_form_template = "admin/appointments/appointmentrequest/change_form.html"
     list_display = [
         "reference",
+        "patient",
+        "date_of_birth",
         "source",
         "urgency_label",
         "status_badge",
-        "preferred_location",
-        "received",
         "due",
         "assigned_to",
     ]
     list_filter = [
-        QueueFilter, "status", "source", "urgency", "preferred_location",
+        QueueFilter, "status", "source", "urgency", PossibleMatchFilter, "preferred_location",
         ("assigned_to", admin.RelatedOnlyFieldListFilter), FirstResponseFilter,
         ("created_at", admin.DateFieldListFilter),
     ]  # fmt: skip
@@ -286,36 +431,21 @@ class AppointmentRequestAdmin(admin.ModelAdmin):
         "referrer_npi",
     ]
     search_help_text = "Reference, patient name, phone, referring physician or NPI."
-    list_select_related = ["preferred_location", "assigned_to"]
+    ordering = queue_order()
+    list_select_related = ["assigned_to"]
     list_per_page = 50
     show_full_result_count = False
     actions = ["assign_to_me", "mark_in_review", "export_csv"]
-    readonly_fields = [*SUBMISSION_FIELDS, "status_summary", "first_response"]
+    readonly_fields = [*SUBMISSION_FIELDS, "entered_by", "first_response"]
     fieldsets = [
-        (
-            "Triage",
-            {
-                "fields": [
-                    "status_summary",
-                    "first_response",
-                    "assigned_to",
-                    "move_to",
-                    "waiting_on",
-                    "scheduled_for",
-                    "scheduled_location",
-                    "decline_reason",
-                    "suggested_provider",
-                    "closed_because",
-                    "status_note",
-                ]
-            },
-        ),
+        ("Triage", {"fields": ["assigned_to", "first_response"]}),
         (
             "Request",
             {
                 "fields": [
                     "reference",
                     "source",
+                    "entered_by",
                     "urgency",
                     "created_at",
                     "reason",
@@ -364,17 +494,33 @@ class AppointmentRequestAdmin(admin.ModelAdmin):
         css = {"all": ["css/admin.css"]}
 
     def get_urls(self):
+        view = self.admin_site.admin_view
         return [
             path(
                 "<int:request_id>/attachments/<int:attachment_id>/",
-                self.admin_site.admin_view(self.download_attachment),
+                view(self.download_attachment),
                 name="appointments_attachment_download",
+            ),
+            path(
+                "<int:request_id>/step/<str:status>/",
+                view(self.step_view),
+                name="appointments_appointmentrequest_step",
+            ),
+            path(
+                "<int:request_id>/match/",
+                view(self.match_view),
+                name="appointments_appointmentrequest_match",
             ),
             *super().get_urls(),
         ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("preferred_location", "assigned_to")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("preferred_location", "assigned_to")
+            .with_match_flag()
+        )
 
     def get_changelist(self, request, **kwargs):
         return SavedSearchChangeList
@@ -428,23 +574,56 @@ class AppointmentRequestAdmin(admin.ModelAdmin):
             results |= queryset.filter(phone__contains=digits[-10:])
         return results, may_have_duplicates
 
-    def has_add_permission(self, request):
-        return False  # requests come from the public forms only
-
     def has_delete_permission(self, request, obj=None):
         return False  # ended requests are deleted by purge_requests, with their files
 
     def has_export_permission(self, request):
         return request.user.has_perm("appointments.export_appointmentrequest")
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:
+            return super().get_form(request, obj, change=change, **kwargs)
+        entry_form = super().get_form(request, obj, change=change, form=self.add_form, **kwargs)
+        # Files past the upload limits were dropped while the body streamed in; say which.
+        refused = getattr(request, "refused_uploads", ())
+
+        class EntryForm(entry_form):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, refused_uploads=refused, **kwargs)
+
+        return EntryForm
+
     def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return ENTRY_FIELDSETS
         if self.has_change_permission(request, obj):
             return self.fieldsets
-        # Read-only staff (clinicians) see the submission and its state, not the workflow form.
-        return [
-            ("Triage", {"fields": ["status_summary", "first_response", "assigned_to"]}),
-            *self.fieldsets[1:],
-        ]
+        # Read-only staff (clinicians) see the submission and its state.
+        return [("Triage", {"fields": ["assigned_to", "first_response"]}), *self.fieldsets[1:]]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def get_inlines(self, request, obj):
+        return [] if obj is None else self.inlines
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "assigned_to":
+            # Staff who work the queue; no links to add or edit user accounts from here.
+            formfield.queryset = AppointmentRequest.assignable_staff()
+            formfield.widget = formfield.widget.widget
+        return formfield
+
+    @admin.display(description="Patient", ordering="last_name")
+    def patient(self, obj):
+        if obj.has_open_match:
+            return format_html(
+                '{}, {} <span class="match-flag" title="Possible match">Match?</span>',
+                obj.last_name,
+                obj.first_name,
+            )
+        return f"{obj.last_name}, {obj.first_name}"
 
     @admin.display(description="Urgency", ordering="urgency")
     def urgency_label(self, obj):
@@ -475,22 +654,27 @@ class AppointmentRequestAdmin(admin.ModelAdmin):
             return "Responded"
         return when
 
-    @admin.display(description="Status")
-    def status_summary(self, obj):
-        parts = [obj.status_detail()]
-        if obj.status == Status.DECLINED:
-            parts.append(f"Reason: {obj.decline_reason}")
-            if obj.suggested_provider:
-                parts.append(f"Suggested: {obj.suggested_provider}")
-        return " · ".join(parts)
-
     @admin.display(description="First response")
     def first_response(self, obj):
         if obj.first_responded_at:
             return f"Responded {timezone.localtime(obj.first_responded_at):%Y-%m-%d %H:%M}"
         return self.due(obj)
 
+    def add_view(self, request, form_url="", extra_context=None):
+        title = "Enter a phone, fax, walk-in or EHR request"
+        extra_context = {**(extra_context or {}), "title": title}
+        return super().add_view(request, form_url, extra_context)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        if obj is not None and self.has_view_or_change_permission(request, obj):
+            extra_context = {
+                **(extra_context or {}),
+                "title": f"Request {obj.reference}",
+                "subtitle": None,
+                "show_save_and_add_another": False,
+                **self.summary_context(request, obj),
+            }
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "GET" and response.status_code == 200:
             obj = response.context_data["original"]
@@ -499,21 +683,63 @@ class AppointmentRequestAdmin(admin.ModelAdmin):
             )
         return response
 
+    def summary_context(self, request, obj):
+        """What the top of the request page shows: who, why, where it stands, what is next."""
+        can_change = self.has_change_permission(request, obj)
+        matches = [
+            (match, match.other_than(obj))
+            for match in PossibleMatch.objects.involving(obj)
+            .unresolved()
+            .select_related("request", "earlier")
+        ]
+        steps = [
+            (step_label(obj, status), self.step_url(obj, status))
+            for status in (obj.allowed_next() if can_change else [])
+        ]
+        return {
+            "request_summary": obj,
+            "can_change": can_change,
+            "possible_matches": matches,
+            "linked_requests": obj.linked.order_by("created_at"),
+            "duplicates": obj.duplicates.order_by("created_at"),
+            "steps": steps,
+            "match_url": reverse("admin:appointments_appointmentrequest_match", args=[obj.pk]),
+        }
+
+    def step_url(self, obj, status):
+        return reverse("admin:appointments_appointmentrequest_step", args=[obj.pk, status])
+
+    def change_url(self, pk):
+        return reverse("admin:appointments_appointmentrequest_change", args=[pk])
+
+    def response_change(self, request, obj):
+        if "_savenext" in request.POST:
+            self.message_user(request, f"Saved {obj.reference}.", messages.SUCCESS)
+            return self.redirect_to_next(request, obj.pk, self.queue_before(request))
+        return super().response_change(request, obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # Straight to the new request's page: its possible matches and its next step.
+        entered = f"Request {obj.reference} entered ({obj.get_source_display()})."
+        self.message_user(request, entered, messages.SUCCESS)
+        if "_addanother" in request.POST:
+            return HttpResponseRedirect(reverse("admin:appointments_appointmentrequest_add"))
+        return HttpResponseRedirect(self.change_url(obj.pk))
+
     def save_model(self, request, obj, form, change):
-        """Only assignment and the workflow change a request; each is recorded."""
+        """A new request is saved like the public forms' (files, matches), with who entered it;
+        on an existing one, only assignment changes here, recorded."""
+        if not change:
+            saved, _ = submit_request(form, admin_url_for=None, entered_by=request.user)
+            # A double click sends the same token twice: the first save is the request.
+            obj.pk, obj.reference = saved.pk, saved.reference
+            return
         if "assigned_to" in form.changed_data:
             new_assignee = obj.assigned_to
             obj.assigned_to = (
                 get_user_model().objects.filter(pk=form.initial.get("assigned_to")).first()
             )
             obj.assign(new_assignee, by=request.user)
-        if form.cleaned_data.get("move_to"):
-            obj.move_to(
-                form.cleaned_data["move_to"],
-                by=request.user,
-                note=form.cleaned_data.get("status_note", ""),
-                **form.move_details(),
-            )
 
     def save_formset(self, request, form, formset, change):
         notes = formset.save(commit=False)
@@ -521,6 +747,102 @@ class AppointmentRequestAdmin(admin.ModelAdmin):
             if isinstance(note, Note) and note.text.strip():
                 note.author = request.user
                 note.save()
+
+    def queue_before(self, request):
+        """The queue's order as the page was read: where "the next request" is found."""
+        return list(
+            AppointmentRequest.objects.to_schedule().in_queue_order().values_list("pk", flat=True)
+        )
+
+    def redirect_to_next(self, request, current_pk, queue):
+        later = queue[queue.index(current_pk) + 1 :] if current_pk in queue else []
+        for pk in [*later, *queue]:
+            if pk != current_pk:
+                return HttpResponseRedirect(self.change_url(pk))
+        self.message_user(request, "No other request is waiting to be scheduled.")
+        return HttpResponseRedirect(reverse("admin:appointments_appointmentrequest_changelist"))
+
+    def step_view(self, request, request_id, status):
+        """One step of the workflow on its own short page: what it needs, a note, confirm."""
+        appointment = get_object_or_404(self.get_queryset(request), pk=request_id)
+        if not self.has_change_permission(request, appointment):
+            raise PermissionDenied
+        if status not in Status.values or status not in appointment.allowed_next():
+            self.message_user(
+                request,
+                f"{appointment.reference} is {appointment.status_detail().lower()}: that step "
+                "is no longer possible.",
+                messages.WARNING,
+            )
+            return HttpResponseRedirect(self.change_url(appointment.pk))
+        status = Status(status)
+        form = StepForm(request.POST or None, appointment=appointment, status=status)
+        if request.method == "POST" and form.is_valid():
+            queue = self.queue_before(request)
+            try:
+                with transaction.atomic():
+                    # Another member of staff may have moved it since the page was opened.
+                    locked = AppointmentRequest.objects.select_for_update().get(pk=appointment.pk)
+                    locked.move_to(
+                        status, by=request.user, note=form.cleaned_data["note"], **form.details()
+                    )
+            except TransitionError as error:
+                form.add_error(None, error)
+            else:
+                self.message_user(
+                    request, f"{locked.reference}: {locked.status_detail()}.", messages.SUCCESS
+                )
+                if "_next" in request.POST:
+                    return self.redirect_to_next(request, locked.pk, queue)
+                return HttpResponseRedirect(self.change_url(locked.pk))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"{step_label(appointment, status)}: {appointment.reference}",
+            "original": appointment,
+            "request_summary": appointment,
+            "form": form,
+            "step": status,
+            "step_label": step_label(appointment, status),
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(
+            request, "admin/appointments/appointmentrequest/step_form.html", context
+        )
+
+    def match_view(self, request, request_id):
+        """Link two requests as one episode, mark one a duplicate, or say they differ."""
+        if request.method != "POST":
+            return HttpResponseRedirect(self.change_url(request_id))
+        appointment = get_object_or_404(self.get_queryset(request), pk=request_id)
+        if not self.has_change_permission(request, appointment):
+            raise PermissionDenied
+        form = MatchForm(request.POST, appointment=appointment)
+        if not form.is_valid():
+            for error in form.errors.values():
+                self.message_user(request, " ".join(error), messages.ERROR)
+            return HttpResponseRedirect(self.change_url(appointment.pk))
+        other, action = form.cleaned_data["other"], form.cleaned_data["action"]
+        try:
+            with transaction.atomic():
+                if action == "link":
+                    appointment.link_to(other, by=request.user)
+                    done = f"{appointment.reference} and {other.reference} are linked."
+                elif action == "duplicate":
+                    appointment.mark_duplicate_of(other, by=request.user)
+                    done = f"{appointment.reference} is closed as a duplicate of {other.reference}."
+                elif action == "original":
+                    other.mark_duplicate_of(appointment, by=request.user)
+                    done = f"{other.reference} is closed as a duplicate of {appointment.reference}."
+                else:
+                    for match in PossibleMatch.objects.between(appointment, other):
+                        match.set_different(by=request.user)
+                    done = f"{appointment.reference} and {other.reference}: not the same patient."
+        except TransitionError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+        else:
+            self.message_user(request, done, messages.SUCCESS)
+        return HttpResponseRedirect(self.change_url(appointment.pk))
 
     def download_attachment(self, request, request_id, attachment_id):
         if not request.user.has_perm("appointments.download_attachment"):

@@ -56,7 +56,55 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(upload, initial) for upload in files]
 
 
-class AppointmentRequestForm(forms.ModelForm):
+class RequestChecks:
+    """The checks every way into the queue shares: the two public forms and staff entry."""
+
+    def clean_date_of_birth(self):
+        born = self.cleaned_data["date_of_birth"]
+        today = timezone.localdate()
+        if born >= today:
+            raise ValidationError("The date of birth must be in the past.", code="future")
+        if born < today.replace(year=today.year - 120):
+            raise ValidationError("Please check the year of birth.", code="implausible")
+        return born
+
+    def clean_attachments(self):
+        errors = [refusal_message(name, reason) for name, reason in self.refused_uploads]
+        uploads = self.cleaned_data.get("attachments") or []
+        if len(uploads) > MAX_FILES:
+            errors.append(f"You can attach at most {MAX_FILES} files.")
+            uploads = []
+        budget = PixelBudget()  # shared: all the files of a request decode so many pixels
+        for upload in uploads:
+            try:
+                self.checked_files.append(check_attachment(upload, budget))
+            except ValidationError as error:
+                errors.extend(error.messages)
+        if errors:
+            raise ValidationError(errors, code="attachments")
+        return uploads
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("prior_spine_surgery") and not cleaned.get("spine_surgery_when"):
+            self.add_error("spine_surgery_when", "Please tell us roughly when (a year is enough).")
+        return cleaned
+
+    def clean_icd10_codes(self):
+        raw = self.cleaned_data["icd10_codes"].upper()
+        codes = [code for code in re.split(r"[\s,;]+", raw) if code]
+        wrong = [code for code in codes if not ICD10_CODE.fullmatch(code)]
+        if wrong:
+            raise ValidationError(
+                f"These do not look like ICD-10 codes: {', '.join(wrong)}. Codes look like M54.16.",
+                code="icd10_format",
+            )
+        if len(codes) > 12:
+            raise ValidationError("Please list at most 12 codes.", code="icd10_count")
+        return ", ".join(codes)
+
+
+class AppointmentRequestForm(RequestChecks, forms.ModelForm):
     """What both forms share: patient details, consent, attachments and the spam guards."""
 
     source = None
@@ -145,37 +193,6 @@ class AppointmentRequestForm(forms.ModelForm):
                 code="too_fast",
             )
         return uuid.UUID(token)
-
-    def clean_date_of_birth(self):
-        born = self.cleaned_data["date_of_birth"]
-        today = timezone.localdate()
-        if born >= today:
-            raise ValidationError("The date of birth must be in the past.", code="future")
-        if born < today.replace(year=today.year - 120):
-            raise ValidationError("Please check the year of birth.", code="implausible")
-        return born
-
-    def clean_attachments(self):
-        errors = [refusal_message(name, reason) for name, reason in self.refused_uploads]
-        uploads = self.cleaned_data.get("attachments") or []
-        if len(uploads) > MAX_FILES:
-            errors.append(f"You can attach at most {MAX_FILES} files.")
-            uploads = []
-        budget = PixelBudget()  # shared: all the files of a request decode so many pixels
-        for upload in uploads:
-            try:
-                self.checked_files.append(check_attachment(upload, budget))
-            except ValidationError as error:
-                errors.extend(error.messages)
-        if errors:
-            raise ValidationError(errors, code="attachments")
-        return uploads
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("prior_spine_surgery") and not cleaned.get("spine_surgery_when"):
-            self.add_error("spine_surgery_when", "Please tell us roughly when (a year is enough).")
-        return cleaned
 
     def save(self, commit=True):
         appointment = super().save(commit=False)
@@ -392,15 +409,65 @@ class PhysicianReferralForm(AppointmentRequestForm):
             ),
         )
 
-    def clean_icd10_codes(self):
-        raw = self.cleaned_data["icd10_codes"].upper()
-        codes = [code for code in re.split(r"[\s,;]+", raw) if code]
-        wrong = [code for code in codes if not ICD10_CODE.fullmatch(code)]
-        if wrong:
-            raise ValidationError(
-                f"These do not look like ICD-10 codes: {', '.join(wrong)}. Codes look like M54.16.",
-                code="icd10_format",
-            )
-        if len(codes) > 12:
-            raise ValidationError("Please list at most 12 codes.", code="icd10_count")
-        return ", ".join(codes)
+
+class StaffEntryForm(RequestChecks, forms.ModelForm):
+    """A request that came by phone, fax, walk-in or EHR message, entered by the front desk
+    in one screen, with the checks of the public forms."""
+
+    # A double click on "Save" saves one request: the second post finds this token's row.
+    token = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+    attachments = MultipleFileField(
+        required=False,
+        label="Scanned fax or documents",
+        help_text=f"PDF, JPEG, PNG or TIFF (fax software makes TIFF); up to {MAX_FILES} files "
+        "of at most 10 MB each.",
+        widget=MultipleFileInput(attrs={"accept": ACCEPTED_FILES}),
+    )
+    contact_consent = forms.BooleanField(
+        label="The patient, or the referring office for them, agreed that we may contact the "
+        "patient about this request.",
+        error_messages={"required": "Confirm that we may contact the patient."},
+    )
+
+    class Meta:
+        model = AppointmentRequest
+        fields = [
+            "source", "urgency", "referrer_name", "referrer_npi", "referrer_practice",
+            "referrer_phone", "referrer_fax", "referrer_email", "first_name", "last_name",
+            "date_of_birth", "phone", "email", "preferred_contact", "preferred_time",
+            "insurance_carrier", "reason", "condition", "icd10_codes", "prior_treatments",
+            "prior_spine_surgery", "spine_surgery_when", "preferred_location",
+        ]  # fmt: skip
+        labels = {"source": "Came by", "reason": "Reason for the request"}
+        widgets = {
+            **AppointmentRequestForm.Meta.widgets,
+            "source": forms.RadioSelect,
+            "urgency": forms.RadioSelect,
+            "reason": forms.Textarea(attrs={"rows": 3, "maxlength": 2000}),
+            "prior_treatments": forms.Textarea(attrs={"rows": 2, "maxlength": 2000}),
+        }
+        help_texts = {
+            "referrer_npi": "10 digits, if the referral gives it.",
+            "icd10_codes": "Separated by commas, for example M54.16, M96.1.",
+        }
+
+    def __init__(self, *args, refused_uploads=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.refused_uploads = list(refused_uploads)
+        self.checked_files = []
+        self.fields["source"].choices = [
+            (source.value, source.label) for source in AppointmentRequest.STAFF_SOURCES
+        ]
+        self.fields["referrer_npi"].validators.append(validate_npi)
+        self.fields["condition"].queryset = Condition.objects.published().only("name")
+        self.fields["preferred_location"].queryset = Location.objects.active()
+
+    def save(self, commit=True):
+        appointment = super().save(commit=False)
+        appointment.form_token = self.cleaned_data["token"]
+        # No privacy notice was shown on our site; the staff member confirmed consent.
+        appointment.privacy_notice_version = ""
+        appointment.consented_at = timezone.now()
+        if commit:
+            appointment.save()
+        return appointment

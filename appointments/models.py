@@ -61,13 +61,38 @@ class AppointmentRequestQuerySet(models.QuerySet):
         """Nobody has responded yet and the first response is past due."""
         return self.awaiting_first_response().filter(first_response_due__lt=now or timezone.now())
 
+    def to_schedule(self):
+        """Open and not yet scheduled: what the front desk still has to act on."""
+        return self.filter(status__in=AppointmentRequest.TO_SCHEDULE_STATUSES)
+
     def urgent(self):
-        return self.open().filter(urgency=AppointmentRequest.Urgency.URGENT)
+        # A scheduled urgent referral is handled: it leaves the urgent count.
+        return self.to_schedule().filter(urgency=AppointmentRequest.Urgency.URGENT)
+
+    def in_queue_order(self):
+        return self.order_by(*queue_order())
+
+    def with_match_flag(self):
+        """Annotate whether a possible match for the same patient awaits a look (has_open_match)."""
+        unresolved = PossibleMatch.objects.unresolved()
+        return self.annotate(
+            match_found=models.Exists(unresolved.filter(request=models.OuterRef("pk"))),
+            match_later=models.Exists(unresolved.filter(earlier=models.OuterRef("pk"))),
+        )
 
     def purgeable(self, retention_days, now=None):
         """Ended requests older than the retention period: they may be deleted."""
         cutoff = (now or timezone.now()) - datetime.timedelta(days=retention_days)
         return self.filter(status__in=AppointmentRequest.CLOSED_STATUSES, closed_at__lt=cutoff)
+
+
+def queue_order():
+    """Not yet scheduled first, urgent first, then oldest: the order the front desk works in."""
+    scheduled_last = models.Case(
+        models.When(status__in=AppointmentRequest.TO_SCHEDULE_STATUSES, then=models.Value(0)),
+        default=models.Value(1),
+    )
+    return [scheduled_last.asc(), "-urgency", "created_at", "pk"]
 
 
 class AppointmentRequest(models.Model):
@@ -209,7 +234,8 @@ class AppointmentRequest(models.Model):
     WEB_SOURCES = (Source.PATIENT, Source.PHYSICIAN)
     STAFF_SOURCES = (Source.PHONE, Source.FAX, Source.WALK_IN, Source.EHR)
     CLOSED_STATUSES = (Status.DECLINED, Status.CLOSED)
-    OPEN_STATUSES = (Status.NEW, Status.IN_REVIEW, Status.WAITING, Status.SCHEDULED)
+    TO_SCHEDULE_STATUSES = (Status.NEW, Status.IN_REVIEW, Status.WAITING)
+    OPEN_STATUSES = (*TO_SCHEDULE_STATUSES, Status.SCHEDULED)
     # The workflow: from each status, where a request may go next. Declined and closed end it.
     TRANSITIONS = {
         Status.NEW: {Status.IN_REVIEW, Status.WAITING, Status.SCHEDULED, Status.DECLINED,
@@ -269,12 +295,49 @@ class AppointmentRequest(models.Model):
         return self.status not in self.CLOSED_STATUSES
 
     @property
+    def age(self):
+        """The patient's age in whole years today."""
+        today = timezone.localdate()
+        born = self.date_of_birth
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+    @property
+    def has_open_match(self):
+        """Set by with_match_flag(); asked directly otherwise."""
+        if hasattr(self, "match_found"):
+            return self.match_found or self.match_later
+        return PossibleMatch.objects.unresolved().involving(self).exists()
+
+    @property
     def is_overdue(self):
         return bool(
             self.is_open
             and self.first_responded_at is None
             and self.first_response_due
             and self.first_response_due < timezone.now()
+        )
+
+    @classmethod
+    def assignable_staff(cls):
+        """Active staff who may work on requests: whom a request can be assigned to."""
+        from django.contrib.auth import get_user_model
+
+        change = models.Q(
+            codename="change_appointmentrequest", content_type__app_label="appointments"
+        )
+        from django.contrib.auth.models import Permission
+
+        can_change = Permission.objects.filter(change)
+        return (
+            get_user_model()
+            .objects.filter(is_active=True, is_staff=True)
+            .filter(
+                models.Q(is_superuser=True)
+                | models.Q(groups__permissions__in=can_change)
+                | models.Q(user_permissions__in=can_change)
+            )
+            .distinct()
+            .order_by("username")
         )
 
     def compute_first_response_due(self, received):

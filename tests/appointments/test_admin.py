@@ -42,19 +42,20 @@ def urls_in(response):
 
 
 def test_changelist_shows_the_queue_columns(intake_client, demo):
-    ReferralFactory()
+    ReferralFactory(first_name="Ruth", last_name="Quartermain")
     html = intake_client.get(CHANGELIST).text
     for column in [
         "Reference",
+        "Patient",
+        "Date of birth",
         "Source",
         "Urgency",
         "Status",
-        "Preferred location",
-        "Received",
         "First response due",
         "Assigned to",
     ]:
         assert column in html
+    assert "Quartermain, Ruth" in html
     assert 'class="status-badge status-new">New<' in html
     assert "Urgent" in html
 
@@ -173,49 +174,72 @@ def test_bulk_actions_call_the_workflow(intake_client, demo, intake):
     assert first.status_changes.filter(detail__startswith="Assigned to intake").exists()
 
 
-def test_staff_schedule_a_request_through_the_form(intake_client, demo, intake):
+def test_staff_schedule_a_request_on_its_step_page(intake_client, demo, intake):
     appointment = ReferralFactory()
-    data = admin_form_data(intake_client.get(change_url(appointment)))
-    data.update(
+    step = f"{CHANGELIST}{appointment.pk}/step/scheduled/"
+    location = Location.objects.get(slug="eastside")
+    response = intake_client.post(
+        step,
         {
-            "move_to": "scheduled",
-            "scheduled_for_0": "2026-12-03",
-            "scheduled_for_1": "10:15",
-            "status_note": "Booked by phone.",
-        }
+            "scheduled_for": "2026-12-03T10:15",
+            "scheduled_location": location.pk,
+            "note": "Booked by phone.",
+        },
     )
-    response = intake_client.post(change_url(appointment), data)
     assert response.status_code == 302
+    assert response["Location"] == change_url(appointment)
     appointment.refresh_from_db()
     assert appointment.status == "scheduled"
+    assert appointment.scheduled_location == location
+    assert timezone.localtime(appointment.scheduled_for).strftime("%Y-%m-%d %H:%M") == (
+        "2026-12-03 10:15"
+    )
     change = appointment.status_changes.get()
     assert (change.by, change.note) == (intake, "Booked by phone.")
 
 
 def test_staff_schedule_only_at_locations_still_open(intake_client, demo):
     Location.objects.filter(slug="eastside").update(archived=True)
-    response = intake_client.get(change_url(ReferralFactory()))
-    choices = response.context["adminform"].form.fields["scheduled_location"].queryset
+    appointment = ReferralFactory()
+    response = intake_client.get(f"{CHANGELIST}{appointment.pk}/step/scheduled/")
+    choices = response.context["form"].fields["scheduled_location"].queryset
     assert list(choices.values_list("slug", flat=True)) == ["main-clinic"]
 
 
-def test_an_invalid_step_is_refused_with_a_clear_message(intake_client, demo, intake):
+def test_a_step_missing_what_it_needs_is_refused_with_a_clear_message(intake_client, demo):
     appointment = RequestFactory()
-    data = admin_form_data(intake_client.get(change_url(appointment)))
-    data.update({"move_to": "declined"})
-    response = intake_client.post(change_url(appointment), data)
+    response = intake_client.post(
+        f"{CHANGELIST}{appointment.pk}/step/declined/", {"decline_reason": "  ", "note": "x"}
+    )
     assert response.status_code == 200
-    assert "To mark it declined, give the reason for declining." in response.text
+    assert "This field is required." in response.text
+    assert ">\nx</textarea>" in response.text  # the note is kept
     appointment.refresh_from_db()
     assert appointment.status == "new"
 
 
-def test_only_allowed_next_statuses_are_offered(intake_client, demo, intake):
+def test_a_step_no_longer_allowed_is_refused_with_a_clear_message(intake_client, demo, intake):
     appointment = RequestFactory()
+    appointment.move_to("closed", by=intake, closed_because="withdrawn")
+    response = intake_client.post(
+        f"{CHANGELIST}{appointment.pk}/step/in_review/", {"note": ""}, follow=True
+    )
+    assert "that step is no longer possible" in response.text
+    appointment.refresh_from_db()
+    assert appointment.status == "closed"
+
+
+def test_only_allowed_next_steps_are_offered(intake_client, demo, intake):
+    appointment = RequestFactory()
+    html = intake_client.get(change_url(appointment)).text
+    offered = re.findall(r'class="step-button" href="[^"]*/step/([a-z_]+)/">', html)
+    assert offered == ["in_review", "waiting", "scheduled", "declined", "closed"]
     appointment.move_to("scheduled", by=intake, scheduled_for=timezone.now())
     html = intake_client.get(change_url(appointment)).text
-    options = re.findall(r'<option value="([a-z_]*)"', html[html.index('name="move_to"') :][:800])
-    assert options == ["", "scheduled", "closed"]
+    assert re.findall(r'class="step-button" href="[^"]*/step/([a-z_]+)/">([^<]+)<', html) == [
+        ("scheduled", "Reschedule"),
+        ("closed", "Close"),
+    ]
 
 
 def test_notes_are_added_with_author_and_time_and_never_edited(intake_client, demo, intake):
