@@ -71,7 +71,11 @@ class QueueFilter(admin.SimpleListFilter):
     parameter_name = "queue"
 
     def lookups(self, request, model_admin):
-        return [("ended", "Declined or closed"), ("all", "All requests")]
+        return [
+            ("to_schedule", "Not yet scheduled"),
+            ("ended", "Declined or closed"),
+            ("all", "All requests"),
+        ]
 
     def choices(self, changelist):
         yield {
@@ -91,6 +95,8 @@ class QueueFilter(admin.SimpleListFilter):
             return queryset
         if self.value() == "ended":
             return queryset.filter(status__in=AppointmentRequest.CLOSED_STATUSES)
+        if self.value() == "to_schedule":
+            return queryset.to_schedule()
         return queryset.open()
 
 

@@ -78,6 +78,7 @@ class ClinicAdminSite(admin.AdminSite):
         extra_context = {
             **(extra_context or {}),
             "queue_summary": self.queue_summary(request),
+            "source_summary": self.source_summary(request),
             "review_summary": self.review_summary(request),
         }
         return super().index(request, extra_context)
@@ -100,6 +101,26 @@ class ClinicAdminSite(admin.AdminSite):
         due.sort(key=lambda item: item[0].next_review_due)
         return {"due": due, "waiting": waiting}
 
+    def source_summary(self, request):
+        """Open requests by how they came (web, phone, fax…), each with a link to that list."""
+        if not request.user.has_perm(REQUEST_PERMISSION):
+            return None
+        from django.db.models import Count
+
+        from appointments.models import AppointmentRequest
+
+        counts = dict(
+            AppointmentRequest.objects.open()
+            .values_list("source")
+            .annotate(count=Count("pk"))
+            .order_by()
+        )
+        changelist = reverse(f"{self.name}:appointments_appointmentrequest_changelist")
+        return [
+            (source.label, counts.get(source.value, 0), f"{changelist}?source__exact={source}")
+            for source in AppointmentRequest.Source
+        ]
+
     def queue_summary(self, request):
         """New, urgent, overdue and waiting counts, each with a link to that list."""
         if not request.user.has_perm(REQUEST_PERMISSION):
@@ -110,7 +131,11 @@ class ClinicAdminSite(admin.AdminSite):
         changelist = reverse(f"{self.name}:appointments_appointmentrequest_changelist")
         return [
             ("New", requests.filter(status="new").count(), f"{changelist}?status__exact=new"),
-            ("Urgent", requests.urgent().count(), f"{changelist}?urgency__exact=urgent"),
+            (
+                "Urgent",
+                requests.urgent().count(),
+                f"{changelist}?queue=to_schedule&urgency__exact=urgent",
+            ),
             ("Overdue", requests.overdue().count(), f"{changelist}?response=overdue"),
             (
                 "Waiting",

@@ -311,7 +311,7 @@ def test_admin_index_shows_the_days_picture_with_links(intake_client, demo, inta
     assert "The queue today" in html
     for count, label, link in [
         (3, "new", "?status__exact=new"),
-        (1, "urgent", "?urgency__exact=urgent"),
+        (1, "urgent", "?queue=to_schedule&amp;urgency__exact=urgent"),
         (1, "overdue", "?response=overdue"),
         (1, "waiting", "?status__exact=waiting"),
     ]:

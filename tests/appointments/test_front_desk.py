@@ -1,0 +1,454 @@
+"""The front desk's day in the admin: every channel into one queue, matches, steps, the next."""
+
+import re
+import uuid
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from appointments.models import AppointmentRequest, PossibleMatch
+from clinic.models import Location
+from tests.admin_forms import admin_form_data
+from tests.appointments.conftest import image_bytes, pdf, staff_member
+from tests.appointments.factories import ReferralFactory, RequestFactory
+from tests.conftest import log_in_with_second_factor
+
+CHANGELIST = "/admin/appointments/appointmentrequest/"
+ADD = f"{CHANGELIST}add/"
+
+
+def change_url(appointment):
+    return f"{CHANGELIST}{appointment.pk}/change/"
+
+
+def step_url(appointment, status):
+    return f"{CHANGELIST}{appointment.pk}/step/{status}/"
+
+
+def listed(response):
+    return [row.reference for row in response.context["cl"].result_list]
+
+
+@pytest.fixture
+def faxed_referral(demo):
+    """What the front desk types from a faxed referral."""
+    return {
+        "token": str(uuid.uuid4()),
+        "source": "fax",
+        "urgency": "urgent",
+        "referrer_name": "Dr. Maya Rivera",
+        "referrer_npi": "1234567893",
+        "referrer_practice": "Prairie Family Medicine",
+        "referrer_phone": "(217) 555-0177",
+        "referrer_fax": "(217) 555-0178",
+        "referrer_email": "",
+        "first_name": "Ben",
+        "last_name": "Okafor",
+        "date_of_birth": "1955-09-30",
+        "phone": "(217) 555-0199",
+        "email": "",
+        "preferred_contact": "phone",
+        "preferred_time": "any",
+        "insurance_carrier": "Acme Health",
+        "reason": "Persistent radicular pain after L4-L5 laminectomy.",
+        "condition": "",
+        "icd10_codes": "m96.1, M54.16",
+        "prior_treatments": "Physical therapy.",
+        "prior_spine_surgery": "on",
+        "spine_surgery_when": "2024",
+        "preferred_location": str(Location.objects.get(slug="main-clinic").pk),
+        "contact_consent": "on",
+    }
+
+
+# Manual entry
+
+
+@pytest.mark.parametrize("source", ["phone", "fax", "walk_in", "ehr"])
+def test_intake_enters_a_request_of_each_channel(intake_client, intake, faxed_referral, source):
+    response = intake_client.post(ADD, {**faxed_referral, "source": source})
+    appointment = AppointmentRequest.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == change_url(appointment)
+    assert appointment.source == source
+    assert appointment.entered_by == intake
+    assert appointment.icd10_codes == "M96.1, M54.16"
+    assert appointment.first_response_due > appointment.created_at
+    entered = appointment.status_changes.get()
+    assert entered.by == intake
+    assert entered.detail == (f"Entered by intake: {appointment.get_source_display().lower()}")
+    page = intake_client.get(change_url(appointment)).text
+    assert f"{appointment.get_source_display()}, entered by intake" in page
+
+
+def test_a_faxed_referral_with_its_scan_takes_one_screen(intake_client, faxed_referral):
+    page = intake_client.get(ADD)
+    assert 'enctype="multipart/form-data"' in page.text
+    form = page.context["adminform"].form
+    for name in ["source", "first_name", "referrer_npi", "reason", "attachments"]:
+        assert name in form.fields
+    scan = pdf("fax 2026-11-29.pdf")
+    tiff = image_bytes("TIFF", frames=2)
+    fax_pages = SimpleUploadedFile("fax.tif", tiff, content_type="image/tiff")
+    intake_client.post(ADD, {**faxed_referral, "attachments": [scan, fax_pages]})
+    appointment = AppointmentRequest.objects.get()
+    kinds = sorted(appointment.attachments.values_list("content_type", flat=True))
+    assert kinds == ["application/pdf", "image/tiff"]
+
+
+def test_entered_requests_are_checked_like_the_public_forms(intake_client, faxed_referral):
+    bad = {
+        **faxed_referral,
+        "referrer_npi": "1234567890",
+        "icd10_codes": "back pain",
+        "phone": "555",
+        "date_of_birth": "2090-01-01",
+    }
+    fake = SimpleUploadedFile("scan.pdf", b"<html><script>x</script>", "application/pdf")
+    response = intake_client.post(ADD, {**bad, "attachments": [fake]})
+    assert response.status_code == 200
+    text = response.text
+    assert "This is not a valid NPI: please check the digits." in text
+    assert "These do not look like ICD-10 codes: BACK, PAIN." in text
+    assert "Enter a valid phone number" in text
+    assert "The date of birth must be in the past." in text
+    assert "scan.pdf" in text
+    # What was typed is still there.
+    assert 'value="Okafor"' in text
+    assert "Persistent radicular pain after L4-L5 laminectomy.</textarea>" in text
+    assert not AppointmentRequest.objects.exists()
+
+
+def test_staff_cannot_enter_a_web_source(intake_client, faxed_referral):
+    response = intake_client.post(ADD, {**faxed_referral, "source": "patient"})
+    assert response.status_code == 200
+    assert "Select a valid choice." in response.text
+    assert not AppointmentRequest.objects.exists()
+
+
+def test_a_double_click_on_save_enters_one_request(intake_client, faxed_referral):
+    first = intake_client.post(ADD, faxed_referral)
+    second = intake_client.post(ADD, faxed_referral)
+    appointment = AppointmentRequest.objects.get()
+    assert first["Location"] == second["Location"] == change_url(appointment)
+
+
+def test_entering_requests_is_for_intake_not_clinicians_or_editors(
+    clinician_client, client, faxed_referral
+):
+    assert clinician_client.get(ADD).status_code == 403
+    editor = staff_member("editor", "Content editor")
+    editor_client = log_in_with_second_factor(client, editor)
+    assert editor_client.post(ADD, faxed_referral).status_code == 403
+    assert not AppointmentRequest.objects.exists()
+
+
+def test_entered_requests_send_no_email(intake_client, faxed_referral, mailoutbox):
+    from post_office.models import Email
+
+    intake_client.post(ADD, {**faxed_referral, "referrer_email": "office@example.com"})
+    assert AppointmentRequest.objects.exists()
+    assert not Email.objects.exists()
+    assert mailoutbox == []
+
+
+# Every source in the list, filters and counts
+
+
+def test_every_source_shows_in_the_list_filter_and_counts(intake_client, demo):
+    for source in AppointmentRequest.Source.values:
+        RequestFactory(source=source)
+    response = intake_client.get(CHANGELIST)
+    assert len(listed(response)) == len(AppointmentRequest.Source.values)
+    for source in AppointmentRequest.Source:
+        assert f"?source__exact={source.value}" in response.text
+        assert f'<td class="field-source">{source.label}</td>' in response.text
+        filtered = intake_client.get(CHANGELIST, {"source__exact": source.value})
+        assert len(listed(filtered)) == 1
+    index = intake_client.get("/admin/").text
+    for source in AppointmentRequest.Source:
+        assert (
+            f'href="{CHANGELIST}?source__exact={source.value}"><strong>1</strong> '
+            f"{source.label.lower()}" in index
+        )
+
+
+def test_scheduled_requests_leave_the_urgent_count_and_sort_below(intake_client, intake):
+    scheduled_urgent = ReferralFactory()
+    routine = RequestFactory()
+    urgent = ReferralFactory()
+    for appointment, days in [(scheduled_urgent, 3), (routine, 2), (urgent, 1)]:
+        AppointmentRequest.objects.filter(pk=appointment.pk).update(
+            created_at=timezone.now() - timezone.timedelta(days=days)
+        )
+    scheduled_urgent.move_to(
+        "scheduled", by=intake, scheduled_for=timezone.now() + timezone.timedelta(days=2)
+    )
+    assert listed(intake_client.get(CHANGELIST)) == [
+        urgent.reference,
+        routine.reference,
+        scheduled_urgent.reference,
+    ]
+    index = intake_client.get("/admin/").text
+    assert "<strong>1</strong> urgent" in index
+    urgent_list = intake_client.get(
+        CHANGELIST, {"queue": "to_schedule", "urgency__exact": "urgent"}
+    )
+    assert listed(urgent_list) == [urgent.reference]
+
+
+def test_the_list_shows_who_the_patient_is(intake_client, demo):
+    ReferralFactory(first_name="Ruth", last_name="Quartermain")
+    html = intake_client.get(CHANGELIST).text
+    assert "Quartermain, Ruth" in html
+    assert '<td class="field-date_of_birth' in html
+    assert "Preferred location</a></div>" not in html  # a filter, not a column
+
+
+# Matches, links and duplicates
+
+
+def match_between(newer, earlier, reason=PossibleMatch.Reason.NAME):
+    return PossibleMatch.objects.create(request=newer, earlier=earlier, reason=reason)
+
+
+def test_a_possible_match_shows_on_both_requests_and_flags_the_list(intake_client, demo):
+    referral = ReferralFactory(first_name="Robert", last_name="Smith", referrer_name="Dr. Lee")
+    own = RequestFactory(first_name="Bob", last_name="Smith")
+    match_between(own, referral)
+    page = intake_client.get(change_url(own)).text
+    assert re.search(
+        rf"Possible match:</strong> <a [^>]*>{referral.reference}</a> — physician referral "
+        r"from Dr\. Lee for Robert Smith, received",
+        page,
+    )
+    assert f"{own.reference}</a> — patient request" in intake_client.get(change_url(referral)).text
+    html = intake_client.get(CHANGELIST).text
+    assert html.count('class="match-flag"') == 2
+    flagged = intake_client.get(CHANGELIST, {"match": "open"})
+    assert sorted(listed(flagged)) == sorted([own.reference, referral.reference])
+
+
+def test_linking_records_both_ends_and_each_shows_the_other(intake_client, intake, demo):
+    referral = ReferralFactory()
+    own = RequestFactory()
+    match_between(own, referral)
+    response = intake_client.post(
+        f"{CHANGELIST}{own.pk}/match/", {"other": referral.reference, "action": "link"}, follow=True
+    )
+    assert f"{own.reference} and {referral.reference} are linked." in response.text
+    assert list(own.linked.all()) == [referral]
+    assert list(referral.linked.all()) == [own]
+    for one, other in [(own, referral), (referral, own)]:
+        change = one.status_changes.get()
+        assert (change.by, change.detail) == (
+            intake,
+            f"Linked to {other.reference}: the same patient",
+        )
+        page = intake_client.get(change_url(one)).text
+        assert "The same patient (linked):" in page and other.reference in page
+    assert PossibleMatch.objects.get().resolution == "linked"
+    assert 'class="match-flag"' not in intake_client.get(CHANGELIST).text
+    assert AppointmentRequest.objects.count() == 2
+
+
+def test_marking_a_duplicate_closes_it_and_records_both_ends(intake_client, intake, demo):
+    first = ReferralFactory()
+    copy = ReferralFactory()
+    match_between(copy, first)
+    intake_client.post(
+        f"{CHANGELIST}{copy.pk}/match/", {"other": first.reference, "action": "duplicate"}
+    )
+    copy.refresh_from_db()
+    assert (copy.status, copy.closed_because, copy.duplicate_of) == ("closed", "duplicate", first)
+    closing = copy.status_changes.get()
+    assert (closing.by, closing.to_status) == (intake, "closed")
+    assert closing.detail == f"Closed: duplicate of {first.reference}"
+    kept = first.status_changes.get()
+    assert kept.detail == f"{copy.reference} was closed as a duplicate of this request"
+    assert first.status == "new"
+    page = intake_client.get(change_url(first)).text
+    assert "Closed as duplicates of this request:" in page and copy.reference in page
+    assert "Closed as a duplicate of <a" in intake_client.get(change_url(copy)).text
+    assert AppointmentRequest.objects.count() == 2
+
+
+def test_the_other_request_can_be_the_duplicate(intake_client, demo):
+    first, copy = ReferralFactory(), ReferralFactory()
+    intake_client.post(
+        f"{CHANGELIST}{first.pk}/match/", {"other": copy.reference, "action": "original"}
+    )
+    copy.refresh_from_db()
+    assert copy.duplicate_of == first and copy.closed_because == "duplicate"
+
+
+def test_a_duplicate_is_only_closed_through_naming_the_original(intake_client, demo):
+    appointment = RequestFactory()
+    page = intake_client.get(step_url(appointment, "closed")).text
+    assert 'value="duplicate"' not in page
+    intake_client.post(step_url(appointment, "closed"), {"closed_because": "duplicate"})
+    appointment.refresh_from_db()
+    assert appointment.status == "new"
+
+
+def test_not_the_same_patient_resolves_the_match(intake_client, intake, demo):
+    one, other = RequestFactory(), ReferralFactory()
+    match_between(one, other)
+    intake_client.post(
+        f"{CHANGELIST}{one.pk}/match/", {"other": other.reference, "action": "different"}
+    )
+    match = PossibleMatch.objects.get()
+    assert (match.resolution, match.resolved_by) == ("different", intake)
+    assert one.status_changes.get().detail == f"Not the same patient as {other.reference}"
+    assert "Possible match:" not in intake_client.get(change_url(one)).text
+
+
+def test_a_wrong_reference_is_a_clear_message(intake_client, demo):
+    appointment = RequestFactory()
+    response = intake_client.post(
+        f"{CHANGELIST}{appointment.pk}/match/",
+        {"other": "R-ZZZZ-ZZZZ", "action": "link"},
+        follow=True,
+    )
+    assert "No request has the reference R-ZZZZ-ZZZZ." in response.text
+    response = intake_client.post(
+        f"{CHANGELIST}{appointment.pk}/match/",
+        {"other": appointment.reference, "action": "duplicate"},
+        follow=True,
+    )
+    assert "That is this request&#x27;s own reference." in response.text
+    assert appointment.status_changes.count() == 0
+
+
+def test_clinicians_see_matches_but_cannot_resolve_them(clinician_client, demo):
+    one, other = RequestFactory(), ReferralFactory()
+    match_between(one, other)
+    page = clinician_client.get(change_url(one)).text
+    assert "Possible match:" in page
+    assert 'value="link"' not in page and "step-button" not in page
+    response = clinician_client.post(
+        f"{CHANGELIST}{one.pk}/match/", {"other": other.reference, "action": "link"}
+    )
+    assert response.status_code == 403
+    assert not one.linked.exists()
+
+
+# A request in a few clicks
+
+
+def test_each_step_asks_for_what_it_needs_only(intake_client, demo):
+    appointment = RequestFactory()
+    fields = {
+        status: sorted(intake_client.get(step_url(appointment, status)).context["form"].fields)
+        for status in ["in_review", "waiting", "scheduled", "declined", "closed"]
+    }
+    assert fields == {
+        "in_review": ["note"],
+        "waiting": ["note", "waiting_on"],
+        "scheduled": ["note", "scheduled_for", "scheduled_location"],
+        "declined": ["decline_reason", "note", "suggested_provider"],
+        "closed": ["closed_because", "note"],
+    }
+
+
+def test_a_visit_cannot_be_scheduled_in_the_past(intake_client, demo):
+    appointment = RequestFactory()
+    response = intake_client.post(
+        step_url(appointment, "scheduled"),
+        {
+            "scheduled_for": "2020-01-02T10:00",
+            "scheduled_location": appointment.preferred_location_id or Location.objects.first().pk,
+        },
+    )
+    assert "That time has passed" in response.text
+    appointment.refresh_from_db()
+    assert appointment.status == "new"
+
+
+def test_the_schedule_step_preselects_the_preferred_location(intake_client, demo):
+    eastside = Location.objects.get(slug="eastside")
+    appointment = RequestFactory(preferred_location=eastside)
+    form = intake_client.get(step_url(appointment, "scheduled")).context["form"]
+    assert form["scheduled_location"].value() == eastside.pk
+
+
+def test_a_step_then_the_next_request_in_the_queue(intake_client, demo):
+    older, newer = RequestFactory(), RequestFactory()
+    AppointmentRequest.objects.filter(pk=older.pk).update(
+        created_at=timezone.now() - timezone.timedelta(days=1)
+    )
+    response = intake_client.post(
+        step_url(older, "scheduled"),
+        {
+            "scheduled_for": (timezone.localtime() + timezone.timedelta(days=3)).strftime(
+                "%Y-%m-%dT%H:%M"
+            ),
+            "scheduled_location": Location.objects.get(slug="main-clinic").pk,
+            "_next": "1",
+        },
+    )
+    assert response["Location"] == change_url(newer)
+    older.refresh_from_db()
+    assert older.status == "scheduled"
+
+
+def test_save_and_open_the_next_request(intake_client, intake, demo):
+    first, second, third = RequestFactory(), RequestFactory(), RequestFactory()
+    for appointment, days in [(first, 3), (second, 2), (third, 1)]:
+        AppointmentRequest.objects.filter(pk=appointment.pk).update(
+            created_at=timezone.now() - timezone.timedelta(days=days)
+        )
+    page = intake_client.get(change_url(second))
+    assert 'name="_savenext"' in page.text
+    data = admin_form_data(page)
+    data["_savenext"] = "1"
+    assert intake_client.post(change_url(second), data)["Location"] == change_url(third)
+    # At the end of the queue, back to its top.
+    data = admin_form_data(intake_client.get(change_url(third)))
+    data["_savenext"] = "1"
+    assert intake_client.post(change_url(third), data)["Location"] == change_url(first)
+
+
+def test_assigned_to_offers_queue_staff_only_without_user_links(intake_client, intake, demo):
+    staff_member("clinician", "Clinician")
+    staff_member("editor", "Content editor")
+    staff_member("owner", "Practice admin")
+    User.objects.create_user("patient-portal", password="x" * 20)
+    former = staff_member("former", "Intake")
+    former.is_active = False
+    former.save()
+    page = intake_client.get(change_url(RequestFactory()))
+    offered = [
+        user.username for user in page.context["adminform"].form.fields["assigned_to"].queryset
+    ]
+    assert offered == ["intake", "owner"]
+    html = page.text
+    assert "add_id_assigned_to" not in html and "change_id_assigned_to" not in html
+
+
+def test_the_request_page_leads_with_the_facts(intake_client, demo):
+    appointment = ReferralFactory(
+        first_name="Ruth",
+        last_name="Quartermain",
+        referrer_name="Dr. Maya Rivera",
+        reason="Leg pain after fusion.",
+    )
+    html = intake_client.get(change_url(appointment)).text
+    summary = html[
+        html.index('class="request-summary"') : html.index('id="appointmentrequest_form"')
+    ]
+    for fact in [
+        "Ruth Quartermain",
+        "Jan 1, 1960",
+        "(217) 555-0123",
+        "Phone call, any time",
+        "Dr. Maya Rivera",
+        "Leg pain after fusion.",
+        "Urgent",
+        "status-new",
+        "First response by",
+        "step-button",
+    ]:
+        assert fact in summary, fact
