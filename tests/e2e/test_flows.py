@@ -1,10 +1,12 @@
 """People using the whole site in a real browser."""
 
+import datetime
 import re
 from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
@@ -148,16 +150,20 @@ def test_staff_log_in_with_a_code_and_schedule_a_referral(site, page, base_url, 
     assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
 
     page.locator("textarea[name='notes-2-0-text']").fill("Records look complete.")
-    page.get_by_label("Change status to").select_option("scheduled")
-    page.locator("#id_scheduled_for_0").fill("2026-12-03")
-    page.locator("#id_scheduled_for_1").fill("10:15")
-    page.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_role("button", name="Save and continue editing").click()
     expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+    page.get_by_role("link", name="Schedule", exact=True).click()
+    visit = timezone.localtime() + datetime.timedelta(days=4)
+    page.get_by_label("Date and time of the visit").fill(visit.strftime("%Y-%m-%dT10:15"))
+    page.get_by_label("Note (optional)").fill("Booked by phone.")
+    page.get_by_role("button", name="Schedule", exact=True).click()
+    expect(page.locator(".messagelist")).to_contain_text("Scheduled for")
     watch.assert_clean()
 
     referral.refresh_from_db()
     assert referral.status == "scheduled"
     assert referral.notes.get().author == staff
+    assert referral.status_changes.get().note == "Booked by phone."
     send_queued()
     outcome = [message for message in mail.outbox if "was scheduled" in message.subject]
     assert [message.to for message in outcome] == [["referrals@prairie-family.example"]]
