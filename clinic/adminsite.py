@@ -6,6 +6,7 @@ import time
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.urls import reverse
 from django_otp.admin import OTPAdminAuthenticationForm
 
@@ -48,6 +49,21 @@ class StaffLoginForm(OTPAdminAuthenticationForm):
                 )
             self.clean_otp(user)
         return self.cleaned_data
+
+    def confirm_login_allowed(self, user):
+        # Only reached once the password was right, so saying why reveals nothing to a guesser.
+        # Inactive accounts never get here: ModelBackend refuses them as if the password were
+        # wrong, and axes counts the failure. They keep that generic message on purpose: telling
+        # them apart would mean checking the password of an inactive account ourselves, a second
+        # hash that only existing accounts pay (a timing hint that a username exists), and a
+        # deactivated account is usually someone who left.
+        super(AdminAuthenticationForm, self).confirm_login_allowed(user)
+        if not user.is_staff:
+            raise forms.ValidationError(
+                "This account exists but has no access to the staff site yet. Ask a practice "
+                "admin to give it staff status and a group.",
+                code="not_staff",
+            )
 
     def _chosen_device(self, user):
         # Staff have one authenticator app (enrol_totp replaces it), so there is nothing to

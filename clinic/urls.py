@@ -69,4 +69,5 @@ urlpatterns = [
 ]
 
 handler400 = "clinic.views.bad_request"
+handler403 = "clinic.views.permission_denied"
 handler500 = "clinic.views.server_error"

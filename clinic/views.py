@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -118,6 +119,38 @@ def bad_request(request, exception):
 def _unavailable():
     response = HttpResponse(render_to_string("503.html", _known_without_database()), status=503)
     response["Retry-After"] = "30"
+    return response
+
+
+def permission_denied(request, exception):
+    """Inside the staff site, staff get a 403 page in the admin's look that says what their
+    account cannot open and whom to ask; everyone else keeps Django's default page.
+
+    It names neither the object nor the exception: a refused request URL must not even confirm
+    that the request exists.
+    """
+    match = request.resolver_match
+    user = getattr(request, "user", None)
+    if match is None or match.app_name != "admin" or not (user and user.is_staff):
+        return defaults.permission_denied(request, exception)
+    from django.contrib import admin  # the default site is ClinicAdminSite (clinic.apps)
+
+    # Every model under appointments/ belongs to a patient request (notes, attachments, the
+    # access log), and so does the attachment download.
+    about_requests = (match.url_name or "").startswith("appointments_")
+    title = (
+        "Your account cannot see patient requests"
+        if about_requests
+        else "Your account cannot open this page"
+    )
+    response = render(
+        request,
+        "admin/403.html",
+        {**admin.site.each_context(request), "title": title, "about_requests": about_requests},
+        status=403,
+    )
+    # Admin pages are never cached (AdminSite.admin_view); this one skipped that wrapper.
+    add_never_cache_headers(response)
     return response
 
 
