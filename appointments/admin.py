@@ -297,6 +297,10 @@ class AddNoteInline(admin.TabularInline):
     can_delete = False
     verbose_name = "new note"
     verbose_name_plural = "add a note"
+    # A table cell has no label of its own; the column heading is not one.
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 3, "aria-label": "New note"})}
+    }
 
     def get_queryset(self, request):
         return super().get_queryset(request).none()

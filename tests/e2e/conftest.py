@@ -38,6 +38,10 @@ def site(transactional_db, settings):
             "create_content_editor_group",
         ),
         ("appointments.migrations.0003_staff_groups", "create_groups"),
+        (
+            "appointments.migrations.0007_front_desk_sources_and_matches",
+            "let_intake_enter_requests",
+        ),
         ("conditions.migrations.0007_clinical_signoff", "create_clinical_reviewer_group"),
     ]:
         getattr(importlib.import_module(module), function)(apps, None)
