@@ -490,18 +490,34 @@ class AppointmentRequest(models.Model):
                 )
 
     def mark_duplicate_of(self, original, *, by, note=""):
-        """Close this request as a copy of `original`, which stays; both record it."""
+        """Close this request as a copy of `original`, which stays; both record it.
+
+        Both rows are locked first, so two people marking each of a pair a duplicate of the
+        other at the same moment close one of them, never both.
+        """
         if original.pk == self.pk:
             raise TransitionError("A request cannot duplicate itself.", code="self")
-        if original.duplicate_of_id == self.pk:
-            raise TransitionError(
-                f"{original.reference} is already marked a duplicate of this request.",
-                code="circular",
-            )
-        self.check_move(
-            self.Status.CLOSED, closed_because=self.ClosedBecause.DUPLICATE, duplicate_of=original
-        )
         with transaction.atomic():
+            # In key order, so two such steps on one pair never wait on each other.
+            list(
+                AppointmentRequest.objects.select_for_update()
+                .filter(pk__in=[self.pk, original.pk])
+                .order_by("pk")
+            )
+            self.refresh_from_db()
+            original.refresh_from_db()
+            if original.duplicate_of_id:
+                raise TransitionError(
+                    f"{original.reference} is itself closed as a duplicate of "
+                    f"{original.duplicate_of.reference}: mark this request a duplicate of that "
+                    "one instead.",
+                    code="circular",
+                )
+            self.check_move(
+                self.Status.CLOSED,
+                closed_because=self.ClosedBecause.DUPLICATE,
+                duplicate_of=original,
+            )
             self.duplicate_of = original
             self.move_to(
                 self.Status.CLOSED,

@@ -1,14 +1,16 @@
 """The front desk's day in the admin: every channel into one queue, matches, steps, the next."""
 
 import re
+import threading
 import uuid
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, connections
 from django.utils import timezone
 
-from appointments.models import AppointmentRequest, PossibleMatch
+from appointments.models import AppointmentRequest, PossibleMatch, TransitionError
 from clinic.models import Location
 from tests.admin_forms import admin_form_data
 from tests.appointments.conftest import image_bytes, pdf, staff_member
@@ -452,3 +454,47 @@ def test_the_request_page_leads_with_the_facts(intake_client, demo):
         "step-button",
     ]:
         assert fact in summary, fact
+
+
+def test_a_request_closed_as_a_duplicate_cannot_be_the_one_kept(intake, demo):
+    kept, copy, third = ReferralFactory(), ReferralFactory(), ReferralFactory()
+    copy.mark_duplicate_of(kept, by=intake)
+    with pytest.raises(TransitionError, match="mark this request a duplicate of that one"):
+        third.mark_duplicate_of(copy, by=intake)
+    third.refresh_from_db()
+    assert third.status == "new" and third.duplicate_of is None
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks between two connections: PostgreSQL"
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_people_marking_a_pair_duplicates_of_each_other_close_only_one():
+    staff = staff_member("intake", "Intake")
+    one, other = ReferralFactory(), ReferralFactory()
+    both_read = threading.Barrier(2)
+    outcomes = []
+
+    def mark(copy_pk, kept_pk):
+        try:
+            copy = AppointmentRequest.objects.get(pk=copy_pk)
+            kept = AppointmentRequest.objects.get(pk=kept_pk)
+            both_read.wait(timeout=10)  # each has read the pair before either writes
+            copy.mark_duplicate_of(kept, by=staff)
+            outcomes.append("closed")
+        except TransitionError as error:
+            outcomes.append(error.code)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    threads = [
+        threading.Thread(target=mark, args=(one.pk, other.pk)),
+        threading.Thread(target=mark, args=(other.pk, one.pk)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["circular", "closed"]
+    closed = AppointmentRequest.objects.filter(closed_because="duplicate")
+    assert closed.count() == 1
