@@ -474,6 +474,10 @@ class AppointmentRequest(models.Model):
         """Record that both requests are one episode of the same patient; each shows the other."""
         if other.pk == self.pk:
             raise TransitionError("A request cannot be linked to itself.", code="self")
+        if self.linked.filter(pk=other.pk).exists():
+            raise TransitionError(
+                f"{self.reference} and {other.reference} are already linked.", code="linked"
+            )
         with transaction.atomic():
             self.linked.add(other)
             PossibleMatch.objects.between(self, other).update(

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, connections
 from django.utils import timezone
 
-from appointments.models import AppointmentRequest, PossibleMatch, TransitionError
+from appointments.models import AppointmentRequest, PossibleMatch, StatusChange, TransitionError
 from clinic.models import Location
 from tests.admin_forms import admin_form_data
 from tests.appointments.conftest import image_bytes, pdf, staff_member
@@ -252,6 +252,11 @@ def test_linking_records_both_ends_and_each_shows_the_other(intake_client, intak
         page = intake_client.get(change_url(one)).text
         assert "The same patient (linked):" in page and other.reference in page
     assert PossibleMatch.objects.get().resolution == "linked"
+    again = intake_client.post(
+        f"{CHANGELIST}{referral.pk}/match/", {"other": own.reference, "action": "link"}, follow=True
+    )
+    assert f"{referral.reference} and {own.reference} are already linked." in again.text
+    assert StatusChange.objects.count() == 2
     assert 'class="match-flag"' not in intake_client.get(CHANGELIST).text
     assert AppointmentRequest.objects.count() == 2
 
