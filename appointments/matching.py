@@ -226,9 +226,11 @@ def find_possible_matches(appointment):
     """Earlier requests born the same day, open or from the last MATCH_WINDOW, that match by
     a close name, the same phone or both: a list of (earlier request, reason)."""
     received = appointment.created_at or timezone.now()
+    before = Q(created_at__lt=received)
+    if appointment.pk is not None:  # received in the same instant: the lower key came first
+        before |= Q(created_at=received, pk__lt=appointment.pk)
     candidates = (
-        AppointmentRequest.objects.filter(date_of_birth=appointment.date_of_birth)
-        .filter(Q(created_at__lt=received) | Q(created_at=received, pk__lt=appointment.pk))
+        AppointmentRequest.objects.filter(before, date_of_birth=appointment.date_of_birth)
         .filter(
             Q(status__in=AppointmentRequest.OPEN_STATUSES)
             | Q(created_at__gte=received - MATCH_WINDOW)
