@@ -10,7 +10,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from appointments.forms import PatientRequestForm, PhysicianReferralForm, new_form_token
 from appointments.models import AppointmentRequest, SubmissionLimitReached, new_reference
-from appointments.services import submit_request
+from appointments.services import Outcome, submit_request
 from clinic.clients import client_hash
 
 logger = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def _form_page(request, form_class, template_name):
         return render(request, template_name, {"form": form, "title": _title(form_class)})
 
     try:
-        appointment, created = submit_request(
+        appointment, outcome = submit_request(
             form,
             lambda saved: request.build_absolute_uri(
                 reverse("admin:appointments_appointmentrequest_change", args=[saved.pk])
@@ -90,17 +90,26 @@ def _form_page(request, form_class, template_name):
         )
         response["Retry-After"] = "30"
         return response
-    # The same form sent again with changes (back, edit, send): the first version stands,
-    # and the confirmation says so rather than pretend the changes arrived.
-    changes_dropped = not created and not form.same_as(appointment)
-    return _show_sent(request, appointment.reference, appointment.source, changes_dropped)
+    # The same form sent again with changes (a reload after an edit): the first version
+    # stands, and the confirmation says so rather than pretend the changes arrived. A new
+    # form sent again (back and send) was folded into the first request, changes and all.
+    changes_dropped = outcome is Outcome.RESENT and not form.same_as(appointment)
+    return _show_sent(
+        request,
+        appointment.reference,
+        appointment.source,
+        changes_dropped=changes_dropped,
+        folded=outcome is Outcome.FOLDED,
+    )
 
 
-def _show_sent(request, reference, source, changes_dropped=False):
+def _show_sent(request, reference, source, *, changes_dropped=False, folded=False):
+    # Flags and the reference only: the session never holds what the patient typed.
     request.session[SENT_SESSION_KEY] = {
         "reference": reference,
         "source": source,
         "changes_dropped": changes_dropped,
+        "folded": folded,
     }
     return redirect("appointments:sent")
 

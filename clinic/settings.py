@@ -273,6 +273,9 @@ CLINIC_PRIVACY_NOTICE_VERSION = os.environ.get("CLINIC_PRIVACY_NOTICE_VERSION", 
 CLINIC_SUBMISSIONS_PER_HOUR = int(os.environ.get("CLINIC_SUBMISSIONS_PER_HOUR", "10"))
 CLINIC_MIN_FILL_SECONDS = int(os.environ.get("CLINIC_MIN_FILL_SECONDS", "3"))
 CLINIC_FORM_MAX_AGE_HOURS = int(os.environ.get("CLINIC_FORM_MAX_AGE_HOURS", "6"))
+# A new form for the same patient from the same source within this many minutes of an open
+# request (back and send) is folded into it, not saved as a second request.
+CLINIC_RESEND_MINUTES = int(os.environ.get("CLINIC_RESEND_MINUTES", "30"))
 # How many proxies in front of the site append to X-Forwarded-For (0: use REMOTE_ADDR).
 CLINIC_TRUSTED_PROXY_HOPS = int(os.environ.get("CLINIC_TRUSTED_PROXY_HOPS", "0"))
 

@@ -1,16 +1,18 @@
 import datetime
+import itertools
 import re
 import time
 from io import StringIO
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
 from appointments.forms import new_form_token
 from appointments.models import REFERENCE_ALPHABET, AppointmentRequest, RecentSubmission
-from appointments.services import submit_request
+from appointments.services import Outcome, submit_request
 
 REQUEST = "/appointments/request/"
 REFER = "/appointments/refer/"
@@ -106,7 +108,7 @@ def test_a_race_between_two_copies_of_one_form_saves_one(client, patient_data, m
     saved = AppointmentRequest.objects.get()
     form = PatientRequestForm(patient_data)
     assert form.is_valid(), form.errors
-    # The second copy checked before the first one committed: the database still refuses it.
+    # The second copy checked before the first one committed: it waits for it, then finds it.
     real_filter = AppointmentRequest.objects.filter
     calls = []
 
@@ -117,7 +119,7 @@ def test_a_race_between_two_copies_of_one_form_saves_one(client, patient_data, m
         return real_filter(*args, **kwargs)
 
     monkeypatch.setattr(AppointmentRequest.objects, "filter", filter_missing_once)
-    assert submit_request(form, lambda appointment: "/admin/") == (saved, False)
+    assert submit_request(form, lambda appointment: "/admin/") == (saved, Outcome.RESENT)
     assert AppointmentRequest.objects.count() == 1
 
 
@@ -145,8 +147,15 @@ def fresh_token():
         return new_form_token()
 
 
+_patients = itertools.count()
+
+
 def send(client, data, **extra):
-    return client.post(REQUEST, {**data, "token": fresh_token()}, **extra)
+    """A new form for another patient (born another day), so no send is a copy of another."""
+    born = datetime.date(1961, 4, 12) - datetime.timedelta(days=next(_patients))
+    return client.post(
+        REQUEST, {**data, "token": fresh_token(), "date_of_birth": born.isoformat()}, **extra
+    )
 
 
 @pytest.fixture(params=["database", "redis"])
@@ -294,3 +303,193 @@ def test_patient_form_starts_with_emergency_guidance_and_referral_help(client, d
     assert "No referral yet?" in html
     assert "(217) 555-0100" in html
     assert 'name="no_red_flags"' in html
+
+
+def website_notes(appointment):
+    return list(appointment.notes.filter(author=None).values_list("text", flat=True))
+
+
+def test_back_and_send_folds_the_second_copy_into_the_first(client, patient_data):
+    from post_office.models import Email
+
+    from tests.appointments.conftest import pdf
+
+    client.post(REQUEST, patient_data)
+    emails = Email.objects.count()
+    # Back: the page is fetched again with a new token; the phone corrected, a letter added.
+    second = {**patient_data, "token": fresh_token(), "phone": "(217) 555-0144"}
+    response = client.post(REQUEST, {**second, "attachments": [pdf("referral letter.pdf")]})
+    assert response["Location"] == SENT
+    saved = AppointmentRequest.objects.get()
+    assert saved.phone.as_national == "(217) 555-0123"  # the first version stands
+    assert [a.original_name for a in saved.attachments.all()] == ["referral letter.pdf"]
+    [note] = website_notes(saved)
+    assert "What the second copy gave differently:\n- Phone: (217) 555-0144" in note
+    assert "First name" not in note and "Reason" not in note  # only what differed
+    assert "Files added from the second copy: referral letter.pdf" in note
+    assert Email.objects.count() == emails  # nobody is told of a new request
+    page = client.get(SENT).text
+    assert saved.reference in page
+    assert "You sent this request twice" in page
+    assert "There is no need to send it again" in page
+    assert "changes were not saved" not in page
+    assert "555-0144" not in page
+
+
+def test_a_double_click_on_the_second_copy_adds_one_note(client, patient_data):
+    client.post(REQUEST, patient_data)
+    second = {**patient_data, "token": fresh_token(), "reason": "Leg pain, worse at night."}
+    client.post(REQUEST, second)
+    client.post(REQUEST, second)
+    saved = AppointmentRequest.objects.get()
+    [note] = website_notes(saved)
+    assert "- What would you like help with?" not in note  # the model's labels, not the form's
+    assert "- Reason: Leg pain, worse at night." in note
+    assert "You sent this request twice" in client.get(SENT).text
+
+
+def test_the_same_details_sent_again_on_a_new_form_are_noted(client, patient_data):
+    client.post(REQUEST, patient_data)
+    client.post(REQUEST, {**patient_data, "token": fresh_token()})
+    [note] = website_notes(AppointmentRequest.objects.get())
+    assert "The second copy gave the same details." in note
+
+
+def test_a_physician_referral_sent_twice_folds_and_urgency_only_goes_up(client, physician_data):
+    from tests.appointments.conftest import pdf
+
+    client.post(REFER, {**physician_data, "urgency": "routine"})
+    second = {
+        **physician_data,
+        "token": fresh_token(),
+        "first_name": "Benjamin",
+        "icd10_codes": "M96.1",
+        "attachments": [pdf("mri-report.pdf")],
+    }
+    client.post(REFER, second)
+    saved = AppointmentRequest.objects.get()
+    assert saved.first_name == "Ben"
+    assert saved.urgency == "urgent"
+    assert [a.original_name for a in saved.attachments.all()] == ["mri-report.pdf"]
+    [note] = website_notes(saved)
+    for line in (
+        "- First name: Benjamin",
+        "- ICD-10 codes: M96.1",
+        "- Urgency: Urgent",
+        "The request is now marked urgent",
+    ):
+        assert line in note
+    page = client.get(SENT).text
+    assert "You sent this referral twice" in page and saved.reference in page
+
+
+def test_another_source_for_the_same_patient_is_a_new_request_and_a_match(
+    client, patient_data, physician_data
+):
+    from appointments.models import PossibleMatch
+
+    client.post(REQUEST, patient_data)
+    same_patient = {name: patient_data[name] for name in PATIENT_FIELDS}
+    client.post(REFER, {**physician_data, **same_patient, "token": fresh_token()})
+    patient, referral = AppointmentRequest.objects.order_by("created_at")
+    assert list(PossibleMatch.objects.values_list("request", "earlier", "reason")) == [
+        (referral.pk, patient.pk, PossibleMatch.Reason.NAME_AND_PHONE)
+    ]
+    assert "twice" not in client.get(SENT).text
+
+
+PATIENT_FIELDS = ("first_name", "last_name", "date_of_birth", "phone")
+
+
+def test_a_copy_after_the_resend_window_is_a_new_request(client, patient_data, settings):
+    from appointments.models import PossibleMatch
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client.post(REQUEST, patient_data)
+    later = start + datetime.timedelta(minutes=settings.CLINIC_RESEND_MINUTES, seconds=1)
+    with time_machine.travel(later, tick=False):
+        client.post(REQUEST, {**patient_data, "token": fresh_token()})
+    assert AppointmentRequest.objects.count() == 2
+    assert PossibleMatch.objects.get().reason == PossibleMatch.Reason.NAME_AND_PHONE
+    assert "twice" not in client.get(SENT).text
+
+
+def test_a_closed_request_takes_no_copy(client, patient_data):
+    client.post(REQUEST, patient_data)
+    AppointmentRequest.objects.update(status="closed", closed_because="withdrawn")
+    client.post(REQUEST, {**patient_data, "token": fresh_token()})
+    assert AppointmentRequest.objects.count() == 2
+
+
+def test_twins_sent_by_one_parent_are_two_requests(client, patient_data):
+    """One birth date, one phone, one last name: the same phone alone never folds."""
+    from appointments.models import PossibleMatch
+
+    client.post(REQUEST, {**patient_data, "first_name": "Maria"})
+    client.post(REQUEST, {**patient_data, "first_name": "Marta", "token": fresh_token()})
+    assert sorted(AppointmentRequest.objects.values_list("first_name", flat=True)) == [
+        "Maria",
+        "Marta",
+    ]
+    assert PossibleMatch.objects.get().reason == PossibleMatch.Reason.PHONE
+    assert "twice" not in client.get(SENT).text
+
+
+@pytest.mark.skipif(
+    settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+    reason="SQLite's IMMEDIATE transactions serialise writers; PostgreSQL needs the lock",
+)
+def test_two_copies_sent_at_once_make_one_request(transactional_db, patient_data, monkeypatch):
+    """The second copy waits on the first's transaction, then folds into it."""
+    import threading
+
+    from django.db import connection, connections
+
+    from appointments import services
+    from appointments.forms import PatientRequestForm
+    from appointments.services import Outcome, submit_request
+
+    forms = [
+        PatientRequestForm({**patient_data, "token": fresh_token()}),
+        PatientRequestForm({**patient_data, "token": fresh_token(), "phone": "(217) 555-0144"}),
+    ]
+    assert all(form.is_valid() for form in forms)
+    first_inside, second_waits = threading.Event(), threading.Event()
+    real_first_copy_of = services.first_copy_of
+
+    def first_holds_its_transaction(copy):
+        # The first copy, in its transaction, waits until the second is blocked.
+        if not first_inside.is_set():
+            first_inside.set()
+            assert second_waits.wait(timeout=30)
+        return real_first_copy_of(copy)
+
+    monkeypatch.setattr(services, "first_copy_of", first_holds_its_transaction)
+    outcomes = {}
+
+    def send(number):
+        try:
+            outcomes[number] = submit_request(forms[number], lambda saved: "/admin/")[1]
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=send, args=(0,))
+    first.start()
+    assert first_inside.wait(timeout=30)
+    second = threading.Thread(target=send, args=(1,))
+    second.start()
+    with connection.cursor() as cursor:
+        for _ in range(3000):  # until the second copy waits for the lock (at most 30 s)
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            )
+            if cursor.fetchone()[0]:
+                break
+            threading.Event().wait(0.01)
+    second_waits.set()
+    first.join(timeout=30)
+    second.join(timeout=30)
+    assert outcomes == {0: Outcome.CREATED, 1: Outcome.FOLDED}
+    saved = AppointmentRequest.objects.get()
+    assert "- Phone: (217) 555-0144" in website_notes(saved)[0]

@@ -1,5 +1,6 @@
 """Many people at once, through gunicorn: nothing lost, nothing doubled."""
 
+import datetime
 import os
 import threading
 import time
@@ -13,6 +14,11 @@ from clinic.pagecache import VERSION_CHECK_SECONDS
 from tests.faults.conftest import ON_POSTGRESQL, PATIENT, Visitor, send_request
 
 
+def born(days_earlier):
+    """A patient's date of birth: each number its own patient."""
+    return (datetime.date(1961, 4, 12) - datetime.timedelta(days=days_earlier)).isoformat()
+
+
 def test_200_submissions_from_20_parallel_clients(app_database, start_server):
     """On SQLite or PostgreSQL, whichever the tests run on."""
     server = start_server(workers=2)
@@ -20,7 +26,13 @@ def test_200_submissions_from_20_parallel_clients(app_database, start_server):
 
     def one_client(number):
         visitor = Visitor(server.url)
-        return [send_request(visitor, last_name=f"Load{number}-{index}") for index in range(10)]
+        # Each one another patient (born another day): copies of one patient would be folded.
+        return [
+            send_request(
+                visitor, last_name=f"Load{number}-{index}", date_of_birth=born(number * 10 + index)
+            )
+            for index in range(10)
+        ]
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         results = [result for batch in pool.map(one_client, range(20)) for result in batch]
@@ -80,7 +92,8 @@ def test_parallel_posts_from_one_client_save_exactly_the_limit(app_database, sta
     for _ in range(limit + extra):
         visitor = Visitor(server.url)
         visitor.headers.update(first.headers)
-        forms.append((visitor, {**PATIENT, **visitor.form(), "last_name": "Burst"}))
+        patient = {"last_name": "Burst", "date_of_birth": born(len(forms))}  # not one's copies
+        forms.append((visitor, {**PATIENT, **visitor.form(), **patient}))
     start = threading.Barrier(len(forms))
 
     def post(visitor_and_data):

@@ -1,0 +1,194 @@
+"""Possible matches: which names are one patient's, and which earlier requests a new one finds."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from appointments.matching import (
+    MATCH_WINDOW,
+    find_possible_matches,
+    names_close,
+    normalise,
+    record_possible_matches,
+)
+from appointments.models import AppointmentRequest, PossibleMatch
+from tests.appointments.factories import ReferralFactory, RequestFactory
+
+REQUEST = "/appointments/request/"
+
+SAME_PERSON = [
+    # Typos: a swapped, missing or extra letter.
+    (("John", "Smith"), ("Jonh", "Smith")),
+    (("John", "Smith"), ("John", "Smtih")),
+    (("John", "Lee"), ("Jon", "Lee")),
+    (("Elizabeth", "Lee"), ("Elizabth", "Lee")),
+    (("Michael", "Gonzalez"), ("Micheal", "Gonzales")),
+    # Spelling variants of longer names.
+    (("Christopher", "Lee"), ("Kristopher", "Lee")),
+    (("Elizabeth", "Lee"), ("Elisabeth", "Lee")),
+    # Nicknames, including one that belongs to several names.
+    (("Robert", "Lee"), ("Bob", "Lee")),
+    (("William", "Lee"), ("Bill", "Lee")),
+    (("Margaret", "Lee"), ("Peggy", "Lee")),
+    (("Charles", "Lee"), ("Chuck", "Lee")),
+    (("Katherine", "Lee"), ("Kathy", "Lee")),
+    (("Steven", "Lee"), ("Stephen", "Lee")),
+    (("Bert", "Lee"), ("Herbert", "Lee")),
+    (("Bert", "Lee"), ("Robert", "Lee")),
+    (("Bob", "Lee"), ("Rob", "Lee")),
+    (("Pepe", "Ramírez"), ("José", "Ramirez")),
+    (("Lupe", "Hernández"), ("Guadalupe", "Hernandez")),
+    (("Chuy", "Ramírez"), ("Jesús", "Ramirez")),
+    (("Nacho", "Ruiz"), ("Ignacio", "Ruiz")),
+    # Case, accents, hyphens, apostrophes, compound names.
+    (("José", "García-López"), ("Jose", "Garcia Lopez")),
+    (("JOSÉ", "GARCIA LOPEZ"), ("josé", "garcía-lópez")),
+    (("José", "Garcia"), ("José", "García-López")),
+    (("Sean", "O'Brien"), ("Sean", "OBrien")),
+    (("Maria", "de la Cruz"), ("María", "Cruz")),
+    (("Mary Ann", "Lee"), ("Maryann", "Lee")),
+    (("Mary", "Lee"), ("Mary Ann", "Lee")),
+    # First and last name swapped (faxes do it).
+    (("Ann", "Lee"), ("Lee", "Ann")),
+    (("Jonh", "García"), ("Garcia", "John")),
+]
+
+DIFFERENT_PEOPLE = [
+    (("John", "Smith"), ("Jane", "Smith")),
+    (("John", "Smith"), ("John", "Smythe-Jones")),
+    # Twins and siblings: one birth date, one last name, names a letter or an ending apart.
+    (("Maria", "Lopez"), ("Marta", "Lopez")),
+    (("Maria", "Lopez"), ("Mario", "Lopez")),
+    (("Daniel", "Lopez"), ("Daniela", "Lopez")),
+    (("Francisco", "Lopez"), ("Francisca", "Lopez")),
+    (("Alexander", "Lee"), ("Alexandra", "Lee")),
+    (("Patrick", "Lee"), ("Patricia", "Lee")),
+    (("John", "Lee"), ("Jonathan", "Lee")),
+    # An initial alone is not a name.
+    (("J", "Smith"), ("John", "Smith")),
+    # Particles say nothing: only "Leon" and "Cruz" count.
+    (("Maria", "De Leon"), ("Maria", "De la Cruz")),
+    (("John", "Smith"), ("Smith", "Jane")),
+]
+
+
+@pytest.mark.parametrize(("one", "other"), SAME_PERSON)
+def test_names_that_may_be_one_person(one, other):
+    assert names_close(*one, *other)
+    assert names_close(*other, *one)
+
+
+@pytest.mark.parametrize(("one", "other"), DIFFERENT_PEOPLE)
+def test_names_of_different_people(one, other):
+    assert not names_close(*one, *other)
+    assert not names_close(*other, *one)
+
+
+def test_normalised_names_compare_equal():
+    assert normalise("García-López") == normalise("garcia lopez") == normalise("Garcia  Lopez")
+    assert normalise("O'Brien") == normalise("OBrien") == normalise("O’Brien")
+
+
+def test_new_request_records_the_patients_referral(client, patient_data):
+    referral = ReferralFactory(
+        first_name="Anne", last_name="Lee", phone="+12175550123", date_of_birth="1961-04-12"
+    )
+    client.post(REQUEST, patient_data)
+    new = AppointmentRequest.objects.get(source="patient")
+    match = PossibleMatch.objects.get()
+    assert (match.request, match.earlier, match.reason) == (
+        new,
+        referral,
+        PossibleMatch.Reason.NAME_AND_PHONE,
+    )
+    assert match.resolution == ""
+
+
+@pytest.mark.parametrize(
+    ("first_name", "last_name", "phone", "reason"),
+    [
+        ("Robert", "Smith", "+12175550123", PossibleMatch.Reason.PHONE),
+        ("Ann", "Lee-Park", "+12175550999", PossibleMatch.Reason.NAME),
+        ("Ann", "Lee", "+12175550999", PossibleMatch.Reason.NAME),
+        ("Ann", "Lee", "+12175550123", PossibleMatch.Reason.NAME_AND_PHONE),
+    ],
+)
+def test_matches_by_name_phone_or_both(client, patient_data, first_name, last_name, phone, reason):
+    earlier = ReferralFactory(
+        first_name=first_name, last_name=last_name, phone=phone, date_of_birth="1961-04-12"
+    )
+    client.post(REQUEST, patient_data)
+    assert list(PossibleMatch.objects.values_list("earlier", "reason")) == [(earlier.pk, reason)]
+
+
+def test_no_match_without_the_same_birth_date_or_with_nothing_else_alike(client, patient_data):
+    ReferralFactory(
+        first_name="Ann", last_name="Lee", phone="+12175550123", date_of_birth="1961-04-13"
+    )
+    ReferralFactory(
+        first_name="Marta", last_name="Lee", phone="+12175550999", date_of_birth="1961-04-12"
+    )
+    client.post(REQUEST, patient_data)
+    assert not PossibleMatch.objects.exists()
+
+
+def earlier_request(days_ago, status):
+    with time_machine.travel(timezone.now() - datetime.timedelta(days=days_ago), tick=False):
+        extra = {"closed_because": "seen"} if status == "closed" else {}
+        return RequestFactory(
+            first_name="Ann", last_name="Lee", date_of_birth="1961-04-12", status=status, **extra
+        )
+
+
+def test_earlier_requests_count_while_open_or_within_the_window(db):
+    window = MATCH_WINDOW.days
+    open_long_ago = earlier_request(window * 3, "new")
+    closed_recently = earlier_request(window - 1, "closed")
+    earlier_request(window + 1, "closed")  # ended and old: another episode
+    new = RequestFactory(first_name="Ann", last_name="Lee", date_of_birth="1961-04-12")
+    found = [earlier for earlier, _ in find_possible_matches(new)]
+    assert found == [open_long_ago, closed_recently]
+
+
+def test_only_earlier_requests_are_matched(db):
+    first = RequestFactory(first_name="Ann", last_name="Lee", date_of_birth="1961-04-12")
+    second = RequestFactory(first_name="Ann", last_name="Lee", date_of_birth="1961-04-12")
+    assert find_possible_matches(first) == []
+    assert [earlier for earlier, _ in find_possible_matches(second)] == [first]
+
+
+def test_candidates_are_read_in_one_query(db, django_assert_num_queries):
+    for _ in range(5):
+        RequestFactory(first_name="Ann", last_name="Lee", date_of_birth="1961-04-12")
+    new = RequestFactory(first_name="Ann", last_name="Lee", date_of_birth="1961-04-12")
+    with django_assert_num_queries(1):
+        assert len(find_possible_matches(new)) == 5
+
+
+def test_recording_twice_keeps_one_match_per_pair(db):
+    first = RequestFactory(first_name="Ann", last_name="Lee", date_of_birth="1961-04-12")
+    second = RequestFactory(first_name="Anne", last_name="Lee", date_of_birth="1961-04-12")
+    assert [match.earlier for match in record_possible_matches(second)] == [first]
+    assert record_possible_matches(second) == []
+    assert PossibleMatch.objects.count() == 1
+
+
+def test_a_request_entered_by_staff_records_its_matches_and_never_folds(
+    patient_data, physician_data, intake
+):
+    from appointments.forms import PhysicianReferralForm
+    from appointments.services import Outcome, submit_request
+
+    earlier = ReferralFactory(
+        first_name="Ben", last_name="Okafor", phone="+12175550199", date_of_birth="1955-09-30"
+    )
+    form = PhysicianReferralForm(physician_data)
+    assert form.is_valid(), form.errors
+    entered, outcome = submit_request(form, lambda saved: "/admin/", entered_by=intake)
+    assert outcome is Outcome.CREATED
+    assert entered != earlier
+    assert list(PossibleMatch.objects.values_list("request", "earlier", "reason")) == [
+        (entered.pk, earlier.pk, PossibleMatch.Reason.NAME_AND_PHONE)
+    ]
