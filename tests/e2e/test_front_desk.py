@@ -58,8 +58,9 @@ def no_sideways_scroll(page):
     """Neither the page nor a box inside it (the admin scrolls wide tables in place)."""
     return page.evaluate(
         "document.documentElement.scrollWidth <= window.innerWidth && "
-        "[...document.querySelectorAll('#content *')].every("
-        "  el => getComputedStyle(el).overflowX === 'visible' || el.scrollWidth <= el.clientWidth)"
+        "[...document.querySelectorAll('#content *')].every(el => "
+        "  !['auto', 'scroll'].includes(getComputedStyle(el).overflowX) ||"
+        "  el.scrollWidth <= el.clientWidth)"
     )
 
 
