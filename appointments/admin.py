@@ -339,6 +339,7 @@ class MatchForm(forms.Form):
     }
     other = forms.CharField(label="Other request's reference", max_length=20)
     action = forms.ChoiceField(choices=list(ACTIONS.items()))
+    note = forms.CharField(required=False, max_length=2000)
 
     def __init__(self, *args, appointment, **kwargs):
         super().__init__(*args, **kwargs)
@@ -833,20 +834,21 @@ class AppointmentRequestAdmin(admin.ModelAdmin):
                 self.message_user(request, " ".join(error), messages.ERROR)
             return HttpResponseRedirect(self.change_url(appointment.pk))
         other, action = form.cleaned_data["other"], form.cleaned_data["action"]
+        by, note = request.user, form.cleaned_data["note"]
         try:
             with transaction.atomic():
                 if action == "link":
-                    appointment.link_to(other, by=request.user)
+                    appointment.link_to(other, by=by, note=note)
                     done = f"{appointment.reference} and {other.reference} are linked."
                 elif action == "duplicate":
-                    appointment.mark_duplicate_of(other, by=request.user)
+                    appointment.mark_duplicate_of(other, by=by, note=note)
                     done = f"{appointment.reference} is closed as a duplicate of {other.reference}."
                 elif action == "original":
-                    other.mark_duplicate_of(appointment, by=request.user)
+                    other.mark_duplicate_of(appointment, by=by, note=note)
                     done = f"{other.reference} is closed as a duplicate of {appointment.reference}."
                 else:
                     for match in PossibleMatch.objects.between(appointment, other):
-                        match.set_different(by=request.user)
+                        match.set_different(by=by, note=note)
                     done = f"{appointment.reference} and {other.reference}: not the same patient."
         except TransitionError as error:
             self.message_user(request, " ".join(error.messages), messages.ERROR)

@@ -650,7 +650,7 @@ class PossibleMatch(models.Model):
     def other_than(self, appointment):
         return self.earlier if appointment.pk == self.request_id else self.request
 
-    def set_different(self, *, by):
+    def set_different(self, *, by, note=""):
         """Staff checked: two different people. The match stays, resolved, as a record."""
         self.resolution = self.Resolution.DIFFERENT
         self.resolved_by = by
@@ -662,6 +662,7 @@ class PossibleMatch(models.Model):
                     from_status=one.status,
                     to_status=one.status,
                     by=by,
+                    note=note.strip(),
                     detail=f"Not the same patient as {another.reference}",
                 )
 

@@ -304,11 +304,16 @@ def test_not_the_same_patient_resolves_the_match(intake_client, intake, demo):
     one, other = RequestFactory(), ReferralFactory()
     match_between(one, other)
     intake_client.post(
-        f"{CHANGELIST}{one.pk}/match/", {"other": other.reference, "action": "different"}
+        f"{CHANGELIST}{one.pk}/match/",
+        {"other": other.reference, "action": "different", "note": "Different middle names."},
     )
     match = PossibleMatch.objects.get()
     assert (match.resolution, match.resolved_by) == ("different", intake)
-    assert one.status_changes.get().detail == f"Not the same patient as {other.reference}"
+    change = one.status_changes.get()
+    assert (change.detail, change.note) == (
+        f"Not the same patient as {other.reference}",
+        "Different middle names.",
+    )
     assert "Possible match:" not in intake_client.get(change_url(one)).text
 
 
