@@ -471,3 +471,40 @@ class StaffEntryForm(RequestChecks, forms.ModelForm):
         if commit:
             appointment.save()
         return appointment
+
+
+class BirthDateForm(forms.Form):
+    """What opens a status link: the patient's date of birth, which the link does not carry."""
+
+    date_of_birth = forms.DateField(
+        label="Patient's date of birth",
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}),
+    )
+
+
+class RecordsForm(RequestChecks, forms.Form):
+    """Records sent through a status link to a request waiting on them: checked like the
+    forms' files."""
+
+    attachments = MultipleFileField(
+        label="Records",
+        help_text=f"PDF, JPEG, PNG or TIFF; up to {MAX_FILES} files of at most 10 MB each.",
+        widget=MultipleFileInput(attrs={"accept": ACCEPTED_FILES}),
+    )
+    message = forms.CharField(
+        label="Message for our intake team (optional)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 2000}),
+    )
+
+    def __init__(self, *args, refused_uploads=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.refused_uploads = list(refused_uploads)
+        self.checked_files = []
+
+    def clean_attachments(self):
+        uploads = super().clean_attachments()
+        if not uploads and not self.refused_uploads:
+            raise ValidationError("Please choose at least one file.", code="required")
+        return uploads

@@ -1,6 +1,7 @@
 """The one queue: appointment requests from patients and referrals from physicians."""
 
 import datetime
+import hashlib
 import secrets
 import uuid
 
@@ -295,6 +296,14 @@ class AppointmentRequest(models.Model):
         return self.status not in self.CLOSED_STATUSES
 
     @property
+    def takes_records(self):
+        """Waiting on records or the referral: the status link takes files for it."""
+        return self.status == self.Status.WAITING and self.waiting_on in (
+            self.WaitingOn.RECORDS,
+            self.WaitingOn.REFERRAL,
+        )
+
+    @property
     def age(self):
         """The patient's age in whole years today."""
         today = timezone.localdate()
@@ -407,8 +416,9 @@ class AppointmentRequest(models.Model):
         """Change status: check the step, set what goes with it, record who and when.
 
         Raises TransitionError with a message for staff when the step is not allowed or
-        something it needs is missing. Physician referrals that are scheduled or declined
-        queue an email to the referring office (after commit, no patient data).
+        something it needs is missing. Physician referrals that are scheduled, declined or
+        waiting on records queue an email to the referring office with a status link (after
+        commit, no patient data).
         """
         self.check_move(
             status,
@@ -446,13 +456,12 @@ class AppointmentRequest(models.Model):
                 note=note.strip(),
                 detail=self.status_detail(),
             )
-            if self.source == self.Source.PHYSICIAN and status in (
-                self.Status.SCHEDULED,
-                self.Status.DECLINED,
+            if self.source == self.Source.PHYSICIAN and (
+                status in (self.Status.SCHEDULED, self.Status.DECLINED) or self.takes_records
             ):
-                from appointments.emails import queue_outcome_email
+                from appointments.emails import queue_status_email
 
-                transaction.on_commit(lambda: queue_outcome_email(self))
+                transaction.on_commit(lambda: queue_status_email(self))
         return self
 
     def assign(self, user, *, by):
@@ -697,6 +706,10 @@ class AccessLog(models.Model):
         # The search text is patient data: only that a search ran and how many rows it found.
         SEARCH = "search", "Searched requests"
         UNLOCK = "unlock", "Cleared a login lockout"
+        # By the referring office or the patient, through a private status link.
+        STATUS_VIEW = "status", "Opened the status page by link"
+        STATUS_UPLOAD = "records", "Added records by link"
+        STATUS_LOCKED = "locked", "Status link locked after wrong dates of birth"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(
@@ -821,3 +834,95 @@ class Attachment(models.Model):
     @property
     def extension(self):
         return self.EXTENSIONS[self.content_type]
+
+
+class StatusLink(models.Model):
+    """A private link to one request's status, for the office that referred or the patient.
+
+    The link holds a long random token; only its SHA-256 is stored, so a copy of the database
+    opens nothing. Opening it asks for the patient's date of birth: CHECKS_ALLOWED wrong
+    answers lock the link for LOCKED_FOR. It stops working DAYS_AFTER_END days after the
+    request ends. Each email that carries a link carries a new one: all stay valid.
+    """
+
+    CHECKS_ALLOWED = 5
+    LOCKED_FOR = datetime.timedelta(hours=1)
+    DAYS_AFTER_END = 30
+
+    request = models.ForeignKey(
+        AppointmentRequest, on_delete=models.CASCADE, related_name="status_links"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    failed_checks = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Status link of {self.request}"
+
+    @staticmethod
+    def hash(token):
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @staticmethod
+    def new_token():
+        return secrets.token_urlsafe(32)
+
+    @classmethod
+    def issue(cls, appointment, token=None):
+        """Store a new link for `appointment` and return its token (shown once, never kept)."""
+        token = token or cls.new_token()
+        cls.objects.create(request=appointment, token_hash=cls.hash(token))
+        return token
+
+    @classmethod
+    def find(cls, token):
+        if not token or len(token) > 100:
+            return None
+        return (
+            cls.objects.select_related("request", "request__scheduled_location")
+            .filter(token_hash=cls.hash(token))
+            .first()
+        )
+
+    @property
+    def expired(self):
+        closed_at = self.request.closed_at
+        return bool(
+            closed_at and closed_at < timezone.now() - datetime.timedelta(days=self.DAYS_AFTER_END)
+        )
+
+    @property
+    def locked(self):
+        return bool(self.locked_until and self.locked_until > timezone.now())
+
+    def check_birth_date(self, born):
+        """Whether `born` is the patient's date of birth; a wrong one counts, and the last
+        allowed one locks the link. Counted in the database, so parallel guesses all count."""
+        if self.locked:
+            return False
+        if born == self.request.date_of_birth:
+            StatusLink.objects.filter(pk=self.pk).update(failed_checks=0)
+            self.failed_checks = 0
+            return True
+        with transaction.atomic():
+            StatusLink.objects.filter(pk=self.pk).update(
+                failed_checks=models.F("failed_checks") + 1
+            )
+            self.refresh_from_db(fields=["failed_checks", "locked_until"])
+            if self.failed_checks >= self.CHECKS_ALLOWED:
+                self.locked_until = timezone.now() + self.LOCKED_FOR
+                self.failed_checks = 0
+                self.save(update_fields=["locked_until", "failed_checks"])
+        return False
+
+    @property
+    def checks_left(self):
+        return self.CHECKS_ALLOWED - self.failed_checks
+
+
+def status_url(token):
+    """The absolute address of a status link, for emails and the receipt."""
+    from django.urls import reverse
+
+    return settings.CLINIC_SITE_URL + reverse("appointments:status", args=[token])

@@ -5,20 +5,25 @@ import enum
 import hashlib
 import logging
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
 from phonenumber_field.phonenumber import PhoneNumber
 
-from appointments.emails import queue_new_request_emails
+from appointments.emails import queue_new_request_emails, queue_records_added_email
 from appointments.matching import first_copy_of, record_possible_matches
 from appointments.models import (
+    AccessLog,
     AppointmentRequest,
     Attachment,
     Note,
     RecentSubmission,
     StatusChange,
+    StatusLink,
     private_storage,
+    status_url,
 )
 
 logger = logging.getLogger(__name__)
@@ -37,7 +42,7 @@ class Outcome(enum.Enum):
     FOLDED = "folded"  # a second copy from a new form (back and send): added to the first
 
 
-def submit_request(form, admin_url_for, client_hash=None, entered_by=None):
+def submit_request(form, admin_url_for, client_hash=None, entered_by=None, status_token=None):
     """Save a valid form with its attachments, all or nothing; queue the emails on commit.
 
     A request `entered_by` a staff member (phone, fax, walk-in, EHR) records who entered it
@@ -51,7 +56,9 @@ def submit_request(form, admin_url_for, client_hash=None, entered_by=None):
     request: its new files are added and a note lists what differed. With a client_hash, the
     request (or fold) counts towards that client's hourly limit, and SubmissionLimitReached is
     raised, nothing saved, when it is reached. Files written for a request that then fails to
-    save are removed, so storage never holds a file without its row.
+    save are removed, so storage never holds a file without its row. A new request gets a
+    status link with `status_token` (made by the caller, who shows it); its acknowledgement
+    email carries the link.
     """
     token = form.cleaned_data["token"]
     if existing := AppointmentRequest.objects.filter(form_token=token).first():
@@ -84,13 +91,18 @@ def submit_request(form, admin_url_for, client_hash=None, entered_by=None):
             else:
                 _create(appointment, form.checked_files, entered_by, written)
                 record_possible_matches(appointment)
+                if status_token:
+                    StatusLink.issue(appointment, status_token)
                 outcome = Outcome.CREATED
             # After the commit the request is saved for good: a failure from here on is
             # the notifications' alone and must never undo or remove anything above.
             transaction.on_commit(lambda: committed.append(True))
             if outcome is Outcome.CREATED and entered_by is None:
                 admin_url = admin_url_for(appointment)
-                transaction.on_commit(lambda: _queue_emails(appointment, admin_url), robust=True)
+                link = status_url(status_token) if status_token else None
+                transaction.on_commit(
+                    lambda: _queue_emails(appointment, admin_url, link), robust=True
+                )
     except IntegrityError:
         _remove(written)
         # Two copies of one form raced; the first one saved is the request.
@@ -216,7 +228,7 @@ def _shown(appointment, field):
     return str(value)
 
 
-def _queue_emails(appointment, admin_url):
+def _queue_emails(appointment, admin_url, link=None):
     """Put the emails in the outbox; if that fails, say so in the log and on the request.
 
     The request itself is in the staff queue either way. Only the exception's type is logged:
@@ -224,7 +236,7 @@ def _queue_emails(appointment, admin_url):
     """
     try:
         with transaction.atomic():  # both emails or neither, so the note below is true
-            queue_new_request_emails(appointment, admin_url)
+            queue_new_request_emails(appointment, admin_url, link)
     except Exception as error:
         logger.error(
             "Emails for request %s were not queued (%s); a note on the request says so.",
@@ -245,3 +257,53 @@ def _remove(names):
     storage = private_storage()
     for name in names:
         storage.delete(name)
+
+
+RECORDS_ADDED = "Records added through the status link"
+
+
+def add_records(link, checked_files, message, request=None):
+    """Files (and a message) sent through a status link to a request waiting on them: they
+    join the request, it goes back to review, staff hear of it after commit. All or nothing;
+    None when the request no longer waits on records (staff moved it meanwhile).
+    """
+    written = []
+    try:
+        with transaction.atomic():
+            appointment = AppointmentRequest.objects.select_for_update().get(pk=link.request_id)
+            if not appointment.takes_records:
+                return None
+            attachments = _attach(appointment, checked_files, written)
+            names = ", ".join(attachment.original_name for attachment in attachments)
+            text = f"{RECORDS_ADDED}: {names}." if names else f"{RECORDS_ADDED}."
+            if message.strip():
+                text += f"\nTheir message: {message.strip()}"
+            Note.objects.create(request=appointment, text=text)
+            appointment.move_to(AppointmentRequest.Status.IN_REVIEW, by=None, note=RECORDS_ADDED)
+            AccessLog.record(
+                AccessLog.Action.STATUS_UPLOAD,
+                reference=appointment.reference,
+                detail=f"{len(attachments)} files",
+                request=request,
+            )
+            transaction.on_commit(lambda: _queue_records_email(appointment), robust=True)
+    except BaseException:
+        _remove(written)
+        raise
+    logger.info("Records added to request %s by its status link", appointment.reference)
+    return appointment
+
+
+def _queue_records_email(appointment):
+    admin_url = settings.CLINIC_SITE_URL + reverse(
+        "admin:appointments_appointmentrequest_change", args=[appointment.pk]
+    )
+    try:
+        queue_records_added_email(appointment, admin_url)
+    except Exception as error:
+        # The records are saved and the request is in review: the queue shows it anyway.
+        logger.error(
+            "Email about records for request %s not queued (%s)",
+            appointment.reference,
+            type(error).__name__,
+        )

@@ -1,6 +1,7 @@
 import logging
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError
 from django.shortcuts import redirect, render
@@ -8,9 +9,22 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
-from appointments.forms import PatientRequestForm, PhysicianReferralForm, new_form_token
-from appointments.models import AppointmentRequest, SubmissionLimitReached, new_reference
-from appointments.services import Outcome, submit_request
+from appointments.forms import (
+    BirthDateForm,
+    PatientRequestForm,
+    PhysicianReferralForm,
+    RecordsForm,
+    new_form_token,
+)
+from appointments.models import (
+    AccessLog,
+    AppointmentRequest,
+    StatusLink,
+    SubmissionLimitReached,
+    new_reference,
+    status_url,
+)
+from appointments.services import Outcome, add_records, submit_request
 from clinic.clients import client_hash
 
 logger = logging.getLogger(__name__)
@@ -62,6 +76,7 @@ def _form_page(request, form_class, template_name):
             form.data["token"] = new_form_token()
         return render(request, template_name, {"form": form, "title": _title(form_class)})
 
+    status_token = StatusLink.new_token()
     try:
         appointment, outcome = submit_request(
             form,
@@ -69,6 +84,7 @@ def _form_page(request, form_class, template_name):
                 reverse("admin:appointments_appointmentrequest_change", args=[saved.pk])
             ),
             client_hash=client_hash(request),
+            status_token=status_token,
         )
     except SubmissionLimitReached:
         # Nothing was saved. The form comes back as typed, with its token still unused, so
@@ -94,22 +110,29 @@ def _form_page(request, form_class, template_name):
     # stands, and the confirmation says so rather than pretend the changes arrived. A new
     # form sent again (back and send) was folded into the first request, changes and all.
     changes_dropped = outcome is Outcome.RESENT and not form.same_as(appointment)
+    if outcome is not Outcome.CREATED:
+        # The first receipt showed the first link; this one gets its own.
+        status_token = StatusLink.issue(appointment)
     return _show_sent(
         request,
         appointment.reference,
         appointment.source,
         changes_dropped=changes_dropped,
         folded=outcome is Outcome.FOLDED,
+        status_link=status_url(status_token),
     )
 
 
-def _show_sent(request, reference, source, *, changes_dropped=False, folded=False):
-    # Flags and the reference only: the session never holds what the patient typed.
+def _show_sent(
+    request, reference, source, *, changes_dropped=False, folded=False, status_link=None
+):
+    # Flags, the reference and the status link only: never what the patient typed.
     request.session[SENT_SESSION_KEY] = {
         "reference": reference,
         "source": source,
         "changes_dropped": changes_dropped,
         "folded": folded,
+        "status_link": status_link,
     }
     return redirect("appointments:sent")
 
@@ -133,3 +156,103 @@ def csrf_failure(request, reason=""):
         {"title": "Your form could not be sent", "back_url": request.path},
         status=403,
     )
+
+
+STATUS_SESSION_KEY = "status_links_opened"
+STATUS_RECEIVED_KEY = "status_records_received"
+# Per client and hour, beside each link's own lockout: dates of birth tried, pages shown.
+STATUS_CHECKS_PER_HOUR = 20
+STATUS_VIEWS_PER_HOUR = 200
+
+
+def _over_limit(request, kind, limit):
+    """Count this client's `kind` for the hour in the shared cache; True past `limit`."""
+    key = f"status-{kind}:{client_hash(request)}"
+    cache.add(key, 0, timeout=3600)
+    try:
+        return cache.incr(key) > limit
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=3600)
+        return False
+
+
+@never_cache
+@sensitive_post_parameters()
+def status(request, token):
+    """A request's status for whoever holds its private link and knows the date of birth."""
+    link = StatusLink.find(token)
+    if link is None or link.expired:
+        return _status_page(request, "appointments/status_gone.html", {}, status=404)
+    if _over_limit(request, "views", STATUS_VIEWS_PER_HOUR):
+        return _status_page(request, "appointments/status_busy.html", {}, status=429)
+    appointment = link.request
+    context = {"link": link, "appointment": appointment, "for_referrer": _for_referrer(link)}
+    if link.locked:
+        return _status_page(request, "appointments/status_locked.html", context, status=429)
+    if link.pk not in request.session.get(STATUS_SESSION_KEY, []):
+        return _check_birth_date(request, link, context)
+    records = None
+    if appointment.takes_records:
+        records = RecordsForm(
+            request.POST or None,
+            request.FILES or None,
+            refused_uploads=getattr(request, "refused_uploads", ()),
+        )
+        if request.method == "POST" and records.is_valid():
+            saved = add_records(
+                link, records.checked_files, records.cleaned_data["message"], request=request
+            )
+            if saved is not None:
+                request.session[STATUS_RECEIVED_KEY] = len(records.checked_files)
+            return redirect(request.path)
+    if request.method == "GET":
+        AccessLog.record(
+            AccessLog.Action.STATUS_VIEW, reference=appointment.reference, request=request
+        )
+    context.update(
+        records_form=records,
+        records_received=request.session.pop(STATUS_RECEIVED_KEY, None),
+        files=appointment.attachments.count(),
+    )
+    return _status_page(request, "appointments/status.html", context)
+
+
+def _check_birth_date(request, link, context):
+    form = BirthDateForm(request.POST if "date_of_birth" in request.POST else None)
+    if form.is_bound:
+        if _over_limit(request, "checks", STATUS_CHECKS_PER_HOUR):
+            return _status_page(request, "appointments/status_busy.html", context, status=429)
+        if form.is_valid():
+            if link.check_birth_date(form.cleaned_data["date_of_birth"]):
+                opened = request.session.get(STATUS_SESSION_KEY, [])
+                request.session[STATUS_SESSION_KEY] = [*opened[-19:], link.pk]
+                request.session.cycle_key()
+                return redirect(request.path)
+            if link.locked:
+                AccessLog.record(
+                    AccessLog.Action.STATUS_LOCKED,
+                    reference=link.request.reference,
+                    request=request,
+                )
+                return _status_page(request, "appointments/status_locked.html", context, 429)
+            form.add_error(
+                "date_of_birth",
+                ValidationError(
+                    "That date of birth does not match this request. %(left)s more "
+                    "tries before this link locks for an hour.",
+                    params={"left": link.checks_left},
+                    code="mismatch",
+                ),
+            )
+    return _status_page(request, "appointments/status_check.html", {**context, "form": form})
+
+
+def _for_referrer(link):
+    return link.request.source != AppointmentRequest.Source.PATIENT
+
+
+def _status_page(request, template_name, context, status=200):
+    response = render(request, template_name, {"title": "Request status", **context}, status=status)
+    # The link's token is in the address: never send it on to another site.
+    response["Referrer-Policy"] = "no-referrer"
+    return response

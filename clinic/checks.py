@@ -70,3 +70,27 @@ def check_tls_termination(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(deploy=True)
+def check_site_url(app_configs, **kwargs):
+    """Status links in emails are built from CLINIC_SITE_URL: it must be this site, over TLS."""
+    from urllib.parse import urlsplit
+
+    url = urlsplit(settings.CLINIC_SITE_URL)
+    host = url.hostname or ""
+    served = any(
+        allowed == host or (allowed.startswith(".") and host.endswith(allowed))
+        for allowed in settings.ALLOWED_HOSTS
+    )
+    if url.scheme != "https" or not served or host in ("localhost", "127.0.0.1"):
+        return [
+            Warning(
+                f"CLINIC_SITE_URL is {settings.CLINIC_SITE_URL!r}: the status links in emails to "
+                "referring offices and patients would not reach this site over HTTPS.",
+                hint="Set CLINIC_SITE_URL to the site's public address, e.g. "
+                "https://www.your-clinic.com (its host in DJANGO_ALLOWED_HOSTS).",
+                id="clinic.W003",
+            )
+        ]
+    return []

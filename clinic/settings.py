@@ -276,6 +276,10 @@ CLINIC_FORM_MAX_AGE_HOURS = int(os.environ.get("CLINIC_FORM_MAX_AGE_HOURS", "6")
 # A new form for the same patient from the same source within this many minutes of an open
 # request (back and send) is folded into it, not saved as a second request.
 CLINIC_RESEND_MINUTES = int(os.environ.get("CLINIC_RESEND_MINUTES", "30"))
+# The site's public address, for links in emails (status links) sent outside a web request.
+CLINIC_SITE_URL = os.environ.get("CLINIC_SITE_URL", "").rstrip("/") or (
+    "http://127.0.0.1:8000" if DEBUG else f"https://{ALLOWED_HOSTS[0]}"
+)
 # How many proxies in front of the site append to X-Forwarded-For (0: use REMOTE_ADDR).
 CLINIC_TRUSTED_PROXY_HOPS = int(os.environ.get("CLINIC_TRUSTED_PROXY_HOPS", "0"))
 

@@ -1,0 +1,315 @@
+"""The private status link: for the referring office and the patient, without an account."""
+
+import datetime
+import hashlib
+import re
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import connection
+from django.utils import timezone
+from post_office.mail import send_queued
+from post_office.models import Email
+
+from appointments.models import AccessLog, AppointmentRequest, StatusChange, StatusLink
+from clinic.models import Location
+from tests.appointments.conftest import pdf, staff_member
+from tests.appointments.factories import ReferralFactory, RequestFactory
+
+REFER = "/appointments/refer/"
+REQUEST = "/appointments/request/"
+LINK = re.compile(r"https?://[^/\s]+(/appointments/status/[A-Za-z0-9_-]{40,}/)")
+
+
+@pytest.fixture
+def staff(db):
+    return staff_member("intake", "Intake")
+
+
+def link_for(appointment):
+    """A new link for the request, as an email would carry it: its path."""
+    return f"/appointments/status/{StatusLink.issue(appointment)}/"
+
+
+def open_link(client, path, born):
+    return client.post(path, {"date_of_birth": born}, follow=True)
+
+
+def born(appointment):
+    return appointment.date_of_birth.isoformat()
+
+
+def sent_link(client, response):
+    """The status link a receipt shows."""
+    return LINK.search(client.get(response["Location"]).text).group(1)
+
+
+# The link and its secret
+
+
+def test_a_referral_gets_a_link_on_its_receipt_and_in_its_acknowledgement(
+    client, physician_data, settings, django_capture_on_commit_callbacks
+):
+    settings.CLINIC_NOTIFY_EMAILS = ["intake@clinic.example"]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(REFER, physician_data)
+    path = sent_link(client, response)
+    token = path.split("/")[-2]
+    link = StatusLink.objects.get()
+    assert link.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    send_queued()
+    acknowledgement = next(m for m in mail.outbox if m.to == [physician_data["referrer_email"]])
+    assert f"{settings.CLINIC_SITE_URL}{path}" in acknowledgement.body
+    assert "the patient's date of birth" in acknowledgement.body
+    staff_notice = next(m for m in mail.outbox if m.to == ["intake@clinic.example"])
+    assert "/appointments/status/" not in staff_notice.body
+
+
+def test_the_token_is_stored_nowhere_only_its_hash(client, physician_data):
+    response = client.post(REFER, physician_data)
+    token = sent_link(client, response).split("/")[-2]
+    with connection.cursor() as cursor:
+        for table in ["appointments_statuslink", "appointments_appointmentrequest"]:
+            cursor.execute(f"SELECT * FROM {table}")  # noqa: S608 - fixed table names
+            assert token not in repr(cursor.fetchall())
+
+
+def test_a_patient_gets_a_link_to_their_own_request(
+    client, patient_data, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(REQUEST, patient_data)
+    path = sent_link(client, response)
+    send_queued()
+    [acknowledgement] = [m for m in mail.outbox if m.to == [patient_data["email"]]]
+    assert path in acknowledgement.body
+    assert "your date of birth" in acknowledgement.body
+    page = open_link(client, path, patient_data["date_of_birth"])
+    assert "Request R-" in page.text and "Ann Lee" in page.text
+    assert "Received" in page.text
+
+
+# The date-of-birth check
+
+
+def test_the_link_asks_for_the_date_of_birth_first(client, demo):
+    appointment = ReferralFactory(last_name="Quartermain")
+    path = link_for(appointment)
+    page = client.get(path)
+    assert page.status_code == 200
+    assert "Patient&#x27;s date of birth" in page.text or "Patient's date of birth" in page.text
+    assert "Quartermain" not in page.text
+    assert page["Cache-Control"].startswith("max-age=0") or "no-store" in page["Cache-Control"]
+    assert page["Referrer-Policy"] == "no-referrer"
+    assert 'name="robots" content="noindex' in page.text
+    assert "Quartermain" in open_link(client, path, born(appointment)).text
+
+
+def test_wrong_dates_of_birth_lock_the_link_for_an_hour(client, demo):
+    appointment = ReferralFactory()
+    path = link_for(appointment)
+    first = open_link(client, path, "1970-02-03")
+    assert "That date of birth does not match this request. 4 more tries" in first.text
+    for _ in range(3):
+        open_link(client, path, "1970-02-03")
+    locked = client.post(path, {"date_of_birth": "1970-02-03"})
+    assert locked.status_code == 429
+    assert "This link is locked for now" in locked.text
+    assert AccessLog.objects.filter(action="locked", reference=appointment.reference).exists()
+    # Locked: even the right date opens nothing.
+    assert client.post(path, {"date_of_birth": born(appointment)}).status_code == 429
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=61)):
+        opened = open_link(client, path, born(appointment))
+        assert "Received" in opened.text
+
+
+def test_one_client_may_try_only_so_many_dates_in_an_hour(client, demo):
+    paths = [link_for(ReferralFactory()) for _ in range(6)]
+    answers = [
+        client.post(path, {"date_of_birth": "1970-02-03"}).status_code
+        for path in paths
+        for _ in range(4)
+    ]
+    assert answers[:20] == [200] * 20
+    assert answers[20:] == [429] * 4
+
+
+def test_a_wrong_or_partial_token_opens_nothing(client, demo):
+    path = link_for(ReferralFactory())
+    assert client.get(path[:-10] + "/").status_code == 404
+    assert client.get("/appointments/status/x/").status_code == 404
+
+
+def test_links_stop_working_30_days_after_the_request_ends(client, demo, staff):
+    appointment = ReferralFactory()
+    path = link_for(appointment)
+    appointment.move_to("closed", by=staff, closed_because="seen")
+    assert open_link(client, path, born(appointment)).status_code == 200
+    with time_machine.travel(timezone.now() + datetime.timedelta(days=31)):
+        gone = client.get(path)
+    assert gone.status_code == 404
+    assert "Status links stop working 30 days after a request is closed" in gone.text
+
+
+# What the page shows
+
+
+def opened_page(client, appointment):
+    return open_link(client, link_for(appointment), born(appointment)).text
+
+
+@pytest.mark.parametrize(
+    ("move", "shown"),
+    [
+        (None, "Received"),
+        ({"status": "in_review"}, "In review"),
+        ({"status": "waiting", "waiting_on": "patient"}, "Waiting on the patient"),
+        ({"status": "waiting", "waiting_on": "records"}, "Waiting on records"),
+        ({"status": "declined", "decline_reason": "Needs a spine surgeon first.",
+          "suggested_provider": "Prairie Spine Surgery"}, "Needs a spine surgeon first."),
+        ({"status": "closed", "closed_because": "withdrawn"}, "is closed"),
+    ],
+)  # fmt: skip
+def test_each_status_is_shown_in_plain_words(client, demo, staff, move, shown):
+    appointment = ReferralFactory()
+    if move:
+        appointment.move_to(move.pop("status"), by=staff, **move)
+    page = opened_page(client, appointment)
+    assert shown in page
+    if "suggested_provider" in str(move):
+        assert "We suggest instead: Prairie Spine Surgery" in page
+
+
+def test_a_scheduled_visit_shows_date_time_and_place(client, demo, staff):
+    appointment = ReferralFactory()
+    eastside = Location.objects.get(slug="eastside")
+    when = timezone.make_aware(datetime.datetime(2026, 12, 3, 10, 15))
+    appointment.move_to("scheduled", by=staff, scheduled_for=when, scheduled_location=eastside)
+    page = opened_page(client, appointment)
+    assert "Thursday, December 3, 2026, 10:15 a.m." in page
+    assert eastside.name in page and eastside.street_address in page
+
+
+def test_no_notes_and_no_staff_names(client, demo):
+    staff = staff_member("zqstaffer", "Intake")
+    appointment = ReferralFactory()
+    appointment.assign(staff, by=staff)
+    appointment.notes.create(text="Internalnotemarker: patient sounded upset.", author=staff)
+    appointment.move_to("in_review", by=staff, note="Statusnotemarker")
+    page = opened_page(client, appointment)
+    for private in ["Internalnotemarker", "Statusnotemarker", "zqstaffer"]:
+        assert private not in page
+
+
+def test_every_view_is_logged(client, demo):
+    appointment = ReferralFactory()
+    opened_page(client, appointment)
+    view = AccessLog.objects.get(action="status")
+    assert (view.reference, view.user) == (appointment.reference, None)
+
+
+# Records added later
+
+
+def test_records_join_the_request_and_it_goes_back_to_review(
+    client, demo, staff, settings, django_capture_on_commit_callbacks
+):
+    settings.CLINIC_NOTIFY_EMAILS = ["intake@clinic.example"]
+    appointment = ReferralFactory(last_name="Quartermain")
+    appointment.move_to("waiting", by=staff, waiting_on="records")
+    path = link_for(appointment)
+    page = open_link(client, path, born(appointment))
+    assert "Send records" in page.text
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = client.post(
+            path,
+            {"attachments": [pdf("MRI lumbar.pdf")], "message": "MRI from October."},
+            follow=True,
+        )
+    assert "We received 1 file" in sent.text
+    appointment.refresh_from_db()
+    assert appointment.status == "in_review"
+    assert list(appointment.attachments.values_list("original_name", flat=True)) == [
+        "MRI lumbar.pdf"
+    ]
+    note = appointment.notes.get()
+    assert "MRI lumbar.pdf" in note.text and "MRI from October." in note.text
+    change = StatusChange.objects.filter(request=appointment, to_status="in_review").get()
+    assert change.by is None and change.note == "Records added through the status link"
+    assert AccessLog.objects.filter(action="records", reference=appointment.reference).exists()
+    send_queued()
+    [notice] = [m for m in mail.outbox if m.to == ["intake@clinic.example"]]
+    assert appointment.reference in notice.subject
+    assert "Quartermain" not in notice.message().as_string()
+    assert "MRI" not in notice.message().as_string()
+
+
+def test_records_are_checked_like_the_forms(client, demo, staff):
+    appointment = ReferralFactory()
+    appointment.move_to("waiting", by=staff, waiting_on="records")
+    path = link_for(appointment)
+    open_link(client, path, born(appointment))
+    fake = pdf("report.pdf", data=b"<html><script>alert(1)</script></html>")
+    response = client.post(path, {"attachments": [fake], "message": "Kept message"})
+    assert response.status_code == 200
+    assert "report.pdf" in response.text
+    assert "Kept message" in response.text
+    appointment.refresh_from_db()
+    assert appointment.status == "waiting" and not appointment.attachments.exists()
+    empty = client.post(path, {"message": "No file"})
+    assert "Please choose at least one file." in empty.text
+
+
+def test_no_upload_unless_the_request_waits_on_records(client, demo):
+    appointment = ReferralFactory()
+    path = link_for(appointment)
+    page = open_link(client, path, born(appointment))
+    assert 'type="file"' not in page.text
+    client.post(path, {"attachments": [pdf()]})
+    assert not appointment.attachments.exists()
+
+
+# Status emails to the referring office
+
+
+@pytest.mark.parametrize(
+    ("move", "subject"),
+    [
+        ({"status": "scheduled", "scheduled_for": timezone.now()}, "was scheduled"),
+        ({"status": "declined", "decline_reason": "Out of network."}, "was declined"),
+        ({"status": "waiting", "waiting_on": "records"}, "is waiting on records"),
+    ],
+)
+def test_every_status_email_carries_a_working_link(
+    client, demo, staff, move, subject, django_capture_on_commit_callbacks
+):
+    appointment = ReferralFactory(last_name="Quartermain")
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment.move_to(move.pop("status"), by=staff, **move)
+    send_queued()
+    [email] = mail.outbox
+    assert email.subject == f"Referral {appointment.reference} {subject}"
+    path = LINK.search(email.body).group(1)
+    assert "Quartermain" not in email.message().as_string()
+    assert "Quartermain" in open_link(client, path, born(appointment)).text
+
+
+def test_waiting_on_the_patient_sends_the_office_nothing(
+    demo, staff, django_capture_on_commit_callbacks
+):
+    appointment = ReferralFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment.move_to("waiting", by=staff, waiting_on="patient")
+    assert not Email.objects.exists()
+    assert not StatusLink.objects.exists()
+
+
+def test_a_patients_own_request_sends_no_status_email_to_its_doctor(
+    demo, staff, django_capture_on_commit_callbacks
+):
+    appointment = RequestFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment.move_to("waiting", by=staff, waiting_on="records")
+    assert not Email.objects.exists()
+    assert AppointmentRequest.objects.get().takes_records
