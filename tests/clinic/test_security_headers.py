@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.contrib.staticfiles import finders
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from appointments.models import Attachment
+from appointments.models import Attachment, StatusLink
 from tests.appointments.factories import AttachmentFactory
 from tests.conftest import log_in_with_second_factor
 
@@ -22,12 +22,13 @@ REQUIRED_CSP = [
 NO_STORE = ("/appointments/", "/admin/")
 
 
-def public_urls(condition_slug, treatment_slug, location_slug):
+def public_urls(condition_slug, treatment_slug, location_slug, status_token):
     """Every non-admin URL pattern, filled in with real objects; fails on a new pattern."""
     values = {
         "conditions/<slug:slug>/": f"conditions/{condition_slug}/",
         "treatments/<slug:slug>/": f"treatments/{treatment_slug}/",
         "locations/<slug:slug>/": f"locations/{location_slug}/",
+        "appointments/status/<str:token>/": f"appointments/status/{status_token}/",
     }
     urls = []
 
@@ -69,7 +70,10 @@ def every_url(pages, admin_user):
 
     attachment = AttachmentFactory()
     return public_urls(
-        Condition.objects.first().slug, Treatment.objects.first().slug, "main-clinic"
+        Condition.objects.first().slug,
+        Treatment.objects.first().slug,
+        "main-clinic",
+        StatusLink.issue(attachment.request),
     ), admin_urls(Attachment.objects.get(pk=attachment.pk))
 
 
@@ -80,7 +84,9 @@ def check_headers(url, response):
             assert directive in csp, (url, directive)
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, url
     assert response["X-Content-Type-Options"] == "nosniff", url
-    assert response["Referrer-Policy"] == "strict-origin-when-cross-origin", url
+    # A status link's address holds its token: it is never sent on, not even its origin.
+    referrer_policy = "no-referrer" if "/status/" in url else "strict-origin-when-cross-origin"
+    assert response["Referrer-Policy"] == referrer_policy, url
     assert response["Cross-Origin-Opener-Policy"] == "same-origin", url
     assert response["Cross-Origin-Resource-Policy"] == "same-origin", url
     assert "camera=()" in response["Permissions-Policy"], url
