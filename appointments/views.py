@@ -253,6 +253,8 @@ def _for_referrer(link):
 
 def _status_page(request, template_name, context, status=200):
     response = render(request, template_name, {"title": "Request status", **context}, status=status)
-    # The link's token is in the address: never send it on to another site.
-    response["Referrer-Policy"] = "no-referrer"
+    # The link's token is in the address: never send it on to another site. ("no-referrer"
+    # would also make the browser send "Origin: null" with the page's own form, which the
+    # CSRF check refuses.)
+    response["Referrer-Policy"] = "same-origin"
     return response

