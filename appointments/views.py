@@ -152,9 +152,7 @@ def _form_page(request, form_class, template_name, initial=None):
     )
 
 
-def _show_sent(
-    request, reference, source, *, request_id=None, changes_dropped=False, folded=False
-):
+def _show_sent(request, reference, source, *, request_id=None, changes_dropped=False, folded=False):
     # The request's id, reference and flags only: the session never holds what the patient
     # typed. The receipt reads the rest from the request itself.
     request.session[SENT_SESSION_KEY] = {
