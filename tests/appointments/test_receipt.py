@@ -79,8 +79,8 @@ def test_a_referral_receipt_lists_what_was_received(client, physician_data, priv
     )
     # Urgent: the same business day, by the main clinic's close.
     assert (
-        "reviewed the same business day, or the next one when they arrive after hours: by Tuesday, November 17, 4:30 p.m."
-        in text_of(html)
+        "reviewed the same business day, or the next one when they arrive after hours: "
+        "by Tuesday, November 17, 4:30 p.m. at the latest." in text_of(html)
     )
 
 
@@ -128,8 +128,8 @@ def test_a_routine_referral_gets_the_business_hours_target(client, physician_dat
     html = receipt_for(client, REFER, {**physician_data, "urgency": "routine"}, TUESDAY_MORNING)
     assert receipt_row(html, "Urgency") == "Routine"
     assert (
-        "reviews the referral and its records within 4 business hours: by Tuesday, November 17, 2 p.m."
-        in text_of(html)
+        "reviews the referral and its records within 4 business hours: "
+        "by Tuesday, November 17, 2 p.m. at the latest." in text_of(html)
     )
     assert "same business day" not in html
 
