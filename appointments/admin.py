@@ -263,7 +263,7 @@ class ReadOnlyInline(admin.TabularInline):
 
 class AttachmentInline(ReadOnlyInline):
     model = Attachment
-    fields = ["download", "content_type", "size_kb", "created_at"]
+    fields = ["download", "content_type", "size_kb", "pages", "created_at"]
 
     @admin.display(description="File")
     def download(self, attachment):

@@ -18,6 +18,16 @@ from conditions.models import Condition
 TOKEN_SALT = "appointments.form-token"  # noqa: S105 - a salt, not a secret
 ICD10_CODE = re.compile(r"[A-TV-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?")
 ACCEPTED_FILES = ".pdf,.jpg,.jpeg,.png,.tif,.tiff,application/pdf,image/jpeg,image/png,image/tiff"
+# The referring office on a referral: the same for every patient it sends, so "Send another
+# referral" fills these in again.
+REFERRER_FIELDS = (
+    "referrer_name",
+    "referrer_npi",
+    "referrer_practice",
+    "referrer_phone",
+    "referrer_fax",
+    "referrer_email",
+)
 
 
 def new_form_token():
@@ -322,11 +332,9 @@ class PhysicianReferralForm(AppointmentRequestForm):
 
     class Meta(AppointmentRequestForm.Meta):
         fields = [
-            "referrer_name", "referrer_npi", "referrer_practice", "referrer_phone",
-            "referrer_fax", "referrer_email", "first_name", "last_name", "date_of_birth",
-            "phone", "email", "insurance_carrier", "reason", "condition", "icd10_codes",
-            "urgency", "prior_treatments", "prior_spine_surgery", "spine_surgery_when",
-            "preferred_location",
+            *REFERRER_FIELDS, "first_name", "last_name", "date_of_birth", "phone", "email",
+            "insurance_carrier", "reason", "condition", "icd10_codes", "urgency",
+            "prior_treatments", "prior_spine_surgery", "spine_surgery_when", "preferred_location",
         ]  # fmt: skip
         labels = {
             "referrer_name": "Referring provider",
@@ -372,15 +380,7 @@ class PhysicianReferralForm(AppointmentRequestForm):
     def layout(self):
         return Layout(
             *self.guards(),
-            Fieldset(
-                "Referring provider",
-                "referrer_name",
-                "referrer_npi",
-                "referrer_practice",
-                "referrer_phone",
-                "referrer_fax",
-                "referrer_email",
-            ),
+            Fieldset("Referring provider", *REFERRER_FIELDS),
             Fieldset(
                 "Patient",
                 "first_name",

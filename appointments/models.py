@@ -351,7 +351,12 @@ class AppointmentRequest(models.Model):
 
     def compute_first_response_due(self, received):
         """Due within CLINIC_FIRST_RESPONSE_HOURS business hours of the chosen location, or of
-        the main office when there is no preference."""
+        the main office when there is no preference.
+
+        An urgent request is due by the close of the business day it arrives on, or of the next
+        one when it arrives after closing or on a closed day: the referral form promises
+        urgent referrals are reviewed the same business day. Never later than a routine one.
+        """
         locations = Location.objects.with_schedule()
         location = (
             locations.filter(pk=self.preferred_location_id).first()
@@ -361,7 +366,11 @@ class AppointmentRequest(models.Model):
         hours = settings.CLINIC_FIRST_RESPONSE_HOURS
         if location is None:
             return received + datetime.timedelta(hours=hours)
-        return location.add_business_hours(received, hours)
+        due = location.add_business_hours(received, hours)
+        if self.urgency == self.Urgency.URGENT:
+            closes = location.close_of_business_day(received)
+            return min(due, closes) if closes else due
+        return due
 
     def allowed_next(self):
         return sorted(self.TRANSITIONS[self.status], key=list(self.Status).index)
@@ -749,7 +758,7 @@ class AccessLog(models.Model):
 
 
 class SubmissionLimitReached(Exception):
-    """The client has sent CLINIC_SUBMISSIONS_PER_HOUR requests within the last hour."""
+    """The client has sent its form's hourly limit of requests (RecentSubmission.limit_for)."""
 
 
 class RecentSubmission(models.Model):
@@ -762,10 +771,17 @@ class RecentSubmission(models.Model):
     WINDOW = datetime.timedelta(hours=1)
 
     client_hash = models.CharField(max_length=32)
+    # Each form has its own limit: a referring office's referrals never use up the patient
+    # form's allowance at the same address, nor the other way round.
+    form = models.CharField(
+        max_length=10,
+        choices=AppointmentRequest.Source.choices,
+        db_default=AppointmentRequest.Source.PATIENT,  # workers on the previous release count
+    )
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["client_hash", "at"], name="recent_by_client")]
+        indexes = [models.Index(fields=["client_hash", "form", "at"], name="recent_by_client")]
 
     def __str__(self):
         return f"Submission at {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
@@ -786,9 +802,16 @@ class RecentSubmission(models.Model):
                     "SELECT pg_advisory_xact_lock(%s)", [int(client_hash[:16], 16) - 2**63]
                 )
 
+    @staticmethod
+    def limit_for(form):
+        """How many requests one client may send with this form (a source) in any hour."""
+        if form == AppointmentRequest.Source.PHYSICIAN:
+            return settings.CLINIC_REFERRALS_PER_HOUR
+        return settings.CLINIC_SUBMISSIONS_PER_HOUR
+
     @classmethod
-    def count_one(cls, client_hash):
-        """Count a request about to be saved, or raise SubmissionLimitReached.
+    def count_one(cls, client_hash, form):
+        """Count a request about to be saved with `form`, or raise SubmissionLimitReached.
 
         Call it after wait_for_client(), inside the transaction that saves the request: the
         new row then commits or rolls back with the request, so only saved requests count.
@@ -797,9 +820,9 @@ class RecentSubmission(models.Model):
         now = timezone.now()
         recent = cls.objects.filter(client_hash=client_hash)
         recent.filter(at__lte=now - cls.WINDOW).delete()
-        if recent.count() >= settings.CLINIC_SUBMISSIONS_PER_HOUR:
+        if recent.filter(form=form).count() >= cls.limit_for(form):
             raise SubmissionLimitReached
-        cls.objects.create(client_hash=client_hash, at=now)
+        cls.objects.create(client_hash=client_hash, form=form, at=now)
 
     @classmethod
     def forget_expired(cls, now=None):
@@ -823,6 +846,9 @@ class Attachment(models.Model):
     original_name = models.CharField(max_length=255)
     content_type = models.CharField(max_length=30, choices=Kind.choices)
     size = models.PositiveIntegerField()
+    pages = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Counted when the file arrived; empty when unknown."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -54,11 +54,11 @@ def submit_request(form, admin_url_for, client_hash=None, entered_by=None, statu
     new copy of a web form for a patient whose request from the same source arrived within
     CLINIC_RESEND_MINUTES (back and send: the form came with a new token) is FOLDED into that
     request: its new files are added and a note lists what differed. With a client_hash, the
-    request (or fold) counts towards that client's hourly limit, and SubmissionLimitReached is
-    raised, nothing saved, when it is reached. Files written for a request that then fails to
-    save are removed, so storage never holds a file without its row. A new request gets a
-    status link with `status_token` (made by the caller, who shows it); its acknowledgement
-    email carries the link.
+    request (or fold) counts towards that client's hourly limit for its form, and
+    SubmissionLimitReached is raised, nothing saved, when it is reached. Files written for a
+    request that then fails to save are removed, so storage never holds a file without its row.
+    A new request gets a status link with `status_token` (made by the caller, who shows it);
+    its acknowledgement email carries the link.
     """
     token = form.cleaned_data["token"]
     if existing := AppointmentRequest.objects.filter(form_token=token).first():
@@ -83,7 +83,7 @@ def submit_request(form, admin_url_for, client_hash=None, entered_by=None, statu
             ):
                 return existing, Outcome.RESENT
             if client_hash:
-                RecentSubmission.count_one(client_hash)
+                RecentSubmission.count_one(client_hash, appointment.source)
             first = first_copy_of(appointment) if from_the_web else None
             if first:
                 _fold(form, appointment, into=first, written=written)
@@ -143,6 +143,7 @@ def _attach(appointment, checked_files, written):
             original_name=checked.original_name,
             content_type=checked.content_type,
             size=checked.content.size,
+            pages=checked.pages,
         )
         attachment.file.save("upload", checked.content, save=False)
         written.append(attachment.file.name)
@@ -190,7 +191,11 @@ def _fold(form, copy, *, into, written):
     added = _attach(into, new_files, written)
     if copy.urgency == AppointmentRequest.Urgency.URGENT != into.urgency:
         into.urgency = copy.urgency
-        into.save(update_fields=["urgency", "updated_at"])
+        # Urgent is due the same business day, as the copy's receipt then says.
+        into.first_response_due = min(
+            into.first_response_due, into.compute_first_response_due(timezone.now())
+        )
+        into.save(update_fields=["urgency", "first_response_due", "updated_at"])
         differences.append("The request is now marked urgent, as the second copy asked.")
     body = (
         "What the second copy gave differently:\n" + "\n".join(differences)

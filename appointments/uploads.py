@@ -8,6 +8,7 @@
 - `check_attachment` accepts PDF, JPEG, PNG and TIFF by their bytes, never by name or by what
   the browser claims, and re-encodes images with Pillow, one page at a time and within a pixel
   budget for the whole request, so only their pixels survive: nothing appended, no metadata.
+  A PDF must open in a real PDF parser (pikepdf), which counts its pages.
 """
 
 import io
@@ -17,6 +18,7 @@ import warnings
 from dataclasses import dataclass
 
 import filetype
+import pikepdf
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopUpload
@@ -113,6 +115,7 @@ class CheckedFile:
     content: ContentFile
     content_type: str
     original_name: str
+    pages: int | None = None  # None: not counted
 
 
 def refusal_message(name, reason):
@@ -194,11 +197,33 @@ def check_attachment(upload, budget=None):
                 "save or print it to a new PDF and send that.",
                 code="unsafe_pdf",
             )
+        pages = _pdf_pages(upload, name)
         # Stored as it came, straight from its temporary file: never whole in memory.
         upload.seek(0)
-        return CheckedFile(upload, content_type, name[:255])
-    clean = _reencode_image(upload.read(), content_type, name, budget or PixelBudget())
-    return CheckedFile(ContentFile(clean), content_type, name[:255])
+        return CheckedFile(upload, content_type, name[:255], pages)
+    clean, pages = _reencode_image(upload.read(), content_type, name, budget or PixelBudget())
+    return CheckedFile(ContentFile(clean), content_type, name[:255], pages)
+
+
+def _pdf_pages(upload, name):
+    """The number of pages of a PDF that a real parser can open; refused otherwise, since
+    staff could not read it either (damaged, or locked with a password)."""
+    upload.seek(0)
+    try:
+        with pikepdf.open(upload.file) as document:
+            pages = len(document.pages)
+    except Exception as error:
+        # qpdf fails on hostile or damaged bytes with PdfError, PasswordError, and at times
+        # others (RuntimeError, ValueError): to the sender they all mean the same.
+        logger.info("PDF not readable: %s", type(error).__name__)
+        pages = 0
+    if not pages:
+        raise ValidationError(
+            f"“{name}” could not be read as a PDF. Please save or print it to a new PDF and "
+            "send that, or fax it to us.",
+            code="bad_pdf",
+        )
+    return pages
 
 
 def _contains(upload, pattern, chunk_size=1024 * 1024, overlap=64):
@@ -214,7 +239,8 @@ def _contains(upload, pattern, chunk_size=1024 * 1024, overlap=64):
 
 def _reencode_image(data, content_type, name, budget):
     """Decode and encode again, a page at a time: only the pixels survive (and a TIFF's dpi,
-    which reading a fax needs), not what was appended to them or hidden in their metadata."""
+    which reading a fax needs), not what was appended to them or hidden in their metadata.
+    Returns the new bytes and the number of pages."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -223,13 +249,13 @@ def _reencode_image(data, content_type, name, budget):
             page_sizes = _page_sizes(image, name, content_type)
             budget.spend(name, page_sizes)
             if content_type == Attachment.Kind.TIFF:
-                return _reencode_tiff(image, len(page_sizes))
+                return _reencode_tiff(image, len(page_sizes)), len(page_sizes)
             output = io.BytesIO()
             if content_type == Attachment.Kind.JPEG:
                 _pixels_only(image, mode="RGB").save(output, format="JPEG", quality=90)
             else:
                 _pixels_only(image).save(output, format="PNG", optimize=True)
-            return output.getvalue()
+            return output.getvalue(), 1
     except ValidationError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:

@@ -4,12 +4,15 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError
+from django.forms import model_to_dict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from appointments.forms import (
+    REFERRER_FIELDS,
     BirthDateForm,
     PatientRequestForm,
     PhysicianReferralForm,
@@ -19,6 +22,7 @@ from appointments.forms import (
 from appointments.models import (
     AccessLog,
     AppointmentRequest,
+    RecentSubmission,
     StatusLink,
     SubmissionLimitReached,
     new_reference,
@@ -45,22 +49,58 @@ def request_appointment(request):
 @never_cache
 @sensitive_post_parameters()
 def refer_patient(request):
-    return _form_page(request, PhysicianReferralForm, "appointments/referral_form.html")
+    # "Send another referral" (?another) opens the form with the referring office filled in
+    # from the referral just sent: from the session, never from the URL.
+    office = _last_referring_office(request) if "another" in request.GET else {}
+    return _form_page(
+        request, PhysicianReferralForm, "appointments/referral_form.html", initial=office
+    )
 
 
 @never_cache
 def sent(request):
-    """The confirmation: the reference comes from the session, never from the URL."""
+    """The receipt: what was received, for the request named in the session, never the URL."""
     details = request.session.get(SENT_SESSION_KEY)
     if not details:
         return redirect("appointments:request")
-    return render(request, "appointments/sent.html", {"title": "Request received", **details})
+    appointment = None
+    if details.get("request_id"):
+        appointment = (
+            AppointmentRequest.objects.prefetch_related("attachments")
+            .filter(pk=details["request_id"])
+            .first()
+        )
+        if appointment is None:  # deleted since it was sent
+            return redirect("appointments:request")
+    physician = details["source"] == AppointmentRequest.Source.PHYSICIAN
+    context = {
+        **details,
+        "title": "Referral received" if physician else "Request received",
+        "physician": physician,
+        "appointment": appointment,
+        # A robot that filled the hidden field gets a receipt without any data.
+        "received_at": appointment.created_at if appointment else timezone.now(),
+        "first_response_hours": settings.CLINIC_FIRST_RESPONSE_HOURS,
+    }
+    return render(request, "appointments/sent.html", context)
 
 
-def _form_page(request, form_class, template_name):
+def _last_referring_office(request):
+    """The referring office's fields of the referral this session just sent, or nothing."""
+    details = request.session.get(SENT_SESSION_KEY) or {}
+    if not details.get("request_id"):
+        return {}
+    referral = AppointmentRequest.objects.filter(
+        pk=details["request_id"], source=AppointmentRequest.Source.PHYSICIAN
+    ).first()
+    return model_to_dict(referral, fields=REFERRER_FIELDS) if referral else {}
+
+
+def _form_page(request, form_class, template_name, initial=None):
     if request.method != "POST":
-        form = form_class(initial={"token": new_form_token()})
-        return render(request, template_name, {"form": form, "title": _title(form_class)})
+        form = form_class(initial={**(initial or {}), "token": new_form_token()})
+        context = {"form": form, "title": _title(form_class), "filled_in": bool(initial)}
+        return render(request, template_name, context)
 
     if request.POST.get("website"):
         # A robot filled the field people never see: it gets what looks like success.
@@ -93,7 +133,7 @@ def _form_page(request, form_class, template_name):
             "form": form,
             "title": _title(form_class),
             "limit_reached": True,
-            "limit": settings.CLINIC_SUBMISSIONS_PER_HOUR,
+            "limit": RecentSubmission.limit_for(form_class.source),
         }
         return render(request, template_name, context, status=429)
     except (OperationalError, InterfaceError, OSError) as error:
@@ -117,6 +157,7 @@ def _form_page(request, form_class, template_name):
         request,
         appointment.reference,
         appointment.source,
+        request_id=appointment.pk,
         changes_dropped=changes_dropped,
         folded=outcome is Outcome.FOLDED,
         status_link=status_url(status_token),
@@ -124,10 +165,19 @@ def _form_page(request, form_class, template_name):
 
 
 def _show_sent(
-    request, reference, source, *, changes_dropped=False, folded=False, status_link=None
+    request,
+    reference,
+    source,
+    *,
+    request_id=None,
+    changes_dropped=False,
+    folded=False,
+    status_link=None,
 ):
-    # Flags, the reference and the status link only: never what the patient typed.
+    # The request's id, reference, flags and status link only: the session never holds what
+    # the patient typed. The receipt reads the rest from the request itself.
     request.session[SENT_SESSION_KEY] = {
+        "request_id": request_id,
         "reference": reference,
         "source": source,
         "changes_dropped": changes_dropped,

@@ -235,6 +235,20 @@ class Location(SiteContent):
         # No opening hours within the horizon (a location closed for months): count plain time.
         return start + datetime.timedelta(hours=hours)
 
+    def close_of_business_day(self, start, horizon_days=60):
+        """When the business day under way at `start` closes: today's closing time until then,
+        else the next open day's. None with no opening hours within the horizon."""
+        local = timezone.localtime(start)
+        for offset in range(horizon_days):
+            day = local.date() + datetime.timedelta(days=offset)
+            schedule = self.schedule_on(day)
+            if not schedule.is_open:
+                continue
+            closes = datetime.datetime.combine(day, schedule.closes, tzinfo=local.tzinfo)
+            if closes > local:
+                return closes
+        return None
+
     def upcoming_closures(self, start, days=365):
         """Closed days with a reason (closures and federal holidays) from start onwards."""
         end = start + datetime.timedelta(days=days)

@@ -270,7 +270,10 @@ POST_OFFICE = {
 # The appointment forms.
 CLINIC_NOTIFY_EMAILS = env_list("CLINIC_NOTIFY_EMAILS")
 CLINIC_PRIVACY_NOTICE_VERSION = os.environ.get("CLINIC_PRIVACY_NOTICE_VERSION", "2026-11")
+# Saved requests per client address in any hour, each form counting its own: a patient sends
+# a few; a busy referring office sends dozens of referrals from one address.
 CLINIC_SUBMISSIONS_PER_HOUR = int(os.environ.get("CLINIC_SUBMISSIONS_PER_HOUR", "10"))
+CLINIC_REFERRALS_PER_HOUR = int(os.environ.get("CLINIC_REFERRALS_PER_HOUR", "60"))
 CLINIC_MIN_FILL_SECONDS = int(os.environ.get("CLINIC_MIN_FILL_SECONDS", "3"))
 CLINIC_FORM_MAX_AGE_HOURS = int(os.environ.get("CLINIC_FORM_MAX_AGE_HOURS", "6"))
 # A new form for the same patient from the same source within this many minutes of an open

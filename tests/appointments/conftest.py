@@ -1,6 +1,7 @@
 import io
 import time
 
+import pikepdf
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -9,12 +10,18 @@ from PIL import Image
 from appointments.forms import new_form_token
 from clinic.models import Location
 
-# A small valid PDF: header, one object, trailer and end marker.
-PDF_BYTES = (
-    b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
-    b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
-    b"trailer\n<< /Root 1 0 R >>\n%%EOF\n"
-)
+
+def pdf_bytes(pages=1):
+    """A small valid PDF of blank letter pages, as a real PDF parser writes it."""
+    document = pikepdf.new()
+    for _ in range(pages):
+        document.add_blank_page(page_size=(612, 792))
+    output = io.BytesIO()
+    document.save(output, deterministic_id=True)
+    return output.getvalue()
+
+
+PDF_BYTES = pdf_bytes()
 
 
 def image_bytes(fmt, size=(40, 30), frames=1):

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 
 from clinic.models import Closure, Location
-from tests.appointments.factories import RequestFactory
+from tests.appointments.factories import ReferralFactory, RequestFactory
 
 CHICAGO = ZoneInfo("America/Chicago")
 
@@ -95,3 +95,41 @@ def test_without_a_preference_the_main_office_is_the_first_location_still_open(d
     # The main office archived: Eastside (Monday and Wednesday 9:00-15:00) counts instead.
     Location.objects.filter(slug="main-clinic").update(archived=True)
     assert due_for(at(2026, 11, 16, 14, 0)) == at(2026, 11, 23, 10, 0)
+
+
+def urgent_due_for(received, location=None):
+    with time_machine.travel(received, tick=False):
+        referral = ReferralFactory(preferred_location=location)
+    assert referral.urgency == "urgent"
+    return referral.first_response_due.astimezone(CHICAGO)
+
+
+@pytest.mark.parametrize(
+    ("received", "due"),
+    [
+        # Tuesday mid-morning: by Tuesday's close, 16:30.
+        (at(2026, 11, 17, 10, 0), at(2026, 11, 17, 16, 30)),
+        # Tuesday before opening: that day is the business day it arrives on.
+        (at(2026, 11, 17, 6, 0), at(2026, 11, 17, 16, 30)),
+        # Tuesday after closing: by Wednesday's close.
+        (at(2026, 11, 17, 18, 0), at(2026, 11, 18, 16, 30)),
+        # Friday evening (Friday is by appointment anyway): by Monday's close.
+        (at(2026, 11, 20, 18, 0), at(2026, 11, 23, 16, 30)),
+        # On Labor Day (Monday 7 September 2026), the office closed: by Tuesday's close.
+        (at(2026, 9, 7, 10, 0), at(2026, 9, 8, 16, 30)),
+    ],
+    ids=["mid-morning", "before-opening", "after-closing", "friday-evening", "holiday"],
+)
+def test_an_urgent_referral_is_due_by_the_close_of_its_business_day(demo, received, due):
+    assert urgent_due_for(received) == due
+
+
+def test_an_urgent_referral_is_due_by_its_location_close(demo):
+    eastside = Location.objects.get(slug="eastside")  # Monday and Wednesday 9:00-15:00
+    # Tuesday: Eastside is closed, so by Wednesday's close there.
+    assert urgent_due_for(at(2026, 11, 17, 10, 0), eastside) == at(2026, 11, 18, 15, 0)
+
+
+def test_an_urgent_referral_is_never_due_later_than_a_routine_one(demo, settings):
+    settings.CLINIC_FIRST_RESPONSE_HOURS = 2
+    assert urgent_due_for(at(2026, 11, 17, 9, 0)) == at(2026, 11, 17, 11, 0)

@@ -35,6 +35,7 @@ ENV = {
     "STATIC_ROOT": str(WORK / "static"),
     "PRIVATE_MEDIA_ROOT": str(WORK / "private"),
     "CLINIC_SUBMISSIONS_PER_HOUR": "1000000",
+    "CLINIC_REFERRALS_PER_HOUR": "1000000",
     "CLINIC_MIN_FILL_SECONDS": "0",
 }
 if os.environ.get("BENCH_REDIS_URL"):

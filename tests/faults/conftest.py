@@ -57,6 +57,7 @@ class AppDatabase:
             "PRIVATE_MEDIA_ROOT": str(private_root),
             "CLINIC_MIN_FILL_SECONDS": "0",
             "CLINIC_SUBMISSIONS_PER_HOUR": "100000",
+            "CLINIC_REFERRALS_PER_HOUR": "100000",
         }
 
     def manage(self, *args, **env):

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('appointments', '0007_front_desk_sources_and_matches'),
+        ('appointments', '0008_pages_and_limits_per_form'),
     ]
 
     operations = [
