@@ -1,10 +1,13 @@
 """No patient data in emails, logs, URLs, redirects or error reports."""
 
 import logging
+import re
 
 import pytest
+from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 from post_office.mail import send_queued
 from post_office.models import Email
 
@@ -77,9 +80,25 @@ def test_no_patient_data_in_emails_logs_or_urls(
     stranger = Client().get(response["Location"])
     assert stranger.status_code == 302 and leaks(stranger["Location"]) == []
 
+    # The referral's life: the office is asked for records and sends them through its status
+    # link (staff hear of it), then hears it was scheduled. Each step sends an email.
+    staff = User.objects.create_user("intake", is_staff=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        saved.move_to("waiting", by=staff, waiting_on="records")
+    send_queued()
+    link = re.search(r"/appointments/status/[\w-]+/", mail.outbox[-1].body).group(0)
+    assert leaks(link) == []
+    client.post(link, {"date_of_birth": UNIQUE_VALUES["date_of_birth"]})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(link, {"attachments": [pdf("Markerfilename records.pdf")], "message": "x"})
+    saved.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        saved.move_to("scheduled", by=staff, scheduled_for=timezone.now())
+
     # The outbox and every email as sent, headers included.
     send_queued()
-    assert len(mail.outbox) == 2
+    subjects = [message.subject for message in mail.outbox]
+    assert len(subjects) == 5, subjects  # staff notice, acknowledgement, waiting, records, done
     for stored in Email.objects.all():
         assert leaks(stored.subject) == leaks(stored.message) == leaks(stored.html_message) == []
     for message in mail.outbox:

@@ -443,7 +443,8 @@ def test_twins_sent_by_one_parent_are_two_requests(client, patient_data):
     settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
     reason="SQLite's IMMEDIATE transactions serialise writers; PostgreSQL needs the lock",
 )
-def test_two_copies_sent_at_once_make_one_request(transactional_db, patient_data, monkeypatch):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # see test_front_desk.py
+def test_two_copies_sent_at_once_make_one_request(patient_data, monkeypatch):
     """The second copy waits on the first's transaction, then folds into it."""
     import threading
 
