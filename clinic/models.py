@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import time_format
 from localflavor.us.models import USStateField, USZipCodeField
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
@@ -190,7 +191,7 @@ class Location(SiteContent):
         today = self.schedule_on(local.date())
         now = local.time()
         if today.is_open and today.opens <= now < today.closes:
-            return OpenStatus(True, f"Open now, closes {clock(today.closes)}")
+            return OpenStatus(True, f"Open now, closes at {us_time(today.closes)}")
         if today.kind == OpeningHours.Kind.BY_APPOINTMENT:
             headline = "By appointment only today"
         elif today.closed_because:
@@ -200,7 +201,7 @@ class Location(SiteContent):
         upcoming = self.next_opening(local)
         if upcoming is None:
             return OpenStatus(False, headline)
-        when = f"{_day_name(upcoming.day, local.date())} {clock(upcoming.opens)}"
+        when = f"{_day_name(upcoming.day, local.date())} at {us_time(upcoming.opens)}"
         return OpenStatus(False, headline, f"Opens {when}")
 
     def next_opening(self, local, horizon_days=21):
@@ -350,7 +351,7 @@ class OpeningHours(SiteContent):
 
     def __str__(self):
         if self.kind == self.Kind.OPEN:
-            return f"{self.get_weekday_display()} {clock(self.opens)}–{clock(self.closes)}"
+            return f"{self.get_weekday_display()} {us_time(self.opens)}–{us_time(self.closes)}"
         return f"{self.get_weekday_display()}: {self.get_kind_display().lower()}"
 
     def clean(self):
@@ -473,9 +474,14 @@ def federal_holidays(year):
     }
 
 
-def clock(value):
-    """24-hour time without a leading zero, as the practice writes it: 8:30, 16:30."""
-    return f"{value.hour}:{value.minute:02d}"
+def us_time(value):
+    """A time (or a local datetime's time) as the US writes it, for the public: "8:30 AM",
+    "4:30 PM"; on the hour without ":00" ("9 AM"); noon is "12 PM", midnight "12 AM".
+
+    Every time a patient or an office reads goes through this, in Python or through the
+    `us_time` template filter. AM and PM come from Django's translations.
+    """
+    return time_format(value, "g A" if value.minute == 0 else "g:i A")
 
 
 def _day_name(day, today):

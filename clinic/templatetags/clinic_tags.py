@@ -5,8 +5,11 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 
+from clinic import models as clinic_models
 from clinic.models import RedFlagTier, red_flag_tiers
 
 register = template.Library()
@@ -57,6 +60,19 @@ def tel_href(number):
     return f"tel:{number.as_e164}" if number else ""
 
 
+@register.filter(expects_localtime=True)
+def us_time(value, day_format=""):
+    """Every time the public reads: "8:30 AM", "4 PM" (clinic.models.us_time).
+
+    A datetime is shown in the practice's time zone; with a date format, the day comes first:
+    `{{ due|us_time:"l, F j" }}` is "Tuesday, November 17, 4:30 PM". Empty for no time.
+    """
+    if value in (None, ""):
+        return ""
+    time = clinic_models.us_time(value)
+    return f"{date_format(value, day_format)}, {time}" if day_format else time
+
+
 @register.filter
 def status_now(location):
     """A location's open or closed status at this moment, worded for the public."""
@@ -87,11 +103,30 @@ def breadcrumb_trail(context, trail):
     return {"crumbs": crumbs, "structured_data": data}
 
 
+# Fewer sections than this fit on a phone's first screens: no contents list.
+ON_THIS_PAGE_MIN_SECTIONS = 4
+
+
+@register.inclusion_tag("includes/on_this_page.html")
+def on_this_page(sections, ladder=False, then=()):
+    """A long page's "On this page" list: its (anchor, heading, html) sections, in page order.
+
+    A condition's treatment ladder (`ladder`: the steps it shows) comes after `sections` and
+    before `then`, as on its page. Empty on a page with few sections.
+    """
+    entries = [(anchor, heading) for anchor, heading, _html in sections]
+    if ladder:
+        entries.append(("treatment-options", _("Treatment options")))
+    entries += [(anchor, heading) for anchor, heading, _html in then]
+    return {"entries": entries if len(entries) >= ON_THIS_PAGE_MIN_SECTIONS else []}
+
+
 @register.inclusion_tag("includes/red_flags.html", takes_context=True)
-def red_flags(context, page=None, short=False):
+def red_flags(context, page=None, short=False, line=False):
     """The emergency guidance in its three tiers: the site's signs, then the page's own.
 
-    Every template that shows emergency guidance calls this; `short` is the footer's form.
+    Every template that shows emergency guidance calls this; `short` is the footer's form,
+    `line` the header's single line (what to call in an emergency, and a link to the signs).
     """
     site = context.get("site")
     own = getattr(page, "own_red_flags", None)
@@ -99,6 +134,7 @@ def red_flags(context, page=None, short=False):
         "tiers": red_flag_tiers(site.red_flags if site else (), own.all() if own else ()),
         "practice": context.get("practice"),
         "short": short,
+        "line": line,
         "place": "footer" if short else "page",
     }
 

@@ -63,7 +63,7 @@ def test_a_referral_receipt_lists_what_was_received(client, physician_data, priv
     referral = AppointmentRequest.objects.get()
 
     assert referral.reference in html
-    assert receipt_row(html, "Received") == "Tuesday, November 17, 2026, 10 a.m."
+    assert receipt_row(html, "Received") == "Tuesday, November 17, 2026, 10 AM"
     assert receipt_row(html, "Patient") == "Ben Okafor"
     assert receipt_row(html, "Date of birth") == "September 30, 1955"
     assert receipt_row(html, "Referring physician") == "Dr. Maya Rivera, Prairie Family Medicine"
@@ -80,7 +80,7 @@ def test_a_referral_receipt_lists_what_was_received(client, physician_data, priv
     # Urgent: the same business day, by the main clinic's close.
     assert (
         "reviewed the same business day, or the next one when they arrive after hours: "
-        "by Tuesday, November 17, 4:30 p.m. at the latest." in text_of(html)
+        "by Tuesday, November 17, 4:30 PM at the latest." in text_of(html)
     )
 
 
@@ -129,7 +129,7 @@ def test_a_routine_referral_gets_the_business_hours_target(client, physician_dat
     assert receipt_row(html, "Urgency") == "Routine"
     assert (
         "reviews the referral and its records within 4 business hours: "
-        "by Tuesday, November 17, 2 p.m. at the latest." in text_of(html)
+        "by Tuesday, November 17, 2 PM at the latest." in text_of(html)
     )
     assert "same business day" not in html
 
@@ -137,7 +137,7 @@ def test_a_routine_referral_gets_the_business_hours_target(client, physician_dat
 def test_an_urgent_referral_after_hours_is_due_by_the_next_close(client, physician_data):
     evening = TUESDAY_MORNING.replace(hour=19)
     html = receipt_for(client, REFER, physician_data, evening)
-    assert "by Wednesday, November 18, 4:30 p.m." in text_of(html)
+    assert "by Wednesday, November 18, 4:30 PM" in text_of(html)
 
 
 def test_an_urgent_second_copy_makes_the_referral_due_the_same_day(client, physician_data):
@@ -147,7 +147,7 @@ def test_an_urgent_second_copy_makes_the_referral_due_the_same_day(client, physi
     html = receipt_for(client, REFER, physician_data, later)  # back, marked urgent, sent
     assert "You sent this referral twice" in html
     assert receipt_row(html, "Urgency") == "Urgent"
-    assert "by Tuesday, November 17, 4:30 p.m. at the latest" in text_of(html)
+    assert "by Tuesday, November 17, 4:30 PM at the latest" in text_of(html)
     assert AppointmentRequest.objects.get().first_response_due == TUESDAY_MORNING.replace(
         hour=16, minute=30
     )
@@ -164,7 +164,7 @@ def test_a_patient_receipt_says_what_was_received_without_urgency(
     assert receipt_row(html, "Referring physician") == "Dr. Rivera, Prairie Family Medicine"
     assert receipt_row(html, "Urgency") is None
     assert [row[0] for row in file_rows(html)] == ["referral letter.pdf"]
-    assert "within 8 business hours: by Wednesday, November 18, 10 a.m." in text_of(html)
+    assert "within 8 business hours: by Wednesday, November 18, 10 AM" in text_of(html)
     assert "Send another referral" not in html
 
 

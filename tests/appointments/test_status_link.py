@@ -187,7 +187,7 @@ def test_a_scheduled_visit_shows_date_time_and_place(client, demo, staff):
     when = timezone.make_aware(datetime.datetime(2026, 12, 3, 10, 15))
     appointment.move_to("scheduled", by=staff, scheduled_for=when, scheduled_location=eastside)
     page = opened_page(client, appointment)
-    assert "Thursday, December 3, 2026, 10:15 a.m." in page
+    assert "Thursday, December 3, 2026, 10:15 AM" in page
     assert eastside.name in page and eastside.street_address in page
 
 

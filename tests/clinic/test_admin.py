@@ -70,7 +70,7 @@ def test_staff_add_a_location_with_its_hours(admin_client, demo):
     response = admin_client.post("/admin/clinic/location/add/", location_form())
     assert response.status_code == 302
     north = Location.objects.get(slug="north")
-    assert str(north.hours.get()) == "Monday 8:30–16:30"
+    assert str(north.hours.get()) == "Monday 8:30 AM–4:30 PM"
     assert str(north.phone) == "(309) 555-0110"
 
 

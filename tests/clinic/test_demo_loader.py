@@ -25,10 +25,10 @@ def test_demo_loader_creates_the_practice_and_two_locations_with_hours(db):
     assert OpeningHours.objects.count() == 14
     main = Location.objects.get(slug="main-clinic")
     assert [str(hours) for hours in main.weekly_hours()] == [
-        "Monday 8:30–16:30",
-        "Tuesday 8:30–16:30",
-        "Wednesday 8:30–16:30",
-        "Thursday 8:30–16:30",
+        "Monday 8:30 AM–4:30 PM",
+        "Tuesday 8:30 AM–4:30 PM",
+        "Wednesday 8:30 AM–4:30 PM",
+        "Thursday 8:30 AM–4:30 PM",
         "Friday: by appointment only",
         "Saturday: closed",
         "Sunday: closed",

@@ -73,7 +73,7 @@ def test_location_list_shows_every_location_with_hours(client, demo):
     for location in Location.objects.all():
         assert location.name in html
         assert location.street_address in html
-    assert "8:30–16:30" in html
+    assert "8:30 AM–4:30 PM" in html
     assert "By appointment only" in html
 
 
