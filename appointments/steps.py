@@ -105,7 +105,8 @@ class BirthDateWidget(forms.MultiWidget):
         context = self.get_context(name, value, attrs)["widget"]
         boxes = [
             format_html(
-                '<div class="birth-date-part"><label class="form-label" for="{}">{}</label>{}</div>',
+                '<div class="birth-date-part">'
+                '<label class="form-label" for="{}">{}</label>{}</div>',
                 part["attrs"]["id"],
                 label,
                 widget.render(part["name"], part["value"], part["attrs"], renderer),
@@ -140,7 +141,7 @@ class BirthDateField(forms.MultiValueField):
         )
 
     def compress(self, data_list):
-        month, day, year = (part.strip() for part in (list(data_list) + ["", "", ""])[:3])
+        month, day, year = (part.strip() for part in [*data_list, "", "", ""][:3])
         if not (month or day or year):
             raise ValidationError("Enter your date of birth", code="required")
         for part, name in ((month, "month"), (day, "day"), (year, "year")):
@@ -186,7 +187,8 @@ class StepForm(PatientRequestForm):
                 },
             )
             if "no_red_flags" in self.initial:
-                self.initial["no_red_flags"] = RED_FLAGS_NONE if self.initial["no_red_flags"] else ""
+                answered = self.initial["no_red_flags"]
+                self.initial["no_red_flags"] = RED_FLAGS_NONE if answered else ""
         for name, messages in ERROR_MESSAGES.items():
             if name in fields:
                 fields[name].error_messages.update(messages)
@@ -212,10 +214,8 @@ class StepForm(PatientRequestForm):
                 continue
             widget = self.fields[name].widget
             anchor = self[name].auto_id
-            if isinstance(widget, BirthDateWidget):
-                anchor += "_0"
-            elif isinstance(widget, forms.RadioSelect):
-                anchor += "_0"
+            if isinstance(widget, BirthDateWidget | forms.RadioSelect):
+                anchor += "_0"  # the first box of the group
             links.extend((anchor, error) for error in errors)
         return links
 

@@ -148,15 +148,13 @@ def step_answers(step, data):
             posted[name] = RED_FLAGS_NONE if data.get(name) else RED_FLAGS_SOME
         elif name == "date_of_birth":
             year, month, day = (data.get(name) or "--").split("-")
-            posted.update(
-                date_of_birth_month=month, date_of_birth_day=day, date_of_birth_year=year
-            )
+            posted.update(date_of_birth_month=month, date_of_birth_day=day, date_of_birth_year=year)
         elif name in data:
             posted[name] = data[name]
     return posted
 
 
-def send_patient_request(client, data, **extra):
+def send_patient_request(client, data, follow=False, **extra):
     """Answer every question page with `data` (the one-page form's fields, files under
     "attachments") and send from the check page, as a patient would. Returns the response
     of the send, or of the first page that refused an answer. A `token` in data is ignored:
@@ -174,4 +172,11 @@ def send_patient_request(client, data, **extra):
         for name in ("privacy_acknowledged", "contact_consent", "website")
         if name in data
     }
-    return client.post(REQUEST_CHECK, consent, **extra)
+    return client.post(REQUEST_CHECK, consent, follow=follow, **extra)
+
+
+def send_form(client, url, data, **extra):
+    """Send a request form: the patient's question pages, or the one-page referral form."""
+    if url == REQUEST_START:
+        return send_patient_request(client, data, **extra)
+    return client.post(url, data, **extra)

@@ -9,13 +9,14 @@ from django.utils import timezone
 
 from appointments.forms import validate_npi
 from appointments.models import AppointmentRequest
+from tests.appointments.conftest import send_form
 
 REQUEST = "/appointments/request/"
 REFER = "/appointments/refer/"
 
 
 def post(client, url, data):
-    return client.post(url, data)
+    return send_form(client, url, data)
 
 
 def test_patient_request_is_saved_as_new_with_consent(client, patient_data, settings):

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from appointments.forms import REFERRER_FIELDS, new_form_token
 from appointments.models import AppointmentRequest, Attachment
-from tests.appointments.conftest import image_bytes, pdf, pdf_bytes
+from tests.appointments.conftest import image_bytes, pdf, pdf_bytes, send_form
 from tests.appointments.factories import AttachmentFactory, ReferralFactory
 
 REQUEST = "/appointments/request/"
@@ -288,7 +288,7 @@ def test_the_referral_form_is_empty_without_asking_for_another(client, physician
 
 
 def test_after_a_patient_request_another_referral_fills_in_nothing(client, patient_data):
-    client.post(REQUEST, patient_data)
+    send_form(client, REQUEST, patient_data)
     html = client.get(REFER + "?another=1").text
     assert 'value="Dr. Rivera"' not in html and 'value="Prairie Family Medicine"' not in html
     assert "filled in from the referral" not in html

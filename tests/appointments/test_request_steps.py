@@ -46,9 +46,7 @@ def files_in(folder):
         return []
 
 
-def test_start_page_says_who_can_ask_what_is_needed_and_what_to_do_in_an_emergency(
-    client, demo
-):
+def test_start_page_says_who_can_ask_what_is_needed_and_what_to_do_in_an_emergency(client, demo):
     html = client.get(REQUEST_START).text
     assert "No referral yet?" in html
     assert "You will need" in html
@@ -201,9 +199,9 @@ def test_the_check_page_shows_every_answer_with_a_change_link_that_returns_to_it
     assert response["Location"] == REQUEST_CHECK
     html = client.get(REQUEST_CHECK).text
     assert "Anne" in html
-    assert f'class="back-link" href="{REQUEST_CHECK}"' in client.get(
-        step_url("pain") + "?change"
-    ).text
+    assert (
+        f'class="back-link" href="{REQUEST_CHECK}"' in client.get(step_url("pain") + "?change").text
+    )
 
 
 def test_the_check_page_sends_only_all_answers_and_only_with_consent(client, patient_data):
@@ -260,9 +258,7 @@ def test_answers_expire_after_two_hours_with_their_files(client, patient_data):
         assert client.get(REQUEST_CHECK)["Location"] == REQUEST_START
 
 
-def test_answers_gone_with_an_ended_session_lead_to_the_start_page_saying_so(
-    client, patient_data
-):
+def test_answers_gone_with_an_ended_session_lead_to_the_start_page_saying_so(client, patient_data):
     answer_until(client, patient_data, "contact")
     with time_machine.travel(datetime.timedelta(minutes=45)):
         assert client.get(step_url("pain"))["Location"] == REQUEST_START

@@ -14,6 +14,7 @@ from django.utils import timezone
 from appointments.forms import new_form_token
 from appointments.models import REFERENCE_ALPHABET, AppointmentRequest, RecentSubmission
 from appointments.services import Outcome, submit_request
+from tests.appointments.conftest import send_form
 
 REQUEST = "/appointments/request/"
 REFER = "/appointments/refer/"
@@ -21,7 +22,7 @@ SENT = "/appointments/sent/"
 
 
 def test_form_redirects_to_the_confirmation_with_the_reference(client, patient_data):
-    response = client.post(REQUEST, patient_data)
+    response = send_form(client, REQUEST, patient_data)
     assert response.status_code == 302
     assert response["Location"] == SENT
     saved = AppointmentRequest.objects.get()
@@ -34,7 +35,7 @@ def test_form_redirects_to_the_confirmation_with_the_reference(client, patient_d
 
 
 def test_references_are_short_unambiguous_and_unguessable(db, client, patient_data):
-    client.post(REQUEST, patient_data)
+    send_form(client, REQUEST, patient_data)
     reference = AppointmentRequest.objects.get().reference
     assert re.fullmatch(rf"R-[{REFERENCE_ALPHABET}]{{4}}-[{REFERENCE_ALPHABET}]{{4}}", reference)
     from appointments.models import new_reference
@@ -54,13 +55,13 @@ def test_forms_and_confirmation_are_never_cached(client, patient_data):
     for response in (client.get(REQUEST), client.get(REFER)):
         assert "no-store" in response["Cache-Control"]
         assert "X-Page-Cache" not in response
-    client.post(REQUEST, patient_data)
+    send_form(client, REQUEST, patient_data)
     assert "no-store" in client.get(SENT)["Cache-Control"]
 
 
 def test_double_click_reload_and_back_never_make_two_requests(client, patient_data):
-    first = client.post(REQUEST, patient_data)
-    second = client.post(REQUEST, patient_data)  # the same form, sent again
+    first = send_form(client, REQUEST, patient_data)
+    second = send_form(client, REQUEST, patient_data)  # the same form, sent again
     assert first["Location"] == second["Location"] == SENT
     assert AppointmentRequest.objects.count() == 1
     page = client.get(SENT).text
@@ -80,9 +81,9 @@ def test_identical_resend_with_files_says_nothing_more(client, url, data, reques
 
 
 def test_changed_resend_keeps_the_first_version_and_says_so(client, patient_data):
-    client.post(REQUEST, patient_data)
+    send_form(client, REQUEST, patient_data)
     # Back, correct the phone number, send the same form again.
-    response = client.post(REQUEST, {**patient_data, "phone": "(217) 555-0144"})
+    response = send_form(client, REQUEST, {**patient_data, "phone": "(217) 555-0144"})
     assert response["Location"] == SENT
     saved = AppointmentRequest.objects.get()
     assert saved.phone.as_national == "(217) 555-0123"
@@ -107,7 +108,7 @@ def test_resend_with_other_files_is_a_change(client, physician_data):
 def test_a_race_between_two_copies_of_one_form_saves_one(client, patient_data, monkeypatch):
     from appointments.forms import PatientRequestForm
 
-    client.post(REQUEST, patient_data)
+    send_form(client, REQUEST, patient_data)
     saved = AppointmentRequest.objects.get()
     form = PatientRequestForm(patient_data)
     assert form.is_valid(), form.errors
@@ -128,7 +129,7 @@ def test_a_race_between_two_copies_of_one_form_saves_one(client, patient_data, m
 
 def test_honeypot_looks_like_success_and_stores_nothing(client, patient_data, mailoutbox):
     patient_data["website"] = "http://spam.example"
-    response = client.post(REQUEST, patient_data)
+    response = send_form(client, REQUEST, patient_data)
     assert response["Location"] == SENT
     assert re.search(r"R-\w{4}-\w{4}", client.get(SENT).text)
     assert not AppointmentRequest.objects.exists()
@@ -220,7 +221,7 @@ def test_refused_post_comes_back_with_everything_typed(client, patient_data, set
         "reason": "Neck pain after a fall in the garden.",
         "insurance_carrier": "Prairie Mutual",
     }
-    response = client.post(REQUEST, typed)
+    response = send_form(client, REQUEST, typed)
     assert response.status_code == 429
     html = response.text
     assert html.index("too many forms from this connection") < html.index('<form method="post"')
@@ -239,9 +240,9 @@ def test_form_sent_again_over_the_limit_still_shows_its_confirmation(
     client, patient_data, settings
 ):
     settings.CLINIC_SUBMISSIONS_PER_HOUR = 1
-    assert client.post(REQUEST, patient_data).status_code == 302
+    assert send_form(client, REQUEST, patient_data).status_code == 302
     reference = AppointmentRequest.objects.get().reference
-    response = client.post(REQUEST, patient_data)  # a reload of the one saved form
+    response = send_form(client, REQUEST, patient_data)  # a reload of the one saved form
     assert response.status_code == 302
     assert reference in client.get(SENT).text
 
@@ -317,11 +318,11 @@ def test_back_and_send_folds_the_second_copy_into_the_first(client, patient_data
 
     from tests.appointments.conftest import pdf
 
-    client.post(REQUEST, patient_data)
+    send_form(client, REQUEST, patient_data)
     emails = Email.objects.count()
     # Back: the page is fetched again with a new token; the phone corrected, a letter added.
     second = {**patient_data, "token": fresh_token(), "phone": "(217) 555-0144"}
-    response = client.post(REQUEST, {**second, "attachments": [pdf("referral letter.pdf")]})
+    response = send_form(client, REQUEST, {**second, "attachments": [pdf("referral letter.pdf")]})
     assert response["Location"] == SENT
     saved = AppointmentRequest.objects.get()
     assert saved.phone.as_national == "(217) 555-0123"  # the first version stands
@@ -340,10 +341,10 @@ def test_back_and_send_folds_the_second_copy_into_the_first(client, patient_data
 
 
 def test_a_double_click_on_the_second_copy_adds_one_note(client, patient_data):
-    client.post(REQUEST, patient_data)
+    send_form(client, REQUEST, patient_data)
     second = {**patient_data, "token": fresh_token(), "reason": "Leg pain, worse at night."}
-    client.post(REQUEST, second)
-    client.post(REQUEST, second)
+    send_form(client, REQUEST, second)
+    send_form(client, REQUEST, second)
     saved = AppointmentRequest.objects.get()
     [note] = website_notes(saved)
     assert "- What would you like help with?" not in note  # the model's labels, not the form's
@@ -352,8 +353,8 @@ def test_a_double_click_on_the_second_copy_adds_one_note(client, patient_data):
 
 
 def test_the_same_details_sent_again_on_a_new_form_are_noted(client, patient_data):
-    client.post(REQUEST, patient_data)
-    client.post(REQUEST, {**patient_data, "token": fresh_token()})
+    send_form(client, REQUEST, patient_data)
+    send_form(client, REQUEST, {**patient_data, "token": fresh_token()})
     [note] = website_notes(AppointmentRequest.objects.get())
     assert "The second copy gave the same details." in note
 
@@ -391,7 +392,7 @@ def test_another_source_for_the_same_patient_is_a_new_request_and_a_match(
 ):
     from appointments.models import PossibleMatch
 
-    client.post(REQUEST, patient_data)
+    send_form(client, REQUEST, patient_data)
     same_patient = {name: patient_data[name] for name in PATIENT_FIELDS}
     client.post(REFER, {**physician_data, **same_patient, "token": fresh_token()})
     patient, referral = AppointmentRequest.objects.order_by("created_at")
@@ -409,19 +410,19 @@ def test_a_copy_after_the_resend_window_is_a_new_request(client, patient_data, s
 
     start = timezone.now()
     with time_machine.travel(start, tick=False):
-        client.post(REQUEST, patient_data)
+        send_form(client, REQUEST, patient_data)
     later = start + datetime.timedelta(minutes=settings.CLINIC_RESEND_MINUTES, seconds=1)
     with time_machine.travel(later, tick=False):
-        client.post(REQUEST, {**patient_data, "token": fresh_token()})
+        send_form(client, REQUEST, {**patient_data, "token": fresh_token()})
     assert AppointmentRequest.objects.count() == 2
     assert PossibleMatch.objects.get().reason == PossibleMatch.Reason.NAME_AND_PHONE
     assert "twice" not in client.get(SENT).text
 
 
 def test_a_closed_request_takes_no_copy(client, patient_data):
-    client.post(REQUEST, patient_data)
+    send_form(client, REQUEST, patient_data)
     AppointmentRequest.objects.update(status="closed", closed_because="withdrawn")
-    client.post(REQUEST, {**patient_data, "token": fresh_token()})
+    send_form(client, REQUEST, {**patient_data, "token": fresh_token()})
     assert AppointmentRequest.objects.count() == 2
 
 
@@ -429,8 +430,8 @@ def test_twins_sent_by_one_parent_are_two_requests(client, patient_data):
     """One birth date, one phone, one last name: the same phone alone never folds."""
     from appointments.models import PossibleMatch
 
-    client.post(REQUEST, {**patient_data, "first_name": "Maria"})
-    client.post(REQUEST, {**patient_data, "first_name": "Marta", "token": fresh_token()})
+    send_form(client, REQUEST, {**patient_data, "first_name": "Maria"})
+    send_form(client, REQUEST, {**patient_data, "first_name": "Marta", "token": fresh_token()})
     assert sorted(AppointmentRequest.objects.values_list("first_name", flat=True)) == [
         "Maria",
         "Marta",

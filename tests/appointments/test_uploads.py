@@ -25,7 +25,7 @@ from appointments.uploads import (
     MAX_TIFF_PAGES,
     check_attachment,
 )
-from tests.appointments.conftest import PDF_BYTES, image_bytes, pdf
+from tests.appointments.conftest import PDF_BYTES, image_bytes, pdf, send_form
 
 REQUEST = "/appointments/request/"
 REFER = "/appointments/refer/"
@@ -37,7 +37,7 @@ def stored_files(root):
 
 
 def send(client, data, *files):
-    return client.post(REQUEST, {**data, "attachments": list(files)})
+    return send_form(client, REQUEST, {**data, "attachments": list(files)})
 
 
 def test_pdf_is_stored_privately_under_a_random_name(client, patient_data, private_root):
