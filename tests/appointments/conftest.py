@@ -154,11 +154,10 @@ def step_answers(step, data):
     return posted
 
 
-def send_patient_request(client, data, follow=False, **extra):
-    """Answer every question page with `data` (the one-page form's fields, files under
-    "attachments") and send from the check page, as a patient would. Returns the response
-    of the send, or of the first page that refused an answer. A `token` in data is ignored:
-    the flow makes its own when it starts, here a minute ago (past the minimum fill time)."""
+def answer_questions(client, data, **extra):
+    """Answer every question page with `data`, started a minute ago (past the minimum fill
+    time), stopping short of the send. Returns the last page's response: a redirect to the
+    check page, or the first page that refused an answer."""
     from appointments.steps import STEPS
 
     with time_machine.travel(time.time() - 60):
@@ -167,6 +166,17 @@ def send_patient_request(client, data, follow=False, **extra):
         response = client.post(step_url(step.slug), step_answers(step, data), **extra)
         if response.status_code != 302:
             return response
+    return response
+
+
+def send_patient_request(client, data, follow=False, **extra):
+    """Answer every question page with `data` (the one-page form's fields, files under
+    "attachments") and send from the check page, as a patient would. Returns the response
+    of the send, or of the first page that refused an answer. A `token` in data is ignored:
+    the flow makes its own when it starts, here a minute ago (past the minimum fill time)."""
+    response = answer_questions(client, data, **extra)
+    if response.status_code != 302:
+        return response
     consent = {
         name: data[name]
         for name in ("privacy_acknowledged", "contact_consent", "website")
