@@ -305,7 +305,10 @@ def _form_page(request, form_class, template_name, initial=None):
         request,
         form,
         lambda extra, status=200: render(
-            request, template_name, {"form": form, "title": _title(form_class), **extra}, status
+            request,
+            template_name,
+            {"form": form, "title": _title(form_class), **extra},
+            status=status,
         ),
     )
 

@@ -100,7 +100,12 @@ def test_triage_fields_cannot_be_posted(client, patient_data):
         ("privacy_acknowledged", "", "Please confirm you have read the privacy notice", "Lee"),
         ("contact_consent", "", "Please agree that we may contact you", "Lee"),
         ("reason", "x" * 2001, "at most 2000 characters", "x" * 2001),
-        ("preferred_location", "999999", "Select a valid choice.", '<option value="morning" selected>'),
+        (
+            "preferred_location",
+            "999999",
+            "Select a valid choice.",
+            '<option value="morning" selected>',
+        ),
     ],
 )
 def test_bad_patient_input_gets_a_message_keeps_the_input_and_saves_nothing(
@@ -113,7 +118,8 @@ def test_bad_patient_input_gets_a_message_keeps_the_input_and_saves_nothing(
     assert not AppointmentRequest.objects.exists()
     # What was typed is still there: on the refused page, and the earlier pages' answers.
     assert kept in response.text
-    if value and field not in ("date_of_birth", "preferred_location"):  # a select shows only its options
+    # (A date of birth is shown in three boxes; a select shows only its own options.)
+    if value and field not in ("date_of_birth", "preferred_location"):
         assert f'value="{value}"' in response.text or value in response.text
     if field not in ("referrer_name", "referrer_practice", "first_name", "date_of_birth"):
         assert 'value="Lee"' in client.get(step_url("about-you")).text
@@ -170,9 +176,7 @@ def test_error_summary_links_to_fields_and_errors_are_tied_to_them(client, physi
     assert 'id="id_phone_error"' in html
 
 
-def test_a_question_page_error_summary_links_to_the_box_tied_to_its_message(
-    client, patient_data
-):
+def test_a_question_page_error_summary_links_to_the_box_tied_to_its_message(client, patient_data):
     patient_data.update(phone="12345")
     html = post(client, REQUEST, patient_data).text
     assert 'class="alert alert-danger error-summary" role="alert"' in html
