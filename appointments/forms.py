@@ -97,7 +97,10 @@ class RequestChecks:
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("prior_spine_surgery") and not cleaned.get("spine_surgery_when"):
-            self.add_error("spine_surgery_when", "Please tell us roughly when (a year is enough).")
+            self.add_error(
+                "spine_surgery_when",
+                "Please tell us roughly when you had spine surgery (a year is enough).",
+            )
         return cleaned
 
     def clean_icd10_codes(self):

@@ -1,3 +1,4 @@
+import contextlib
 import logging
 
 from django.conf import settings
@@ -5,6 +6,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError
 from django.forms import model_to_dict
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -29,6 +31,8 @@ from appointments.models import (
     status_url,
 )
 from appointments.services import Outcome, add_records, submit_request
+from appointments.steps import SEND_STEP, STEP_BY_SLUG, STEPS, Answers, StepForm, shown_answer
+from appointments.uploads import MAX_FILES
 from clinic.clients import client_hash
 
 logger = logging.getLogger(__name__)
@@ -40,10 +44,191 @@ SAVE_FAILED = (
 )
 
 
+EXPIRED_SESSION_KEY = "appointments_request_expired"
+
+
+@never_cache
+def request_appointment(request):
+    """The start page of a patient's request: who can ask, what they need, emergencies."""
+    context = {
+        "title": "Ask for an appointment",
+        "first_step": STEPS[0],
+        "steps": STEPS,
+        "expired": request.session.pop(EXPIRED_SESSION_KEY, False),
+        "started": Answers(request.session).started,
+    }
+    return render(request, "appointments/request_start.html", context)
+
+
 @never_cache
 @sensitive_post_parameters()
-def request_appointment(request):
-    return _form_page(request, PatientRequestForm, "appointments/request_form.html")
+def request_step(request, slug):
+    """One question page. Valid answers go into the session, then on to the next page (or
+    back to the check page, when changing an answer)."""
+    step = STEP_BY_SLUG.get(slug)
+    if step is None:
+        raise Http404
+    answers = Answers(request.session)
+    if answers.expired:
+        return _answers_expired(request, answers)
+    if not answers.started:
+        if step != STEPS[0]:
+            # Only the pages themselves link here: the answers were there, and have gone
+            # with the session (30 minutes unused) or its cookie.
+            return _answers_expired(request, answers)
+        answers.start()
+    changing = "change" in request.GET
+    if request.method == "POST" and step.slug == "files" and "remove" in request.POST:
+        with contextlib.suppress(ValueError):
+            answers.remove_file(int(request.POST["remove"]))
+        return redirect(request.get_full_path())
+    if request.method == "POST":
+        form = StepForm(
+            request.POST,
+            request.FILES,
+            step=step,
+            refused_uploads=getattr(request, "refused_uploads", ()),
+            kept_files=len(answers.files),
+        )
+        if form.is_valid():
+            if step.slug == "safety" and not form.cleaned_data["no_red_flags"]:
+                answers.forget_safety()
+                return redirect("appointments:request_stop")
+            answers.record(step, form.cleaned_data)
+            if form.checked_files:
+                answers.keep_files(form.checked_files)
+            if request.POST.get("action") == "add":
+                return redirect(request.get_full_path())
+            return redirect(_after(step, changing))
+    else:
+        form = StepForm(initial=answers.values, step=step)
+    context = {
+        "title": step.title,
+        "step": step,
+        "form": form,
+        "number": STEPS.index(step) + 1,
+        "count": len(STEPS),
+        "back_url": _before(step, changing),
+        "files": answers.files,
+        "max_files": MAX_FILES,
+    }
+    return render(request, "appointments/request_step.html", context)
+
+
+@never_cache
+def request_stop(request):
+    """Where "yes, I have a warning sign" leads: what to do now, and no form."""
+    context = {"title": "Do not wait for this form", "back_url": _step_url(STEPS[0])}
+    return render(request, "appointments/request_stop.html", context)
+
+
+@never_cache
+@sensitive_post_parameters()
+def request_check(request):
+    """Every answer with a link to change it, the consent, and the one button that sends."""
+    answers = Answers(request.session)
+    if answers.expired:
+        return _answers_expired(request, answers)
+    if not answers.started:
+        # Sent already (a double tap, a reload, back and send): the receipt, never a second
+        # request.
+        if request.session.get(SENT_SESSION_KEY):
+            return redirect("appointments:sent")
+        return _answers_expired(request, answers)
+    if missing := answers.first_missing():
+        return redirect(_step_url(missing))
+    consent = StepForm(request.POST if request.method == "POST" else None, step=SEND_STEP)
+    request_form = PatientRequestForm(
+        {**answers.values, "token": answers.token, **_consent_data(consent)}
+    )
+
+    def page(extra=None, status=200):
+        context = {
+            "title": "Check your answers",
+            "rows": _answer_rows(request_form, answers),
+            "files": answers.files,
+            "consent": consent,
+            "request_form": request_form,
+            "back_url": _step_url(STEPS[-1]),
+            **(extra or {}),
+        }
+        return render(request, "appointments/request_check.html", context, status=status)
+
+    if request.method != "POST":
+        return page()
+    if request.POST.get("website"):
+        # A robot filled the field people never see: it gets what looks like success.
+        answers.clear()
+        return _show_sent(request, new_reference(), PatientRequestForm.source)
+    if not consent.is_valid():
+        return page()
+    if not request_form.is_valid():
+        if "token" in request_form.errors:
+            # Sent within seconds of starting, or the token is spoiled: a fresh one, and the
+            # page says to send again.
+            answers.renew_token()
+        return page()
+    request_form.checked_files = answers.checked_files()
+    try:
+        response = _send(request, request_form, page)
+    finally:
+        for checked in request_form.checked_files:
+            checked.content.close()
+    if response.status_code == 302:
+        answers.clear()
+    return response
+
+
+def _consent_data(consent):
+    if not consent.is_bound:
+        return {}
+    return {name: consent.data.get(name, "") for name in SEND_STEP.fields}
+
+
+def _answer_rows(form, answers):
+    """The check page's rows: each step's answers, as the patient will recognise them."""
+    form.is_valid()  # validated once; the cleaned answers are what is shown
+    values = form.cleaned_data
+    rows = []
+    for step in STEPS:
+        for name in step.fields:
+            if name == "attachments":
+                continue
+            field = form.fields[name]
+            rows.append(
+                {
+                    "label": field.label,
+                    "value": shown_answer(field, values.get(name)),
+                    "change_url": f"{_step_url(step)}?change#id_{name}",
+                    "step": step,
+                    "errors": form.errors.get(name, []),
+                }
+            )
+    return rows
+
+
+def _step_url(step):
+    return reverse("appointments:request_step", args=[step.slug])
+
+
+def _after(step, changing):
+    if changing:
+        return reverse("appointments:request_check")
+    following = STEPS[STEPS.index(step) + 1 :]
+    return _step_url(following[0]) if following else reverse("appointments:request_check")
+
+
+def _before(step, changing):
+    if changing:
+        return reverse("appointments:request_check")
+    index = STEPS.index(step)
+    return _step_url(STEPS[index - 1]) if index else reverse("appointments:request")
+
+
+def _answers_expired(request, answers):
+    answers.clear()
+    request.session[EXPIRED_SESSION_KEY] = True
+    return redirect("appointments:request")
 
 
 @never_cache
@@ -116,6 +301,21 @@ def _form_page(request, form_class, template_name, initial=None):
             form.data["token"] = new_form_token()
         return render(request, template_name, {"form": form, "title": _title(form_class)})
 
+    return _send(
+        request,
+        form,
+        lambda extra, status=200: render(
+            request,
+            template_name,
+            {"form": form, "title": _title(form_class), **extra},
+            status=status,
+        ),
+    )
+
+
+def _send(request, form, page):
+    """Send a valid form with submit_request and show the receipt; or, when nothing could be
+    saved (the hourly limit, an outage), `page(extra_context, status)` with what was typed."""
     status_token = StatusLink.new_token()
     try:
         appointment, outcome = submit_request(
@@ -129,21 +329,14 @@ def _form_page(request, form_class, template_name, initial=None):
     except SubmissionLimitReached:
         # Nothing was saved. The form comes back as typed, with its token still unused, so
         # it can be sent again once the hour is over.
-        context = {
-            "form": form,
-            "title": _title(form_class),
-            "limit_reached": True,
-            "limit": RecentSubmission.limit_for(form_class.source),
-        }
-        return render(request, template_name, context, status=429)
+        extra = {"limit_reached": True, "limit": RecentSubmission.limit_for(form.source)}
+        return page(extra, 429)
     except (OperationalError, InterfaceError, OSError) as error:
         # The database or the file storage failed: nothing was kept (submit_request undoes
         # it all). Say so, keep what was typed, and let the sender try again.
         logger.error("Request not saved: %s", type(error).__name__)
         form.add_error(None, ValidationError(SAVE_FAILED, code="unavailable"))
-        response = render(
-            request, template_name, {"form": form, "title": _title(form_class)}, status=503
-        )
+        response = page({}, 503)
         response["Retry-After"] = "30"
         return response
     # The same form sent again with changes (a reload after an edit): the first version

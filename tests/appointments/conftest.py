@@ -128,3 +128,65 @@ def practice_admin_client(client, db):
     from tests.conftest import log_in_with_second_factor
 
     return log_in_with_second_factor(client, staff_member("owner", "Practice admin"))
+
+
+REQUEST_START = "/appointments/request/"
+REQUEST_CHECK = "/appointments/request/check/"
+
+
+def step_url(slug):
+    return f"{REQUEST_START}{slug}/"
+
+
+def step_answers(step, data):
+    """What a patient would post on `step`, from data in the one-page form's shape."""
+    from appointments.steps import RED_FLAGS_NONE, RED_FLAGS_SOME
+
+    posted = {}
+    for name in step.fields:
+        if name == "no_red_flags":
+            posted[name] = RED_FLAGS_NONE if data.get(name) else RED_FLAGS_SOME
+        elif name == "date_of_birth":
+            year, month, day = (data.get(name) or "--").split("-")
+            posted.update(date_of_birth_month=month, date_of_birth_day=day, date_of_birth_year=year)
+        elif name in data:
+            posted[name] = data[name]
+    return posted
+
+
+def answer_questions(client, data, **extra):
+    """Answer every question page with `data`, started a minute ago (past the minimum fill
+    time), stopping short of the send. Returns the last page's response: a redirect to the
+    check page, or the first page that refused an answer."""
+    from appointments.steps import STEPS
+
+    with time_machine.travel(time.time() - 60):
+        client.get(step_url(STEPS[0].slug), **extra)
+    for step in STEPS:
+        response = client.post(step_url(step.slug), step_answers(step, data), **extra)
+        if response.status_code != 302:
+            return response
+    return response
+
+
+def send_patient_request(client, data, follow=False, **extra):
+    """Answer every question page with `data` (the one-page form's fields, files under
+    "attachments") and send from the check page, as a patient would. Returns the response
+    of the send, or of the first page that refused an answer. A `token` in data is ignored:
+    the flow makes its own when it starts, here a minute ago (past the minimum fill time)."""
+    response = answer_questions(client, data, **extra)
+    if response.status_code != 302:
+        return response
+    consent = {
+        name: data[name]
+        for name in ("privacy_acknowledged", "contact_consent", "website")
+        if name in data
+    }
+    return client.post(REQUEST_CHECK, consent, follow=follow, **extra)
+
+
+def send_form(client, url, data, **extra):
+    """Send a request form: the patient's question pages, or the one-page referral form."""
+    if url == REQUEST_START:
+        return send_patient_request(client, data, **extra)
+    return client.post(url, data, **extra)

@@ -5,14 +5,19 @@ from django.test import Client
 
 from appointments.models import AppointmentRequest
 from appointments.uploads import MAX_BODY_BYTES
-from tests.appointments.conftest import pdf
+from tests.appointments.conftest import REQUEST_CHECK, pdf, step_url
 from tests.clinic.test_security_headers import REQUIRED_CSP, check_headers
 
 REQUEST = "/appointments/request/"
 REFER = "/appointments/refer/"
+# The patient's pages that post: a question page, and the check page that sends.
+SAFETY = step_url("safety")
 
 
-@pytest.mark.parametrize(("url", "data"), [(REQUEST, "patient_data"), (REFER, "physician_data")])
+@pytest.mark.parametrize(
+    ("url", "data"),
+    [(SAFETY, "patient_data"), (REQUEST_CHECK, "patient_data"), (REFER, "physician_data")],
+)
 def test_post_without_the_csrf_cookie_gets_the_sites_own_page(url, data, request):
     browser = Client(enforce_csrf_checks=True)  # cookies blocked: no CSRF cookie, no token
     response = browser.post(url, request.getfixturevalue(data), secure=True)
@@ -29,18 +34,20 @@ def test_post_without_the_csrf_cookie_gets_the_sites_own_page(url, data, request
 
 def test_form_left_open_past_its_csrf_cookie_gets_the_same_page(patient_data):
     browser = Client(enforce_csrf_checks=True)
-    html = browser.get(REQUEST).text
+    html = browser.get(SAFETY).text
     token = html.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
     browser.cookies.clear()  # the browser dropped the cookie while the form was open
-    response = browser.post(REQUEST, {**patient_data, "csrfmiddlewaretoken": token})
+    response = browser.post(SAFETY, {"no_red_flags": "none", "csrfmiddlewaretoken": token})
     assert response.status_code == 403
     assert "(217) 555-0100" in response.text
+    assert f'href="{SAFETY}"' in response.text
 
 
 def test_too_large_upload_page_carries_the_security_headers(client, patient_data):
+    client.get(SAFETY)
     response = client.post(
-        REQUEST,
-        {**patient_data, "attachments": [pdf()]},
+        step_url("files"),
+        {"attachments": [pdf()]},
         CONTENT_LENGTH=str(MAX_BODY_BYTES + 1),
         secure=True,
     )

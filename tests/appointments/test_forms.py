@@ -9,13 +9,15 @@ from django.utils import timezone
 
 from appointments.forms import validate_npi
 from appointments.models import AppointmentRequest
+from appointments.steps import STEPS
+from tests.appointments.conftest import REQUEST_CHECK, send_form, step_answers, step_url
 
 REQUEST = "/appointments/request/"
 REFER = "/appointments/refer/"
 
 
 def post(client, url, data):
-    return client.post(url, data)
+    return send_form(client, url, data)
 
 
 def test_patient_request_is_saved_as_new_with_consent(client, patient_data, settings):
@@ -64,37 +66,63 @@ def test_triage_fields_cannot_be_posted(client, patient_data):
     assert saved.referrer_npi == ""
 
 
+# Each refused answer stays on the page that asks it (the check page for the consent), with
+# the step's own message; `kept` is another answer typed with it that the page still shows.
+# A warning sign ("no_red_flags" not ticked) no longer gets a message: it leads to the stop
+# page (test_request_steps.test_a_warning_sign_leads_to_the_stop_page_and_never_to_the_form).
 @pytest.mark.parametrize(
-    ("field", "value", "message"),
+    ("field", "value", "message", "kept"),
     [
-        ("first_name", "", "This field is required."),
-        ("first_name", "A" * 101, "at most 100 characters"),
-        ("date_of_birth", "2999-01-01", "The date of birth must be in the past."),
-        ("date_of_birth", "1890-01-01", "Please check the year of birth."),
-        ("date_of_birth", "not a date", "Enter a valid date."),
-        ("phone", "12345", "Enter a valid phone number"),
-        ("email", "not-an-email", "Enter a valid email address."),
-        ("referrer_name", "", "This field is required."),
-        ("referrer_practice", "", "Please give the practice or the phone number"),
-        ("no_red_flags", "", "do not wait for this form: do what the box above says"),
-        ("privacy_acknowledged", "", "Please confirm you have read the privacy notice"),
-        ("contact_consent", "", "Please agree that we may contact you"),
-        ("reason", "x" * 2001, "at most 2000 characters"),
-        ("preferred_location", "999999", "Select a valid choice."),
+        ("first_name", "", "Enter your first name", 'value="Lee"'),
+        ("first_name", "A" * 101, "at most 100 characters", 'value="Lee"'),
+        ("date_of_birth", "2999-01-01", "The date of birth must be in the past.", 'value="Lee"'),
+        ("date_of_birth", "1890-01-01", "Please check the year of birth.", 'value="Lee"'),
+        (
+            "date_of_birth",
+            "1961-ab-12",
+            "The month of your date of birth must be a number",
+            'value="Lee"',
+        ),
+        ("phone", "12345", "Enter a US phone number", 'value="ann.lee@example.com"'),
+        ("email", "not-an-email", "Enter an email address like", 'value="(217) 555-0123"'),
+        (
+            "referrer_name",
+            "",
+            "Enter the name of the doctor who referred you",
+            'value="Prairie Family Medicine"',
+        ),
+        (
+            "referrer_practice",
+            "",
+            "Please give the practice or the phone number",
+            'value="Dr. Rivera"',
+        ),
+        ("privacy_acknowledged", "", "Please confirm you have read the privacy notice", "Lee"),
+        ("contact_consent", "", "Please agree that we may contact you", "Lee"),
+        ("reason", "x" * 2001, "at most 2000 characters", "x" * 2001),
+        (
+            "preferred_location",
+            "999999",
+            "Select a valid choice.",
+            '<option value="morning" selected>',
+        ),
     ],
 )
 def test_bad_patient_input_gets_a_message_keeps_the_input_and_saves_nothing(
-    client, patient_data, field, value, message
+    client, patient_data, field, value, message, kept
 ):
     patient_data[field] = value
     response = post(client, REQUEST, patient_data)
     assert response.status_code == 200
     assert message in response.text
     assert not AppointmentRequest.objects.exists()
-    # What was typed is still there.
-    assert 'value="Lee"' in response.text
-    if field != "reason":
-        assert "Back and leg pain since my fusion last year." in response.text
+    # What was typed is still there: on the refused page, and the earlier pages' answers.
+    assert kept in response.text
+    # (A date of birth is shown in three boxes; a select shows only its own options.)
+    if value and field not in ("date_of_birth", "preferred_location"):
+        assert f'value="{value}"' in response.text or value in response.text
+    if field not in ("referrer_name", "referrer_practice", "first_name", "date_of_birth"):
+        assert 'value="Lee"' in client.get(step_url("about-you")).text
 
 
 def test_prior_surgery_needs_an_approximate_date(client, patient_data):
@@ -137,43 +165,70 @@ def test_invalid_npis_fail(npi):
         validate_npi(npi)
 
 
-def test_error_summary_links_to_fields_and_errors_are_tied_to_them(client, patient_data):
-    patient_data.update(phone="12345", first_name="")
-    html = post(client, REQUEST, patient_data).text
+def test_error_summary_links_to_fields_and_errors_are_tied_to_them(client, physician_data):
+    physician_data.update(phone="12345", first_name="")
+    html = post(client, REFER, physician_data).text
     assert 'class="alert alert-danger error-summary" role="alert"' in html
     assert "Please check 2 things below" in html
     assert '<a href="#id_phone">' in html and '<a href="#id_first_name">' in html
-    assert 'aria-describedby="id_phone_helptext id_phone_error"' in html
+    assert 'aria-describedby="id_phone_error"' in html  # the referral's phone has no hint
     assert 'aria-invalid="true"' in html
     assert 'id="id_phone_error"' in html
 
 
-def test_an_expired_form_keeps_the_input_and_asks_to_send_again(client, patient_data):
+def test_a_question_page_error_summary_links_to_the_box_tied_to_its_message(client, patient_data):
+    patient_data.update(phone="12345")
+    html = post(client, REQUEST, patient_data).text
+    assert 'class="alert alert-danger error-summary" role="alert"' in html
+    assert '<a href="#id_phone">' in html
+    assert 'aria-describedby="id_phone_error id_phone_helptext"' in html
+    assert 'id="id_phone_error"' in html
+
+
+# The patient's question pages keep their token in the session, where it cannot be spoiled
+# and outlives nothing: their answers expire after two hours (test_request_steps), well
+# before a token does. The referral form still carries it in the page.
+def test_an_expired_form_keeps_the_input_and_asks_to_send_again(client, physician_data):
     with time_machine.travel(timezone.now() + datetime.timedelta(hours=7)):
-        response = post(client, REQUEST, patient_data)
+        response = post(client, REFER, physician_data)
     assert "for your security it has expired" in response.text
-    assert 'value="Lee"' in response.text
+    assert 'value="Okafor"' in response.text
     assert not AppointmentRequest.objects.exists()
     fresh = response.context["form"].data["token"]
-    assert fresh != patient_data["token"]
-    patient_data["token"] = fresh
+    assert fresh != physician_data["token"]
+    physician_data["token"] = fresh
     with time_machine.travel(timezone.now() + datetime.timedelta(hours=7, minutes=1)):
-        assert post(client, REQUEST, patient_data).status_code == 302
+        assert post(client, REFER, physician_data).status_code == 302
     assert AppointmentRequest.objects.count() == 1
 
 
-def test_a_form_sent_within_seconds_of_showing_is_asked_again(client, patient_data):
+def test_a_form_sent_within_seconds_of_showing_is_asked_again(client, physician_data):
     from appointments.forms import new_form_token
 
-    patient_data["token"] = new_form_token()
-    response = post(client, REQUEST, patient_data)
+    physician_data["token"] = new_form_token()
+    response = post(client, REFER, physician_data)
     assert "That was very quick" in response.text
     assert not AppointmentRequest.objects.exists()
 
 
-def test_a_tampered_token_is_refused(client, patient_data):
-    patient_data["token"] = patient_data["token"][:-2] + "xx"
-    response = post(client, REQUEST, patient_data)
+def test_question_pages_answered_within_seconds_are_asked_to_send_again(client, patient_data):
+    client.get(step_url(STEPS[0].slug))  # started now, not a minute ago
+    for step in STEPS:
+        assert client.post(step_url(step.slug), step_answers(step, patient_data)).status_code == 302
+    consent = {"privacy_acknowledged": "on", "contact_consent": "on"}
+    response = client.post(REQUEST_CHECK, consent)
+    assert response.status_code == 200
+    assert "That was very quick" in response.text
+    assert "Ann" in response.text  # the answers are all still there
+    assert not AppointmentRequest.objects.exists()
+    with time_machine.travel(datetime.timedelta(minutes=1)):
+        assert client.post(REQUEST_CHECK, consent).status_code == 302
+    assert AppointmentRequest.objects.count() == 1
+
+
+def test_a_tampered_token_is_refused(client, physician_data):
+    physician_data["token"] = physician_data["token"][:-2] + "xx"
+    response = post(client, REFER, physician_data)
     assert "has expired" in response.text
     assert not AppointmentRequest.objects.exists()
 
@@ -183,9 +238,11 @@ def test_condition_choices_are_published_conditions(client, patient_data):
 
     live = ConditionFactory(name="Live condition")
     ConditionFactory(name="Draft condition", status="draft")
-    html = client.get(REQUEST).text
+    client.get(step_url(STEPS[0].slug))
+    html = client.get(step_url("pain")).text
     assert "Live condition" in html
     assert "Draft condition" not in html
+    client.logout()  # a new visit: this one's token was made just now, not a minute ago
     patient_data["condition"] = str(live.pk)
     post(client, REQUEST, patient_data)
     assert AppointmentRequest.objects.get().condition == live

@@ -14,6 +14,7 @@ from appointments.matching import (
     record_possible_matches,
 )
 from appointments.models import AppointmentRequest, PossibleMatch
+from tests.appointments.conftest import send_form
 from tests.appointments.factories import ReferralFactory, RequestFactory
 
 REQUEST = "/appointments/request/"
@@ -95,7 +96,7 @@ def test_new_request_records_the_patients_referral(client, patient_data):
     referral = ReferralFactory(
         first_name="Anne", last_name="Lee", phone="+12175550123", date_of_birth="1961-04-12"
     )
-    client.post(REQUEST, patient_data)
+    send_form(client, REQUEST, patient_data)
     new = AppointmentRequest.objects.get(source="patient")
     match = PossibleMatch.objects.get()
     assert (match.request, match.earlier, match.reason) == (
@@ -119,7 +120,7 @@ def test_matches_by_name_phone_or_both(client, patient_data, first_name, last_na
     earlier = ReferralFactory(
         first_name=first_name, last_name=last_name, phone=phone, date_of_birth="1961-04-12"
     )
-    client.post(REQUEST, patient_data)
+    send_form(client, REQUEST, patient_data)
     assert list(PossibleMatch.objects.values_list("earlier", "reason")) == [(earlier.pk, reason)]
 
 
@@ -130,7 +131,7 @@ def test_no_match_without_the_same_birth_date_or_with_nothing_else_alike(client,
     ReferralFactory(
         first_name="Marta", last_name="Lee", phone="+12175550999", date_of_birth="1961-04-12"
     )
-    client.post(REQUEST, patient_data)
+    send_form(client, REQUEST, patient_data)
     assert not PossibleMatch.objects.exists()
 
 

@@ -15,7 +15,7 @@ from post_office.models import STATUS, Email
 
 from appointments.models import AppointmentRequest
 from clinic.models import Location
-from tests.appointments.conftest import pdf
+from tests.appointments.conftest import pdf, send_form
 
 REQUEST = "/appointments/request/"
 REFER = "/appointments/refer/"
@@ -57,7 +57,7 @@ def test_location_staff_list_is_used_for_its_requests(
     main.notify_emails = "main-desk@clinic.example\nmain-nurse@clinic.example"
     main.save()
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(REQUEST, patient_data)
+        send_form(client, REQUEST, patient_data)
     send_outbox()
     staff = next(message for message in mail.outbox if "New patient" in message.subject)
     assert sorted(staff.to) == ["main-desk@clinic.example", "main-nurse@clinic.example"]
@@ -72,7 +72,7 @@ def test_no_email_address_no_acknowledgement(
     settings.CLINIC_NOTIFY_EMAILS = []
     patient_data["email"] = ""
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(REQUEST, patient_data)
+        send_form(client, REQUEST, patient_data)
     (staff_notice,) = Email.objects.all()
     assert staff_notice.to == ["frontdesk@bluestem-pain.example"]
 
@@ -82,7 +82,7 @@ def test_nothing_is_queued_when_the_request_is_not_saved(
 ):
     settings.CLINIC_NOTIFY_EMAILS = ["intake@clinic.example"]
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        client.post(REQUEST, {**patient_data, "phone": "nope"})
+        send_form(client, REQUEST, {**patient_data, "phone": "nope"})
     assert callbacks == []
     assert not Email.objects.exists()
 

@@ -48,7 +48,7 @@ def test_purge_deletes_old_ended_requests_with_their_files(
 
     with django_capture_on_commit_callbacks(execute=True):
         output = purge()
-    assert output == "Purged 2 requests and 3 files.\n"
+    assert output == "Purged 2 requests and 3 files, and 0 files of requests never sent.\n"
     assert set(AppointmentRequest.objects.all()) == {recent, still_open}
     assert not AppointmentRequest.objects.filter(pk__in=[old_closed.pk, old_declined.pk]).exists()
     # No orphan file and no missing file: storage holds exactly the attachments left.

@@ -16,7 +16,13 @@ from django.test.utils import CaptureQueriesContext
 
 from appointments.forms import REFERRER_FIELDS, new_form_token
 from appointments.models import AppointmentRequest, Attachment
-from tests.appointments.conftest import image_bytes, pdf, pdf_bytes
+from tests.appointments.conftest import (
+    image_bytes,
+    pdf,
+    pdf_bytes,
+    send_form,
+    send_patient_request,
+)
 from tests.appointments.factories import AttachmentFactory, ReferralFactory
 
 REQUEST = "/appointments/request/"
@@ -29,10 +35,14 @@ TUESDAY_MORNING = datetime.datetime(2026, 11, 17, 10, 0, tzinfo=CHICAGO)
 
 def receipt_for(client, url, data, sent_at):
     """Send a form shown a minute before `sent_at`, at `sent_at`; the receipt shown then."""
-    with time_machine.travel(sent_at - datetime.timedelta(minutes=1), tick=False):
-        token = new_form_token()
     with time_machine.travel(sent_at, tick=False):
-        assert client.post(url, {**data, "token": token})["Location"] == SENT
+        if url == REQUEST:
+            # The question pages, started a minute before (send_patient_request does so).
+            assert send_patient_request(client, data)["Location"] == SENT
+        else:
+            with time_machine.travel(sent_at - datetime.timedelta(minutes=1), tick=False):
+                token = new_form_token()
+            assert client.post(url, {**data, "token": token})["Location"] == SENT
         return client.get(SENT).text
 
 
@@ -288,7 +298,7 @@ def test_the_referral_form_is_empty_without_asking_for_another(client, physician
 
 
 def test_after_a_patient_request_another_referral_fills_in_nothing(client, patient_data):
-    client.post(REQUEST, patient_data)
+    send_form(client, REQUEST, patient_data)
     html = client.get(REFER + "?another=1").text
     assert 'value="Dr. Rivera"' not in html and 'value="Prairie Family Medicine"' not in html
     assert "filled in from the referral" not in html
@@ -311,9 +321,8 @@ def next_birth_date():
 
 
 def send(client, url, data, **extra):
-    return client.post(
-        url, {**data, "token": fresh_token(), "date_of_birth": next_birth_date()}, **extra
-    )
+    another = {**data, "token": fresh_token(), "date_of_birth": next_birth_date()}
+    return send_form(client, url, another, **extra)
 
 
 def test_a_busy_office_sends_sixty_referrals_an_hour_and_a_flood_is_stopped(

@@ -1,5 +1,7 @@
 """The forms are worth finding in search engines; a receipt never is."""
 
+from tests.appointments.conftest import send_patient_request
+
 
 def test_the_forms_are_indexable_and_the_receipt_is_not(client, demo):
     for url in ["/appointments/request/", "/appointments/refer/"]:
@@ -11,6 +13,6 @@ def test_the_forms_are_indexable_and_the_receipt_is_not(client, demo):
 
 def test_the_receipt_page_is_noindex(client, patient_data, settings):
     settings.CLINIC_NOTIFY_EMAILS = []
-    response = client.post("/appointments/request/", patient_data, follow=True)
+    response = send_patient_request(client, patient_data, follow=True)
     assert response.redirect_chain[-1][0] == "/appointments/sent/"
     assert '<meta name="robots" content="noindex, nofollow">' in response.text

@@ -14,7 +14,7 @@ from post_office.models import Email
 
 from appointments.models import AccessLog, AppointmentRequest, StatusChange, StatusLink
 from clinic.models import Location
-from tests.appointments.conftest import pdf, staff_member
+from tests.appointments.conftest import pdf, send_form, staff_member
 from tests.appointments.factories import ReferralFactory, RequestFactory
 
 REFER = "/appointments/refer/"
@@ -79,7 +79,7 @@ def test_a_patient_gets_a_link_to_their_own_request(
     client, patient_data, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(REQUEST, patient_data)
+        response = send_form(client, REQUEST, patient_data)
     path = sent_link(client, response)
     send_queued()
     [acknowledgement] = [m for m in mail.outbox if m.to == [patient_data["email"]]]

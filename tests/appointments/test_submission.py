@@ -14,6 +14,12 @@ from django.utils import timezone
 from appointments.forms import new_form_token
 from appointments.models import REFERENCE_ALPHABET, AppointmentRequest, RecentSubmission
 from appointments.services import Outcome, submit_request
+from tests.appointments.conftest import (
+    REQUEST_CHECK,
+    answer_questions,
+    send_form,
+    send_patient_request,
+)
 
 REQUEST = "/appointments/request/"
 REFER = "/appointments/refer/"
@@ -21,7 +27,7 @@ SENT = "/appointments/sent/"
 
 
 def test_form_redirects_to_the_confirmation_with_the_reference(client, patient_data):
-    response = client.post(REQUEST, patient_data)
+    response = send_form(client, REQUEST, patient_data)
     assert response.status_code == 302
     assert response["Location"] == SENT
     saved = AppointmentRequest.objects.get()
@@ -34,7 +40,7 @@ def test_form_redirects_to_the_confirmation_with_the_reference(client, patient_d
 
 
 def test_references_are_short_unambiguous_and_unguessable(db, client, patient_data):
-    client.post(REQUEST, patient_data)
+    send_form(client, REQUEST, patient_data)
     reference = AppointmentRequest.objects.get().reference
     assert re.fullmatch(rf"R-[{REFERENCE_ALPHABET}]{{4}}-[{REFERENCE_ALPHABET}]{{4}}", reference)
     from appointments.models import new_reference
@@ -54,13 +60,13 @@ def test_forms_and_confirmation_are_never_cached(client, patient_data):
     for response in (client.get(REQUEST), client.get(REFER)):
         assert "no-store" in response["Cache-Control"]
         assert "X-Page-Cache" not in response
-    client.post(REQUEST, patient_data)
+    send_form(client, REQUEST, patient_data)
     assert "no-store" in client.get(SENT)["Cache-Control"]
 
 
 def test_double_click_reload_and_back_never_make_two_requests(client, patient_data):
-    first = client.post(REQUEST, patient_data)
-    second = client.post(REQUEST, patient_data)  # the same form, sent again
+    first = send_form(client, REQUEST, patient_data)
+    second = send_form(client, REQUEST, patient_data)  # the same form, sent again
     assert first["Location"] == second["Location"] == SENT
     assert AppointmentRequest.objects.count() == 1
     page = client.get(SENT).text
@@ -68,24 +74,38 @@ def test_double_click_reload_and_back_never_make_two_requests(client, patient_da
     assert "changes were not saved" not in page
 
 
-@pytest.mark.parametrize(("url", "data"), [(REQUEST, "patient_data"), (REFER, "physician_data")])
-def test_identical_resend_with_files_says_nothing_more(client, url, data, request):
+def test_identical_resend_with_files_says_nothing_more(client, physician_data):
     from tests.appointments.conftest import pdf
 
-    data = request.getfixturevalue(data)
-    client.post(url, {**data, "attachments": [pdf("letter.pdf")]})
-    client.post(url, {**data, "attachments": [pdf("letter.pdf")]})
+    client.post(REFER, {**physician_data, "attachments": [pdf("letter.pdf")]})
+    client.post(REFER, {**physician_data, "attachments": [pdf("letter.pdf")]})
     assert AppointmentRequest.objects.count() == 1
     assert "changes were not saved" not in client.get(SENT).text
 
 
-def test_changed_resend_keeps_the_first_version_and_says_so(client, patient_data):
-    client.post(REQUEST, patient_data)
+def test_a_patient_request_with_files_sent_twice_is_one_request_with_its_files_once(
+    client, patient_data
+):
+    from tests.appointments.conftest import pdf
+
+    send_patient_request(client, {**patient_data, "attachments": [pdf("letter.pdf")]})
+    again = client.post(REQUEST_CHECK, {"privacy_acknowledged": "on", "contact_consent": "on"})
+    assert again["Location"] == SENT
+    saved = AppointmentRequest.objects.get()
+    assert [a.original_name for a in saved.attachments.all()] == ["letter.pdf"]
+    assert "changes were not saved" not in client.get(SENT).text
+
+
+# A patient can no longer send one form twice with changes: their answers leave the session
+# on the send (test_request_steps.test_double_send_reload_and_back_and_send_make_one_request).
+# The referral form still can.
+def test_changed_resend_keeps_the_first_version_and_says_so(client, physician_data):
+    send_form(client, REFER, physician_data)
     # Back, correct the phone number, send the same form again.
-    response = client.post(REQUEST, {**patient_data, "phone": "(217) 555-0144"})
+    response = send_form(client, REFER, {**physician_data, "phone": "(217) 555-0144"})
     assert response["Location"] == SENT
     saved = AppointmentRequest.objects.get()
-    assert saved.phone.as_national == "(217) 555-0123"
+    assert saved.phone.as_national == "(217) 555-0199"
     page = client.get(SENT).text
     assert saved.reference in page
     assert "Your changes were not saved" in page
@@ -104,12 +124,14 @@ def test_resend_with_other_files_is_a_change(client, physician_data):
     assert "Your changes were not saved" in client.get(SENT).text
 
 
-def test_a_race_between_two_copies_of_one_form_saves_one(client, patient_data, monkeypatch):
-    from appointments.forms import PatientRequestForm
+def test_a_race_between_two_copies_of_one_form_saves_one(client, physician_data, monkeypatch):
+    from appointments.forms import PhysicianReferralForm
 
-    client.post(REQUEST, patient_data)
+    # A copy of one form is one token: the referral form's, as the patient's lives in the
+    # session and is spent by the send.
+    send_form(client, REFER, physician_data)
     saved = AppointmentRequest.objects.get()
-    form = PatientRequestForm(patient_data)
+    form = PhysicianReferralForm(physician_data)
     assert form.is_valid(), form.errors
     # The second copy checked before the first one committed: it waits for it, then finds it.
     real_filter = AppointmentRequest.objects.filter
@@ -128,7 +150,7 @@ def test_a_race_between_two_copies_of_one_form_saves_one(client, patient_data, m
 
 def test_honeypot_looks_like_success_and_stores_nothing(client, patient_data, mailoutbox):
     patient_data["website"] = "http://spam.example"
-    response = client.post(REQUEST, patient_data)
+    response = send_form(client, REQUEST, patient_data)
     assert response["Location"] == SENT
     assert re.search(r"R-\w{4}-\w{4}", client.get(SENT).text)
     assert not AppointmentRequest.objects.exists()
@@ -137,8 +159,9 @@ def test_honeypot_looks_like_success_and_stores_nothing(client, patient_data, ma
     assert not Email.objects.exists()
 
 
-def test_honeypot_field_is_hidden_by_css_not_inline_style(client, db, demo):
-    html = client.get(REQUEST).text
+def test_honeypot_field_is_hidden_by_css_not_inline_style(client, patient_data):
+    answer_questions(client, patient_data)
+    html = client.get(REQUEST_CHECK).text  # the page that sends
     assert 'class="visually-hidden-field"' in html
     assert 'name="website"' in html
     assert "style=" not in html
@@ -154,11 +177,9 @@ _patients = itertools.count()
 
 
 def send(client, data, **extra):
-    """A new form for another patient (born another day), so no send is a copy of another."""
+    """A new request for another patient (born another day), so no send is a copy of another."""
     born = datetime.date(1961, 4, 12) - datetime.timedelta(days=next(_patients))
-    return client.post(
-        REQUEST, {**data, "token": fresh_token(), "date_of_birth": born.isoformat()}, **extra
-    )
+    return send_patient_request(client, {**data, "date_of_birth": born.isoformat()}, **extra)
 
 
 @pytest.fixture(params=["database", "redis"])
@@ -203,7 +224,11 @@ def test_form_limit_counts_only_valid_posts(client, patient_data, settings):
     for _ in range(5):
         response = send(client, {**patient_data, "first_name": ""})
         assert response.status_code == 200
-        assert "Please check 1 thing below" in response.text
+        assert "Enter your first name" in response.text
+        # Refused where it is sent: the check page, without the consent.
+        response = send(client, {**patient_data, "contact_consent": ""})
+        assert response.status_code == 200
+        assert "Please agree that we may contact you" in response.text
     assert send(client, patient_data).status_code == 302
     assert send(client, patient_data).status_code == 302
     assert send(client, patient_data).status_code == 429
@@ -215,33 +240,37 @@ def test_refused_post_comes_back_with_everything_typed(client, patient_data, set
     assert send(client, patient_data).status_code == 302
     typed = {
         **patient_data,
-        "token": fresh_token(),
         "first_name": "Cora",
         "reason": "Neck pain after a fall in the garden.",
         "insurance_carrier": "Prairie Mutual",
     }
-    response = client.post(REQUEST, typed)
+    response = send_form(client, REQUEST, typed)
     assert response.status_code == 429
     html = response.text
     assert html.index("too many forms from this connection") < html.index('<form method="post"')
     assert "(217) 555-0100" in html
     assert "Nothing from this form was saved" in html
-    assert 'value="Cora"' in html
-    assert 'value="Prairie Mutual"' in html
+    assert "Cora" in html
+    assert "Prairie Mutual" in html
     assert "Neck pain after a fall in the garden." in html
-    assert 'value="1961-04-12"' in html
-    assert f'value="{typed["token"]}"' in html  # still unused: it can be sent later
+    assert "April 12, 1961" in html
     assert "no-store" in response["Cache-Control"]
     assert AppointmentRequest.objects.count() == 1
+    # The answers and their token are still unused: once allowed, the same page sends them.
+    settings.CLINIC_SUBMISSIONS_PER_HOUR = 2
+    consent = {"privacy_acknowledged": "on", "contact_consent": "on"}
+    assert client.post(REQUEST_CHECK, consent)["Location"] == SENT
+    assert AppointmentRequest.objects.filter(first_name="Cora").count() == 1
 
 
 def test_form_sent_again_over_the_limit_still_shows_its_confirmation(
     client, patient_data, settings
 ):
     settings.CLINIC_SUBMISSIONS_PER_HOUR = 1
-    assert client.post(REQUEST, patient_data).status_code == 302
+    assert send_form(client, REQUEST, patient_data).status_code == 302
     reference = AppointmentRequest.objects.get().reference
-    response = client.post(REQUEST, patient_data)  # a reload of the one saved form
+    # A reload of the send of the one saved request.
+    response = client.post(REQUEST_CHECK, {"privacy_acknowledged": "on", "contact_consent": "on"})
     assert response.status_code == 302
     assert reference in client.get(SENT).text
 
@@ -299,13 +328,14 @@ def test_pages_link_to_the_forms(client, pages):
 
 
 def test_patient_form_starts_with_emergency_guidance_and_referral_help(client, db, demo):
-    html = client.get(REQUEST).text
-    emergency = html.index("Is this an emergency?")
-    assert emergency < html.index('<form method="post"')
+    html = client.get(REQUEST).text  # the start page
     assert "Call 911 or go to the nearest emergency department now" in html
     assert "No referral yet?" in html
     assert "(217) 555-0100" in html
-    assert 'name="no_red_flags"' in html
+    # The first question is the warning signs, before anything about the patient.
+    html = client.get(f"{REQUEST}safety/").text
+    assert html.index('name="no_red_flags"') < html.index("Call 911 or go to the nearest")
+    assert "Call 911 or go to the nearest emergency department now" in html
 
 
 def website_notes(appointment):
@@ -317,11 +347,11 @@ def test_back_and_send_folds_the_second_copy_into_the_first(client, patient_data
 
     from tests.appointments.conftest import pdf
 
-    client.post(REQUEST, patient_data)
+    send_form(client, REQUEST, patient_data)
     emails = Email.objects.count()
     # Back: the page is fetched again with a new token; the phone corrected, a letter added.
     second = {**patient_data, "token": fresh_token(), "phone": "(217) 555-0144"}
-    response = client.post(REQUEST, {**second, "attachments": [pdf("referral letter.pdf")]})
+    response = send_form(client, REQUEST, {**second, "attachments": [pdf("referral letter.pdf")]})
     assert response["Location"] == SENT
     saved = AppointmentRequest.objects.get()
     assert saved.phone.as_national == "(217) 555-0123"  # the first version stands
@@ -340,10 +370,10 @@ def test_back_and_send_folds_the_second_copy_into_the_first(client, patient_data
 
 
 def test_a_double_click_on_the_second_copy_adds_one_note(client, patient_data):
-    client.post(REQUEST, patient_data)
+    send_form(client, REQUEST, patient_data)
     second = {**patient_data, "token": fresh_token(), "reason": "Leg pain, worse at night."}
-    client.post(REQUEST, second)
-    client.post(REQUEST, second)
+    send_form(client, REQUEST, second)
+    send_form(client, REQUEST, second)
     saved = AppointmentRequest.objects.get()
     [note] = website_notes(saved)
     assert "- What would you like help with?" not in note  # the model's labels, not the form's
@@ -352,8 +382,8 @@ def test_a_double_click_on_the_second_copy_adds_one_note(client, patient_data):
 
 
 def test_the_same_details_sent_again_on_a_new_form_are_noted(client, patient_data):
-    client.post(REQUEST, patient_data)
-    client.post(REQUEST, {**patient_data, "token": fresh_token()})
+    send_form(client, REQUEST, patient_data)
+    send_form(client, REQUEST, {**patient_data, "token": fresh_token()})
     [note] = website_notes(AppointmentRequest.objects.get())
     assert "The second copy gave the same details." in note
 
@@ -391,7 +421,7 @@ def test_another_source_for_the_same_patient_is_a_new_request_and_a_match(
 ):
     from appointments.models import PossibleMatch
 
-    client.post(REQUEST, patient_data)
+    send_form(client, REQUEST, patient_data)
     same_patient = {name: patient_data[name] for name in PATIENT_FIELDS}
     client.post(REFER, {**physician_data, **same_patient, "token": fresh_token()})
     patient, referral = AppointmentRequest.objects.order_by("created_at")
@@ -409,19 +439,19 @@ def test_a_copy_after_the_resend_window_is_a_new_request(client, patient_data, s
 
     start = timezone.now()
     with time_machine.travel(start, tick=False):
-        client.post(REQUEST, patient_data)
+        send_form(client, REQUEST, patient_data)
     later = start + datetime.timedelta(minutes=settings.CLINIC_RESEND_MINUTES, seconds=1)
     with time_machine.travel(later, tick=False):
-        client.post(REQUEST, {**patient_data, "token": fresh_token()})
+        send_form(client, REQUEST, {**patient_data, "token": fresh_token()})
     assert AppointmentRequest.objects.count() == 2
     assert PossibleMatch.objects.get().reason == PossibleMatch.Reason.NAME_AND_PHONE
     assert "twice" not in client.get(SENT).text
 
 
 def test_a_closed_request_takes_no_copy(client, patient_data):
-    client.post(REQUEST, patient_data)
+    send_form(client, REQUEST, patient_data)
     AppointmentRequest.objects.update(status="closed", closed_because="withdrawn")
-    client.post(REQUEST, {**patient_data, "token": fresh_token()})
+    send_form(client, REQUEST, {**patient_data, "token": fresh_token()})
     assert AppointmentRequest.objects.count() == 2
 
 
@@ -429,8 +459,8 @@ def test_twins_sent_by_one_parent_are_two_requests(client, patient_data):
     """One birth date, one phone, one last name: the same phone alone never folds."""
     from appointments.models import PossibleMatch
 
-    client.post(REQUEST, {**patient_data, "first_name": "Maria"})
-    client.post(REQUEST, {**patient_data, "first_name": "Marta", "token": fresh_token()})
+    send_form(client, REQUEST, {**patient_data, "first_name": "Maria"})
+    send_form(client, REQUEST, {**patient_data, "first_name": "Marta", "token": fresh_token()})
     assert sorted(AppointmentRequest.objects.values_list("first_name", flat=True)) == [
         "Maria",
         "Marta",

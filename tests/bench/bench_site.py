@@ -49,7 +49,7 @@ PAGES = {
     "condition page": "/conditions/failed-back-surgery-syndrome/",
     "treatment index": "/treatments/",
     "search": "/search/?q=sciatica",
-    "request form": "/appointments/request/",
+    "request start page": "/appointments/request/",
 }
 CONTENT_PAGES = ["home", "condition page", "treatment index", "search"]
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -186,8 +186,12 @@ def upload_memory(port):
 def _send_pdf(port, data):
     from tests.faults.conftest import PATIENT, Visitor
 
+    # The patient's question pages answered, then the file added on the files page (as a
+    # browser does it, multipart) and the request sent from the check page.
     visitor = Visitor(f"http://127.0.0.1:{port}")
-    fields = {**PATIENT, **visitor.form()}
+    if visitor.answer_questions(PATIENT)[0] != 302:
+        raise RuntimeError("The question pages were not answered")
+    fields = {"csrfmiddlewaretoken": visitor.csrf}
     boundary = uuid.uuid4().hex
     parts = [
         f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
@@ -201,7 +205,7 @@ def _send_pdf(port, data):
     )
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/appointments/request/",
+        f"http://127.0.0.1:{port}/appointments/request/files/?change",
         data=body,
         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
     )
@@ -211,6 +215,9 @@ def _send_pdf(port, data):
         status = error.code
     if status != 302:
         raise RuntimeError(f"The upload was not accepted: {status}")
+    status = visitor.send_answers(PATIENT)[0]
+    if status != 302:
+        raise RuntimeError(f"The request with its upload was not sent: {status}")
 
 
 def main():

@@ -346,7 +346,8 @@ def test_an_archived_location_leaves_the_site_but_stays_on_its_requests(
     assert "Eastside" not in visitor.get("/").text
     assert visitor.get(eastside.get_absolute_url()).status_code == 404
     assert eastside.get_absolute_url() not in visitor.get("/sitemap.xml").text
-    form = visitor.get("/appointments/request/")
+    visitor.get("/appointments/request/safety/")  # the patient's request started
+    form = visitor.get("/appointments/request/preferences/")  # the page asking where
     choices = form.context["form"].fields["preferred_location"].queryset
     assert list(choices.values_list("slug", flat=True)) == ["main-clinic"]
     assert "Eastside" not in form.text

@@ -12,7 +12,12 @@ from appointments.models import AppointmentRequest
 from clinic.pagecache import VERSION_CHECK_SECONDS
 from clinic.settings import _cache_from_url
 from conditions.models import Condition
-from tests.appointments.conftest import patient_data, physician_data, shown_form_token  # noqa: F401
+from tests.appointments.conftest import (  # noqa: F401
+    patient_data,
+    physician_data,
+    send_form,
+    shown_form_token,
+)
 
 # Nothing listens on port 1: every connection is refused, as with a stopped Redis.
 DEAD_REDIS = "redis://127.0.0.1:1/0"
@@ -35,6 +40,7 @@ def redis_down(settings):
         "/search/?q=sciatica",
         "/locations/main-clinic/",
         "/appointments/request/",
+        "/appointments/request/safety/",
         "/appointments/refer/",
     ],
 )
@@ -52,7 +58,7 @@ def test_pages_and_forms_are_served_while_redis_is_down(client, pages, redis_dow
 def test_forms_are_sent_while_redis_is_down(client, redis_down, request, path, data_fixture):
     data = request.getfixturevalue(data_fixture)
     client.raise_request_exception = False
-    response = client.post(path, data)
+    response = send_form(client, path, data)
     assert response.status_code == 302
     assert response["Location"].endswith("/appointments/sent/")
     assert AppointmentRequest.objects.filter(last_name=data["last_name"]).count() == 1

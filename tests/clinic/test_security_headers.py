@@ -9,6 +9,7 @@ from django.contrib.staticfiles import finders
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from appointments.models import Attachment, StatusLink
+from appointments.steps import STEPS
 from tests.appointments.factories import AttachmentFactory
 from tests.conftest import log_in_with_second_factor
 
@@ -29,6 +30,8 @@ def public_urls(condition_slug, treatment_slug, location_slug, status_token):
         "treatments/<slug:slug>/": f"treatments/{treatment_slug}/",
         "locations/<slug:slug>/": f"locations/{location_slug}/",
         "appointments/status/<str:token>/": f"appointments/status/{status_token}/",
+        # The first question page: it starts a request, so it needs no earlier answers.
+        "appointments/request/<slug:slug>/": f"appointments/request/{STEPS[0].slug}/",
     }
     urls = []
 

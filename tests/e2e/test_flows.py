@@ -27,15 +27,71 @@ def pdf_file(tmp_path, name="referral-letter.pdf"):
     return path
 
 
-def fill_patient_form(page, phone="(217) 555-0123"):
-    page.get_by_label("First name").fill("Ann")
-    page.get_by_label("Last name").fill("Lee")
-    page.get_by_label("Date of birth").fill("1961-04-12")
-    page.get_by_label("Phone", exact=False).first.fill(phone)
+def answer_safety(page):
+    page.get_by_label("No, none of the warning signs").check()
+
+
+def answer_referral(page):
     page.get_by_label("Name of the doctor who referred you").fill("Dr. Rivera")
     page.get_by_label("Their practice or clinic").fill("Prairie Family Medicine")
+
+
+def answer_about_you(page):
+    page.get_by_label("First name").fill("Ann")
+    page.get_by_label("Last name").fill("Lee")
+    page.get_by_label("Month", exact=True).fill("4")
+    page.get_by_label("Day", exact=True).fill("12")
+    page.get_by_label("Year", exact=True).fill("1961")
+
+
+def answer_contact(page, phone="(217) 555-0123"):
+    page.get_by_label("Phone", exact=True).fill(phone)
+    page.get_by_label("How should we contact you?").select_option("phone")
+
+
+def answer_pain(page):
     page.get_by_label("What would you like help with?").fill("Leg pain since my fusion.")
-    page.get_by_label("None of the emergency warning signs").check()
+
+
+def answer_preferences(page):
+    page.get_by_label("When is best to call?").select_option("morning")
+
+
+def answer_files(page, files=()):
+    if files:
+        page.get_by_label("Attach files").set_input_files(files)
+
+
+# Each question page, in the order of appointments.steps.STEPS, as a patient answers it.
+ANSWER = {
+    "safety": answer_safety,
+    "referral": answer_referral,
+    "about-you": answer_about_you,
+    "contact": answer_contact,
+    "pain": answer_pain,
+    "preferences": answer_preferences,
+    "files": answer_files,
+}
+
+
+def go_on(page):
+    page.get_by_role("button", name="Continue").click()
+
+
+def fill_patient_form(page, phone="(217) 555-0123", files=()):
+    """From the start page, answer every question page and tick the consent on the check
+    page: what is left is to press "Send my request"."""
+    page.get_by_role("button", name="Start now").click()
+    for slug, answer in ANSWER.items():
+        expect(page).to_have_url(re.compile(f"/appointments/request/{slug}/$"))
+        if slug == "contact":
+            answer(page, phone=phone)
+        elif slug == "files":
+            answer(page, files=files)
+        else:
+            answer(page)
+        go_on(page)
+    expect(page).to_have_url(re.compile("/appointments/request/check/$"))
     page.get_by_label("I have read the summary").check()
     page.get_by_label("The clinic may contact me").check()
 
@@ -52,16 +108,32 @@ def test_patient_on_a_phone_reads_fbss_then_asks_for_an_appointment(
     page.get_by_role("link", name="Ask for an appointment").last.click()
     expect(page).to_have_url(re.compile("/appointments/request/$"))
 
-    fill_patient_form(page, phone="555")  # a mistake
-    page.get_by_role("button", name="Send my request").click()
+    page.get_by_role("button", name="Start now").click()
+    for slug in ("safety", "referral", "about-you"):
+        ANSWER[slug](page)
+        go_on(page)
+    answer_contact(page, phone="555")  # a mistake
+    go_on(page)
     summary = page.get_by_role("alert")
-    expect(summary).to_contain_text("Please check 1 thing below")
-    expect(page.get_by_label("Last name")).to_have_value("Lee")  # nothing lost
+    expect(summary).to_contain_text("Enter a US phone number")
+    expect(summary).to_be_focused()  # read first, then the way to the field
+    expect(page.get_by_label("Email (optional)")).to_have_value("")
     summary.get_by_role("link").first.click()  # the summary leads to the field
     expect(page.locator("#id_phone")).to_be_focused()
 
     page.locator("#id_phone").fill("(217) 555-0123")
-    page.get_by_label("Attach files").set_input_files(pdf_file(tmp_path))
+    go_on(page)
+    page.get_by_role("link", name="Back").click()  # nothing lost on the way back
+    expect(page.locator("#id_phone")).to_have_value("(217) 555-0123")
+    go_on(page)
+    for slug in ("pain", "preferences"):
+        ANSWER[slug](page)
+        go_on(page)
+    answer_files(page, files=[pdf_file(tmp_path)])
+    go_on(page)
+    expect(page.get_by_text("referral-letter.pdf")).to_be_visible()  # on the check page
+    page.get_by_label("I have read the summary").check()
+    page.get_by_label("The clinic may contact me").check()
     page.get_by_role("button", name="Send my request").click()
 
     expect(page).to_have_url(re.compile("/appointments/sent/$"))
@@ -116,11 +188,12 @@ def test_patient_request_works_without_javascript(site, browser, base_url, tmp_p
     context = browser.new_context(base_url=base_url, java_script_enabled=False)
     page = context.new_page()
     page.goto("/appointments/request/")
-    fill_patient_form(page)
-    page.get_by_label("Attach files").set_input_files(pdf_file(tmp_path))
+    fill_patient_form(page, files=[pdf_file(tmp_path)])
     page.get_by_role("button", name="Send my request").click()
     expect(page).to_have_url(re.compile("/appointments/sent/$"))
-    expect(page.locator(".reference")).to_have_text(AppointmentRequest.objects.get().reference)
+    saved = AppointmentRequest.objects.get()
+    expect(page.locator(".reference")).to_have_text(saved.reference)
+    assert saved.attachments.get().original_name == "referral-letter.pdf"
     context.close()
 
 

@@ -23,8 +23,16 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from appointments.steps import STEPS
+
 # The appointment tests' form data, shared.
-from tests.appointments.conftest import patient_data, shown_form_token  # noqa: F401
+from tests.appointments.conftest import (  # noqa: F401
+    REQUEST_CHECK,
+    patient_data,
+    shown_form_token,
+    step_answers,
+    step_url,
+)
 
 PROJECT = Path(__file__).resolve().parents[2]
 ON_POSTGRESQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
@@ -243,14 +251,50 @@ class Visitor:
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), error.read().decode()
 
-    def form(self, path="/appointments/request/"):
-        """The form's hidden fields, as a browser would have them after loading the page."""
+    def form(self, path="/appointments/refer/"):
+        """The referral form's hidden fields, as a browser has them after loading the page."""
         status, _, html = self.request(path)
         assert status == 200, status
         return {
             name: re.search(rf'name="{name}" value="([^"]+)"', html).group(1)
             for name in ("csrfmiddlewaretoken", "token")
         }
+
+    def answer_questions(self, data):
+        """Answer the patient's question pages with `data` (fields named as in PATIENT), as
+        a browser would: (status, headers, body) of the last page, a redirect to the check
+        page when every answer was taken. The check page's CSRF token is then `self.csrf`."""
+        status, headers, html = self.request(step_url(STEPS[0].slug))
+        if status != 200:
+            return status, headers, html
+        self.csrf = _csrf_token(html)
+        following = [step_url(step.slug) for step in STEPS[1:]] + [REQUEST_CHECK]
+        for step, expected in zip(STEPS, following, strict=True):
+            answers = {**step_answers(step, data), "csrfmiddlewaretoken": self.csrf}
+            status, headers, html = self.request(step_url(step.slug), answers)
+            # Anywhere but the next page (the start page, when the answers were lost) stops.
+            if status != 302 or not headers.get("Location", "").endswith(expected):
+                return status, headers, html
+        return status, headers, html
+
+    def send_answers(self, data):
+        """Press "Send" on the check page (answered already): (status, headers, body)."""
+        consent = {name: data[name] for name in CONSENT if name in data}
+        return self.request(REQUEST_CHECK, {**consent, "csrfmiddlewaretoken": self.csrf})
+
+    def send_patient_request(self, data):
+        """The patient's whole request, question pages then the send."""
+        answered = self.answer_questions(data)
+        if answered[0] != 302:
+            return answered
+        return self.send_answers(data)
+
+
+def _csrf_token(html):
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+
+CONSENT = ("privacy_acknowledged", "contact_consent", "website")
 
 
 PATIENT = {
@@ -263,11 +307,8 @@ PATIENT = {
 
 
 def send_request(visitor, **changes):
-    """Load the form, send it; return (status, headers, body, reference shown or None)."""
-    hidden = visitor.form()
-    status, headers, body = visitor.request(
-        "/appointments/request/", {**PATIENT, **hidden, **changes}
-    )
+    """Answer the question pages, send; return (status, headers, body, reference or None)."""
+    status, headers, body = visitor.send_patient_request({**PATIENT, **changes})
     reference = None
     if status == 302 and headers.get("Location", "").endswith("/appointments/sent/"):
         _, _, page = visitor.request("/appointments/sent/")

@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.utils import timezone
 from post_office.models import STATUS, Email
 
-from appointments.forms import new_form_token
 from appointments.models import AppointmentRequest
+from tests.appointments.conftest import send_patient_request
 from tests.faults.conftest import free_port
 
 
@@ -52,14 +52,11 @@ def test_requests_sent_while_mail_is_down_are_saved_and_mailed_once_later(
     settings.CLINIC_NOTIFY_EMAILS = ["intake@clinic.example"]
     cache.clear()  # the page cache's table outlives a flush
     for number in range(3):
-        with time_machine.travel(timezone.now() - datetime.timedelta(minutes=1)):
-            token = new_form_token()
-        response = client.post(
-            "/appointments/request/",
+        response = send_patient_request(
+            client,
             # Three patients (born on three days): copies of one patient would be folded.
             {
                 **patient_data,
-                "token": token,
                 "last_name": f"Down{number}",
                 "date_of_birth": f"1961-04-1{number}",
             },

@@ -11,6 +11,7 @@ from appointments.models import (
     RecentSubmission,
     private_storage,
 )
+from appointments.steps import purge_pending_files
 
 
 class Command(BaseCommand):
@@ -53,7 +54,12 @@ class Command(BaseCommand):
         # The form limit's counts of clients that never came back (each client's own are
         # pruned when it sends again).
         RecentSubmission.forget_expired()
-        self.stdout.write(f"Purged {deleted} requests and {len(files)} files.")
+        # Files kept for requests never sent: their answers expired with the session.
+        pending = purge_pending_files()
+        self.stdout.write(
+            f"Purged {deleted} requests and {len(files)} files, and {pending} files of "
+            "requests never sent."
+        )
 
 
 def _delete_files(names):

@@ -1,0 +1,334 @@
+"""The patient's request as question pages: each step, the check page, the send."""
+
+import datetime
+import json
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from appointments.models import AppointmentRequest, RecentSubmission, private_storage
+from appointments.steps import SESSION_KEY, STEPS
+from tests.appointments.conftest import (
+    REQUEST_CHECK,
+    REQUEST_START,
+    pdf,
+    send_patient_request,
+    step_answers,
+    step_url,
+)
+
+SENT = "/appointments/sent/"
+STOP = "/appointments/request/stop/"
+
+
+def answer_until(client, data, last_slug):
+    """Start and answer the steps up to and including `last_slug`."""
+    client.get(step_url(STEPS[0].slug))
+    for step in STEPS:
+        response = client.post(step_url(step.slug), step_answers(step, data))
+        assert response.status_code == 302, (step.slug, response.text[:500])
+        if step.slug == last_slug:
+            return response
+    raise AssertionError(last_slug)
+
+
+def pending_area(client):
+    """The folder of this patient's kept files, named in their session only."""
+    return f"pending/{client.session[SESSION_KEY]['pending']}"
+
+
+def files_in(folder):
+    try:
+        return private_storage().listdir(folder)[1]
+    except FileNotFoundError:
+        return []
+
+
+def test_start_page_says_who_can_ask_what_is_needed_and_what_to_do_in_an_emergency(client, demo):
+    html = client.get(REQUEST_START).text
+    assert "No referral yet?" in html
+    assert "You will need" in html
+    assert "10 minutes" in html
+    assert 'class="red-flags' in html  # the one include, never a copy
+    assert f'href="{step_url(STEPS[0].slug)}"' in html
+    assert SESSION_KEY not in client.session  # looking starts nothing
+
+
+def test_each_step_leads_to_the_next_and_the_last_to_the_check_page(client, patient_data):
+    client.get(step_url(STEPS[0].slug))
+    for step, following in zip(STEPS, [*STEPS[1:], None], strict=True):
+        response = client.post(step_url(step.slug), step_answers(step, patient_data))
+        assert response["Location"] == (step_url(following.slug) if following else REQUEST_CHECK)
+
+
+@pytest.mark.parametrize("step", STEPS, ids=lambda step: step.slug)
+def test_every_step_has_a_back_link_and_at_most_six_inputs(client, patient_data, step):
+    client.get(step_url(STEPS[0].slug))
+    response = client.get(step_url(step.slug))
+    index = STEPS.index(step)
+    back = step_url(STEPS[index - 1].slug) if index else REQUEST_START
+    assert f'class="back-link" href="{back}"' in response.text
+    form = response.context["form"]
+    assert form.field_count <= 6
+    assert response.text.count('name="no_red_flags"') <= 2  # radios of one question
+
+
+@pytest.mark.parametrize(
+    ("slug", "answers", "messages"),
+    [
+        ("safety", {}, ["Choose whether any of the warning signs apply to you now"]),
+        ("referral", {}, ["Enter the name of the doctor who referred you"]),
+        (
+            "referral",
+            {"referrer_name": "Dr. Rivera"},
+            ["Please give the practice or the phone number of the doctor who referred you"],
+        ),
+        ("about-you", {}, ["Enter your first name", "Enter your last name", "Enter your date"]),
+        (
+            "about-you",
+            {"first_name": "Ann", "last_name": "Lee", "date_of_birth_month": "4"},
+            ["Date of birth must include a day"],
+        ),
+        (
+            "about-you",
+            {
+                "first_name": "Ann",
+                "last_name": "Lee",
+                "date_of_birth_month": "4",
+                "date_of_birth_day": "12",
+            },
+            ["Date of birth must include a year"],
+        ),
+        (
+            "about-you",
+            {
+                "first_name": "Ann",
+                "last_name": "Lee",
+                "date_of_birth_month": "13",
+                "date_of_birth_day": "12",
+                "date_of_birth_year": "1961",
+            },
+            ["Date of birth must be a real date"],
+        ),
+        (
+            "about-you",
+            {
+                "first_name": "Ann",
+                "last_name": "Lee",
+                "date_of_birth_month": "1",
+                "date_of_birth_day": "1",
+                "date_of_birth_year": "2999",
+            },
+            ["The date of birth must be in the past."],
+        ),
+        ("contact", {"phone": "nope", "preferred_contact": "phone"}, ["Enter a US phone number"]),
+        ("pain", {}, ["Tell us what you would like help with"]),
+        (
+            "pain",
+            {"reason": "Back pain", "prior_spine_surgery": "on"},
+            ["when you had spine surgery"],
+        ),
+    ],
+)
+def test_a_refused_answer_stays_on_its_page_with_a_summary_linking_to_the_field(
+    client, demo, slug, answers, messages
+):
+    client.get(step_url(STEPS[0].slug))
+    response = client.post(step_url(slug), answers)
+    assert response.status_code == 200
+    html = response.text
+    main = html[html.index("<main") :]
+    # The summary is the first thing in <main>, focusable, its entries links to the boxes.
+    assert main.split(">", 1)[1].lstrip().startswith('<div class="alert alert-danger error')
+    assert 'role="alert" tabindex="-1"' in main
+    for message in messages:
+        assert message in main
+    for anchor, _ in response.context["form"].error_links():
+        assert f'href="#{anchor}"' in main
+        assert f'id="{anchor}"' in main
+    assert "This field is required" not in main
+    assert SESSION_KEY in client.session
+    assert not AppointmentRequest.objects.exists()
+
+
+def test_date_of_birth_is_three_numeric_boxes_in_us_order(client, demo):
+    client.get(step_url(STEPS[0].slug))
+    html = client.get(step_url("about-you")).text
+    month, day, year = (html.index(f"bday-{part}") for part in ("month", "day", "year"))
+    assert month < day < year
+    assert html.count('inputmode="numeric"') == 3
+    assert "<legend" in html and "for example 3 27 1961" in html
+
+
+def test_a_warning_sign_leads_to_the_stop_page_and_never_to_the_form(client, patient_data):
+    client.get(step_url("safety"))
+    response = client.post(step_url("safety"), {"no_red_flags": "some"})
+    assert response["Location"] == STOP
+    html = client.get(STOP).text
+    assert 'class="red-flags' in html and "tel:911" in html
+    assert "<form" not in html.split("<main", 1)[1].split("</main>")[0]
+    # The safety question must be answered again before the check page opens.
+    for step in STEPS[1:]:
+        client.post(step_url(step.slug), step_answers(step, patient_data))
+    assert client.get(REQUEST_CHECK)["Location"] == step_url("safety")
+
+
+def test_answers_survive_back_and_reload(client, patient_data):
+    answer_until(client, patient_data, "contact")
+    html = client.get(step_url("about-you")).text  # back
+    assert 'value="Ann"' in html and 'value="1961"' in html and 'value="4"' in html
+    html = client.get(step_url("contact")).text  # forward, or a reload
+    assert 'value="(217) 555-0123"' in html
+    assert 'value="Dr. Rivera"' in client.get(step_url("referral")).text
+
+
+def test_the_check_page_shows_every_answer_with_a_change_link_that_returns_to_it(
+    client, patient_data
+):
+    answer_until(client, patient_data, STEPS[-1].slug)
+    html = client.get(REQUEST_CHECK).text
+    assert "Ann" in html and "April 12, 1961" in html and "Prairie Family Medicine" in html
+    for step in STEPS:
+        assert f'href="{step_url(step.slug)}?change' in html
+    response = client.post(
+        step_url("about-you") + "?change",
+        {**step_answers(STEPS[2], patient_data), "first_name": "Anne"},
+    )
+    assert response["Location"] == REQUEST_CHECK
+    html = client.get(REQUEST_CHECK).text
+    assert "Anne" in html
+    assert (
+        f'class="back-link" href="{REQUEST_CHECK}"' in client.get(step_url("pain") + "?change").text
+    )
+
+
+def test_the_check_page_sends_only_all_answers_and_only_with_consent(client, patient_data):
+    client.get(step_url("safety"))
+    assert client.get(REQUEST_CHECK)["Location"] == step_url("safety")
+    answer_until(client, patient_data, STEPS[-1].slug)
+    response = client.post(REQUEST_CHECK, {})
+    assert response.status_code == 200
+    assert "Please confirm you have read the privacy notice summary." in response.text
+    assert not AppointmentRequest.objects.exists()
+
+
+def test_nothing_is_saved_until_the_send_and_the_session_keeps_no_answers_after(
+    client, patient_data, settings
+):
+    settings.CLINIC_MIN_FILL_SECONDS = 0
+    answer_until(client, patient_data, STEPS[-1].slug)
+    assert not AppointmentRequest.objects.exists()
+    response = client.post(REQUEST_CHECK, {"privacy_acknowledged": "on", "contact_consent": "on"})
+    assert response["Location"] == SENT
+    saved = AppointmentRequest.objects.get()
+    assert (saved.first_name, saved.date_of_birth) == ("Ann", datetime.date(1961, 4, 12))
+    assert SESSION_KEY not in client.session
+    session = json.dumps(dict(client.session.items()))
+    assert "Ann" not in session and "1961" not in session and "Rivera" not in session
+
+
+def test_double_send_reload_and_back_and_send_make_one_request(client, patient_data):
+    first = send_patient_request(client, patient_data)
+    again = client.post(REQUEST_CHECK, {"privacy_acknowledged": "on", "contact_consent": "on"})
+    assert first["Location"] == again["Location"] == SENT
+    # Back to a step and on to the check page: the answers are gone, so the request starts
+    # over rather than sends again.
+    assert client.get(step_url("pain"))["Location"] == REQUEST_START
+    assert AppointmentRequest.objects.count() == 1
+    assert client.get(SENT).status_code == 200
+
+
+def test_answers_expire_after_two_hours_with_their_files(client, patient_data):
+    with time_machine.travel(datetime.datetime(2026, 3, 3, 9, 0, tzinfo=datetime.UTC)) as clock:
+        answer_until(client, patient_data, "preferences")
+        folder = pending_area(client)
+        client.post(step_url("files"), {"attachments": [pdf("letter.pdf")], "action": "add"})
+        assert len(files_in(folder)) == 1
+        for _ in range(4):  # slow, but never away long enough for the session to end
+            clock.shift(datetime.timedelta(minutes=25))
+            assert client.get(step_url("pain")).status_code == 200
+        clock.shift(datetime.timedelta(minutes=25))
+        response = client.get(step_url("pain"))
+        assert response["Location"] == REQUEST_START
+        assert "Your answers have expired" in client.get(REQUEST_START).text
+        assert SESSION_KEY not in client.session
+        assert files_in(folder) == []
+        assert client.get(REQUEST_CHECK)["Location"] == REQUEST_START
+
+
+def test_answers_gone_with_an_ended_session_lead_to_the_start_page_saying_so(client, patient_data):
+    answer_until(client, patient_data, "contact")
+    with time_machine.travel(datetime.timedelta(minutes=45)):
+        assert client.get(step_url("pain"))["Location"] == REQUEST_START
+        assert "Your answers have expired" in client.get(REQUEST_START).text
+
+
+def test_kept_files_are_listed_can_be_removed_and_are_attached_at_send(client, patient_data):
+    answer_until(client, patient_data, "preferences")
+    folder = pending_area(client)
+    client.post(
+        step_url("files"),
+        {"attachments": [pdf("letter.pdf"), pdf("mri.pdf")], "action": "add"},
+    )
+    html = client.get(step_url("files")).text
+    assert "letter.pdf" in html and "mri.pdf" in html
+    client.post(step_url("files"), {"remove": "1"})
+    assert len(files_in(folder)) == 1
+    assert "mri.pdf" not in client.get(step_url("files")).text
+    client.post(step_url("files"), {})
+    with time_machine.travel(datetime.timedelta(minutes=1)):
+        response = client.post(
+            REQUEST_CHECK, {"privacy_acknowledged": "on", "contact_consent": "on"}
+        )
+    assert response["Location"] == SENT
+    saved = AppointmentRequest.objects.get()
+    assert list(saved.attachments.values_list("original_name", flat=True)) == ["letter.pdf"]
+    assert files_in(folder) == []
+
+
+def test_a_refused_file_is_named_and_nothing_is_kept(client, patient_data):
+    answer_until(client, patient_data, "preferences")
+    folder = pending_area(client)
+    response = client.post(step_url("files"), {"attachments": [pdf("notes.pdf", b"not a pdf")]})
+    assert response.status_code == 200
+    assert "“notes.pdf” is not a PDF, JPEG, PNG or TIFF file." in response.text
+    assert files_in(folder) == []
+
+
+def test_purge_requests_deletes_kept_files_older_than_two_hours(client, patient_data):
+    answer_until(client, patient_data, "preferences")
+    folder = pending_area(client)
+    client.post(step_url("files"), {"attachments": [pdf()], "action": "add"})
+    call_command("purge_requests", stdout=StringIO())
+    assert len(files_in(folder)) == 1  # still being answered
+    with time_machine.travel(datetime.timedelta(hours=2, minutes=5)):
+        call_command("purge_requests", stdout=StringIO())
+    assert files_in(folder) == []
+
+
+def test_the_rate_limit_counts_only_completed_requests(client, patient_data, settings):
+    settings.CLINIC_SUBMISSIONS_PER_HOUR = 1
+    settings.CLINIC_MIN_FILL_SECONDS = 0
+    for _ in range(5):  # pages answered and answered again count for nothing
+        answer_until(client, patient_data, STEPS[-1].slug)
+    assert not RecentSubmission.objects.exists()
+    response = send_patient_request(client, patient_data)
+    assert response["Location"] == SENT
+    assert RecentSubmission.objects.count() == 1
+    other = {**patient_data, "first_name": "Bo", "date_of_birth": "1970-01-01"}
+    assert send_patient_request(client, other).status_code == 429
+    assert AppointmentRequest.objects.count() == 1
+
+
+def test_the_honeypot_gets_a_receipt_and_saves_nothing(client, patient_data):
+    response = send_patient_request(client, {**patient_data, "website": "http://spam"})
+    assert response["Location"] == SENT
+    assert not AppointmentRequest.objects.exists()
+    assert SESSION_KEY not in client.session
+
+
+def test_a_later_step_without_a_started_request_goes_to_the_start_page(client, demo):
+    assert client.get(step_url("contact"))["Location"] == REQUEST_START
+    assert client.get(step_url("nowhere")).status_code == 404
