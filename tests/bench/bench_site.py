@@ -173,14 +173,27 @@ def upload_memory(port):
             status = Path(f"/proc/{worker}/status").read_text()
             return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
 
-        small = b"%PDF-1.4\n" + b"0" * 1024 + b"\n%%EOF\n"
-        _send_pdf(port, small)  # warm up: every code path of an upload has run once
+        _send_pdf(port, _pdf_of_size(4096))  # warm up: every path of an upload has run once
         before = peak_kb()
-        _send_pdf(port, b"%PDF-1.4\n" + os.urandom(10 * 1024 * 1024 - 64) + b"\n%%EOF\n")
+        _send_pdf(port, _pdf_of_size(10 * 1024 * 1024))
         return before / 1024, peak_kb() / 1024
     finally:
         process.terminate()
         process.wait()
+
+
+def _pdf_of_size(size):
+    """A real one-page PDF (the upload checks open it with pikepdf) of about `size` bytes."""
+    import io
+
+    import pikepdf
+
+    document = pikepdf.new()
+    document.add_blank_page()
+    document.Root.Padding = document.make_stream(os.urandom(size - 2048))
+    output = io.BytesIO()
+    document.save(output, compress_streams=False)
+    return output.getvalue()
 
 
 def _send_pdf(port, data):
