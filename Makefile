@@ -26,8 +26,12 @@ run: install ## Run the site locally: SQLite, demo content, console email, debug
 	$(MANAGE) createcachetable
 	$(MANAGE) load_demo
 	@echo "Emails wait in the outbox and are printed here within 10 seconds."
+	@echo "A worker (manage.py db_worker) reads faxes and scans files in the background."
 	@( while sleep 10; do $(MANAGE) send_queued_mail --skip-checks 2>/dev/null | grep -v '^\[INFO\]'; done ) & \
-	trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+	mail=$$!; \
+	$(MANAGE) db_worker --no-reload & \
+	worker=$$!; \
+	trap 'kill $$mail $$worker 2>/dev/null' EXIT INT TERM; \
 	$(MANAGE) runserver 127.0.0.1:$(PORT)
 
 test: install ## Lint, check, and run every test

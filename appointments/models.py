@@ -149,7 +149,8 @@ class AppointmentRequest(models.Model):
     # The patient.
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
-    date_of_birth = models.DateField()
+    # Empty only while a fax waits to be read (fax_reading): every form requires it.
+    date_of_birth = models.DateField(null=True)
     phone = PhoneNumberField()
     email = models.EmailField(blank=True)
     preferred_contact = models.CharField(
@@ -837,6 +838,13 @@ class Attachment(models.Model):
         PNG = "image/png", "PNG image"
         TIFF = "image/tiff", "TIFF image"
 
+    class Scan(models.TextChoices):
+        PENDING = "pending", "Being checked"
+        CLEAN = "clean", "Clean"
+        FOUND = "found", "Quarantined"
+        # Only where no scanner is configured on purpose (make run, CLINIC_ALLOW_UNSCANNED).
+        UNSCANNED = "unscanned", "Not scanned"
+
     EXTENSIONS = {Kind.PDF: ".pdf", Kind.JPEG: ".jpg", Kind.PNG: ".png", Kind.TIFF: ".tif"}
 
     request = models.ForeignKey(
@@ -849,6 +857,18 @@ class Attachment(models.Model):
     pages = models.PositiveIntegerField(
         null=True, blank=True, help_text="Counted when the file arrived; empty when unknown."
     )
+    sha256 = models.CharField(
+        "SHA-256",
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="Of the content as it arrived (before encryption); checked on every download.",
+    )
+    # Virus scanning (clamd, in the worker): only a CLEAN or UNSCANNED file can be downloaded.
+    scan = models.CharField(max_length=10, choices=Scan.choices, default=Scan.PENDING)
+    scan_finding = models.CharField(max_length=200, blank=True, editable=False)
+    scan_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    scanned_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -860,6 +880,44 @@ class Attachment(models.Model):
     @property
     def extension(self):
         return self.EXTENSIONS[self.content_type]
+
+
+class FaxReading(models.Model):
+    """A faxed referral read by OCR in the worker: what it suggests for the request's fields,
+    each with the page it came from, until staff check them against the fax."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", "Waiting to be read"
+        READ = "read", "Read"
+        FAILED = "failed", "Could not be read"
+
+    request = models.OneToOneField(
+        AppointmentRequest, on_delete=models.CASCADE, related_name="fax_reading"
+    )
+    attachment = models.OneToOneField(Attachment, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.WAITING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # The kind of error only (never its message, which may quote the fax).
+    error = models.CharField(max_length=100, blank=True)
+    resolution = models.CharField(max_length=30, blank=True, help_text="As the fax declares it.")
+    low_resolution = models.BooleanField(
+        default=False, help_text="A standard-resolution fax (98 dpi rows): check every value."
+    )
+    # {field name: {"value": text as read, "page": page number}}, for the fields it filled.
+    suggestions = models.JSONField(default=dict, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    checked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"Fax for {self.request.reference} ({self.get_state_display().lower()})"
 
 
 class StatusLink(models.Model):

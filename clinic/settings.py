@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "clinic",
     "conditions",
     "appointments",
@@ -239,6 +241,15 @@ if os.environ.get("PRIVATE_STORAGE_BUCKET"):
             },
         },
     }
+
+# Background work (reading faxes, scanning files): Django's Tasks API (the django-tasks
+# backport), queued in the database. `manage.py db_worker` processes run it; `make run` starts
+# one. Work waits in the database while no worker runs. Tests run tasks as they are queued.
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("CLINIC_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
 
 # Email: printed to the console on a laptop, SMTP in production.
 if DEBUG and not os.environ.get("EMAIL_HOST"):
