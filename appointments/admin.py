@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from appointments import staff_admin  # noqa: F401  (staff accounts and the login history)
+from appointments.faxes.admin import FaxAdminMixin, fax_summary
 from appointments.forms import StaffEntryForm
 from appointments.models import (
     AccessLog,
@@ -414,7 +415,7 @@ ENTRY_FIELDSETS = [
 
 
 @admin.register(AppointmentRequest)
-class AppointmentRequestAdmin(admin.ModelAdmin):
+class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
     form = TriageForm
     add_form = StaffEntryForm
     change_form_template = "admin/appointments/appointmentrequest/change_form.html"
@@ -522,6 +523,7 @@ class AppointmentRequestAdmin(admin.ModelAdmin):
                 view(self.match_view),
                 name="appointments_appointmentrequest_match",
             ),
+            *self.fax_urls(),
             *super().get_urls(),
         ]
 
@@ -628,6 +630,8 @@ class AppointmentRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description="Patient", ordering="last_name")
     def patient(self, obj):
+        if not (obj.last_name or obj.first_name):
+            return format_html("<em>{}</em>", "Fax, being read")
         if obj.has_open_match:
             return format_html(
                 '{}, {} <span class="match-flag" title="Possible match">Match?</span>',
@@ -715,6 +719,7 @@ class AppointmentRequestAdmin(admin.ModelAdmin):
             "duplicates": obj.duplicates.order_by("created_at"),
             "steps": steps,
             "match_url": reverse("admin:appointments_appointmentrequest_match", args=[obj.pk]),
+            "fax": fax_summary(obj),
         }
 
     def step_url(self, obj, status):

@@ -10,7 +10,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from appointments.models import AppointmentRequest
+from appointments.models import AppointmentRequest, FaxReading
 from appointments.uploads import MAX_FILES, PixelBudget, check_attachment, refusal_message
 from clinic.models import Location
 from conditions.models import Condition
@@ -511,3 +511,48 @@ class RecordsForm(RequestChecks, forms.Form):
         if not uploads and not self.refused_uploads:
             raise ValidationError("Please choose at least one file.", code="required")
         return uploads
+
+
+class FaxUploadForm(RequestChecks, forms.Form):
+    """A fax scanned or saved by staff, to become a request read by OCR."""
+
+    attachments = MultipleFileField(
+        label="The fax",
+        help_text="A TIFF or PDF from the fax machine or fax software (a scan or photo works "
+        "too); one fax at a time, at most 10 MB.",
+        widget=MultipleFileInput(attrs={"accept": ACCEPTED_FILES}),
+    )
+
+    def __init__(self, *args, refused_uploads=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.refused_uploads = list(refused_uploads)
+        self.checked_files = []
+
+    def clean_attachments(self):
+        uploads = super().clean_attachments()
+        if len(uploads) > 1:
+            raise ValidationError("Please upload one fax at a time.", code="one_fax")
+        if not uploads and not self.refused_uploads:
+            raise ValidationError("Please choose the fax's file.", code="required")
+        return uploads
+
+
+class FaxCheckForm(RequestChecks, forms.ModelForm):
+    """The fields read from a fax, for staff to check against its pages and correct."""
+
+    class Meta:
+        model = AppointmentRequest
+        fields = list(FaxReading.FIELDS)
+        labels = {"reason": "Reason for the referral", "urgency": "Urgency"}
+        widgets = {
+            "date_of_birth": forms.DateInput(attrs={"type": "date"}),
+            "urgency": forms.RadioSelect,
+            "reason": forms.Textarea(attrs={"rows": 4, "maxlength": 2000}),
+        }
+
+    def __init__(self, *args, suggestions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["referrer_npi"].validators.append(validate_npi)
+        for name, suggestion in suggestions.items():
+            if name in self.fields:
+                self.fields[name].help_text = f"Read from the fax, page {suggestion['page']}."

@@ -225,6 +225,8 @@ def match_reason(appointment, earlier):
 def find_possible_matches(appointment):
     """Earlier requests born the same day, open or from the last MATCH_WINDOW, that match by
     a close name, the same phone or both: a list of (earlier request, reason)."""
+    if appointment.date_of_birth is None:
+        return []  # a fax not yet read
     received = appointment.created_at or timezone.now()
     before = Q(created_at__lt=received)
     if appointment.pk is not None:  # received in the same instant: the lower key came first

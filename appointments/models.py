@@ -306,10 +306,20 @@ class AppointmentRequest(models.Model):
 
     @property
     def age(self):
-        """The patient's age in whole years today."""
+        """The patient's age in whole years today; None while a fax waits to be read."""
         today = timezone.localdate()
         born = self.date_of_birth
+        if born is None:
+            return None
         return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+    @property
+    def fax_unchecked(self):
+        """A faxed request whose fields, read by OCR, no one has checked yet."""
+        try:
+            return self.fax_reading.checked_at is None
+        except FaxReading.DoesNotExist:
+            return False
 
     @property
     def has_open_match(self):
@@ -398,6 +408,11 @@ class AppointmentRequest(models.Model):
             raise TransitionError(
                 "To close a request as a duplicate, mark it a duplicate of the request it copies.",
                 code="duplicate_of",
+            )
+        if status == self.Status.SCHEDULED and self.fax_unchecked:
+            raise TransitionError(
+                "Check the details read from the fax against the fax before scheduling.",
+                code="fax_unchecked",
             )
         missing = {
             self.Status.WAITING: not waiting_on and "what the request is waiting on",
@@ -891,10 +906,19 @@ class FaxReading(models.Model):
         READ = "read", "Read"
         FAILED = "failed", "Could not be read"
 
+    # What a fax can fill in, in the order staff check them.
+    FIELDS = (
+        "first_name", "last_name", "date_of_birth", "phone", "referrer_name", "referrer_practice",
+        "referrer_phone", "referrer_fax", "referrer_npi", "icd10_codes", "urgency", "reason",
+    )  # fmt: skip
+
     request = models.OneToOneField(
         AppointmentRequest, on_delete=models.CASCADE, related_name="fax_reading"
     )
     attachment = models.OneToOneField(Attachment, on_delete=models.CASCADE, related_name="+")
+    # Of the file as the fax server gave it (a TIFF is stored re-encoded): the same fax
+    # imported twice is found by it.
+    received_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
     state = models.CharField(max_length=8, choices=State.choices, default=State.WAITING)
     attempts = models.PositiveSmallIntegerField(default=0)
     # The kind of error only (never its message, which may quote the fax).

@@ -18,6 +18,7 @@ from appointments.models import (
     AccessLog,
     AppointmentRequest,
     Attachment,
+    FaxReading,
     Note,
     RecentSubmission,
     StatusChange,
@@ -312,3 +313,43 @@ def _queue_records_email(appointment):
             appointment.reference,
             type(error).__name__,
         )
+
+
+def receive_fax(checked_file, *, entered_by=None, read_now=False, received_sha256=""):
+    """A fax (a checked TIFF or PDF) becomes a request in the queue at once, source "fax",
+    with the fax attached; its fields are read by OCR in the worker (or, with `read_now`, by
+    the caller after this returns: `read_fax.call(request.fax_reading.pk)`). All or nothing.
+    """
+    from appointments.faxes.intake import read_fax
+
+    written = []
+    try:
+        with transaction.atomic():
+            appointment = AppointmentRequest(
+                source=AppointmentRequest.Source.FAX,
+                entered_by=entered_by,
+                # The referring office sends a referral with the patient's agreement; no
+                # privacy notice of ours was shown.
+                privacy_notice_version="",
+                consented_at=timezone.now(),
+            )
+            appointment.save()
+            StatusChange.objects.create(
+                request=appointment,
+                from_status=appointment.status,
+                to_status=appointment.status,
+                by=entered_by,
+                detail=f"Fax received{f' from {entered_by.get_username()}' if entered_by else ''};"
+                " to be read",
+            )
+            (attachment,) = _attach(appointment, [checked_file], written)
+            reading = FaxReading.objects.create(
+                request=appointment, attachment=attachment, received_sha256=received_sha256
+            )
+            if not read_now:
+                read_fax.enqueue(reading.pk)
+    except BaseException:
+        _remove(written)
+        raise
+    logger.info("Fax received as request %s", appointment.reference)
+    return appointment

@@ -1,0 +1,178 @@
+"""The front desk's fax pages in the request admin: upload a fax as a new request, see its
+pages beside the fields read from it, correct and check them, read a failed one again."""
+
+import io
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
+
+from appointments.faxes.intake import check_fax, read_again
+from appointments.forms import FaxCheckForm, FaxUploadForm
+from appointments.models import AccessLog, AppointmentRequest, Attachment, FaxReading
+from appointments.services import receive_fax
+
+DOWNLOAD_PERMISSION = "appointments.download_attachment"
+# Pages a reader can be shown: a file the scanner has passed (or, where allowed, not scanned).
+SHOWABLE = (Attachment.Scan.CLEAN, Attachment.Scan.UNSCANNED)
+
+
+class FaxAdminMixin:
+    """Mixed into AppointmentRequestAdmin."""
+
+    def fax_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("fax/", view(self.fax_upload_view), name="appointments_fax_upload"),
+            path("<int:request_id>/fax/", view(self.fax_check_view), name="appointments_fax_check"),
+            path(
+                "<int:request_id>/fax/page/<int:number>/",
+                view(self.fax_page_view),
+                name="appointments_fax_page",
+            ),
+            path(
+                "<int:request_id>/fax/read-again/",
+                view(require_POST(self.fax_read_again_view)),
+                name="appointments_fax_read_again",
+            ),
+        ]
+
+    def fax_upload_view(self, request):
+        """A fax received on the machine or as a file, entered as a new request."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = FaxUploadForm(
+            request.POST or None,
+            request.FILES or None,
+            refused_uploads=getattr(request, "refused_uploads", ()),
+        )
+        if request.method == "POST" and form.is_valid():
+            (checked,) = form.checked_files
+            appointment = receive_fax(checked, entered_by=request.user)
+            self.message_user(
+                request,
+                f"The fax is {appointment.reference}. It is being read: its fields appear "
+                "here for you to check in a minute or two.",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(self.change_url(appointment.pk))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Upload a fax as a new request",
+            "form": form,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(
+            request, "admin/appointments/appointmentrequest/fax_upload.html", context
+        )
+
+    def _fax_request(self, request, request_id, *, change):
+        appointment = get_object_or_404(
+            self.get_queryset(request).select_related("fax_reading__attachment"), pk=request_id
+        )
+        allowed = (
+            self.has_change_permission(request, appointment)
+            if change
+            else self.has_view_or_change_permission(request, appointment)
+        )
+        if not allowed:
+            raise PermissionDenied
+        try:
+            reading = appointment.fax_reading
+        except FaxReading.DoesNotExist:
+            raise PermissionDenied from None
+        return appointment, reading
+
+    def fax_check_view(self, request, request_id):
+        """The fax's pages beside the fields read from them: correct, then confirm checked."""
+        appointment, reading = self._fax_request(request, request_id, change=True)
+        form = FaxCheckForm(
+            request.POST or None, instance=appointment, suggestions=reading.suggestions
+        )
+        if request.method == "POST" and form.is_valid():
+            with transaction.atomic():
+                appointment = form.save()
+                check_fax(appointment, by=request.user, changed=form.changed_data)
+            self.message_user(
+                request, f"{appointment.reference}: fax details checked.", messages.SUCCESS
+            )
+            return HttpResponseRedirect(self.change_url(appointment.pk))
+        attachment = reading.attachment
+        can_see = request.user.has_perm(DOWNLOAD_PERMISSION) and attachment.scan in SHOWABLE
+        pages = range(1, (attachment.pages or 1) + 1) if can_see else ()
+        if can_see:
+            AccessLog.record(
+                AccessLog.Action.VIEW,
+                user=request.user,
+                reference=appointment.reference,
+                detail="fax pages",
+                request=request,
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Check the fax: {appointment.reference}",
+            "original": appointment,
+            "reading": reading,
+            "form": form,
+            "pages": [
+                (number, reverse("admin:appointments_fax_page", args=[appointment.pk, number]))
+                for number in pages
+            ],
+            "can_see": can_see,
+            "scan": attachment.get_scan_display(),
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(
+            request, "admin/appointments/appointmentrequest/fax_check.html", context
+        )
+
+    def fax_page_view(self, request, request_id, number):
+        """One page of the fax as a PNG, for the check page: square pixels, upright."""
+        _, reading = self._fax_request(request, request_id, change=False)
+        attachment = reading.attachment
+        if not request.user.has_perm(DOWNLOAD_PERMISSION) or attachment.scan not in SHOWABLE:
+            raise PermissionDenied
+        if not 1 <= number <= (attachment.pages or 1):
+            return HttpResponse(status=404)
+        from appointments.faxes.reading import page_image
+
+        with attachment.file.open("rb") as fax:
+            image = page_image(fax, attachment.content_type, number)
+        output = io.BytesIO()
+        image.save(output, format="PNG", optimize=False)
+        response = HttpResponse(output.getvalue(), content_type="image/png")
+        response["Cache-Control"] = "no-store"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    def fax_read_again_view(self, request, request_id):
+        appointment, reading = self._fax_request(request, request_id, change=True)
+        if reading.state == FaxReading.State.FAILED:
+            read_again(reading, by=request.user)
+            self.message_user(request, f"{appointment.reference}: the fax will be read again.")
+        return HttpResponseRedirect(self.change_url(appointment.pk))
+
+
+def fax_summary(appointment):
+    """What the request page says about its fax, or None for a request that did not come by
+    a fax read here."""
+    try:
+        reading = appointment.fax_reading
+    except FaxReading.DoesNotExist:
+        return None
+    return {
+        "reading": reading,
+        "check_url": reverse("admin:appointments_fax_check", args=[appointment.pk]),
+        "read_again_url": reverse("admin:appointments_fax_read_again", args=[appointment.pk]),
+        "fields": [
+            (AppointmentRequest._meta.get_field(name).verbose_name, suggestion["page"])
+            for name, suggestion in reading.suggestions.items()
+        ],
+    }
