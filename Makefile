@@ -21,6 +21,7 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed ## Create .venv and install the dependencies
 
 run: export DJANGO_DEBUG := 1
+run: export OMP_THREAD_LIMIT := 1
 run: install ## Run the site locally: SQLite, demo content, console email, debug on
 	$(MANAGE) migrate --noinput
 	$(MANAGE) createcachetable
