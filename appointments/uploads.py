@@ -8,13 +8,15 @@
 - `check_attachment` accepts PDF, JPEG, PNG and TIFF by their bytes, never by name or by what
   the browser claims, and re-encodes images with Pillow, one page at a time and within a pixel
   budget for the whole request, so only their pixels survive: nothing appended, no metadata.
-  A PDF must open in a real PDF parser (pikepdf), which counts its pages.
+  A PDF must open in a real PDF parser (pikepdf), which counts its pages and examines every
+  object: one carrying scripts, actions that reach outside it, or attached files is refused.
 """
 
 import io
 import logging
 import re
 import warnings
+import zlib
 from dataclasses import dataclass
 
 import filetype
@@ -53,8 +55,51 @@ PILLOW_FORMATS = {
     Attachment.Kind.TIFF: "TIFF",
 }
 
-# Web page code has no business in a medical record; a PDF carrying it is a polyglot.
-PDF_FORBIDDEN = re.compile(rb"<\s*(html|script|body|iframe|svg|!doctype)|/JavaScript|/Launch", re.I)
+# Web page code has no business in a medical record; a PDF carrying it, before its header or
+# appended after its end, is a polyglot that a browser could run as a page.
+WEB_PAGE_CODE = re.compile(rb"<\s*(html|script|body|iframe|svg|!doctype)", re.I)
+
+# A PDF is refused, not cleaned, when it carries any of these: a medical record reaches staff
+# as it was sent, and printing it to a new PDF (which keeps only what the pages show) is
+# something the sender can do. pikepdf reads names with their #xx escapes undone (/J#61vaScript
+# is /JavaScript) and objects packed in compressed object streams, so each is seen as a viewer
+# sees it. Keys, wherever they appear: scripts (/JS, the document's /JavaScript name tree),
+# attached files (/EF, /EmbeddedFiles), XFA forms (which carry their own scripts) and Flash or
+# video content.
+PDF_ACTIVE_KEYS = frozenset(
+    ["/JS", "/JavaScript", "/EF", "/EmbeddedFiles", "/XFA", "/RichMediaContent"]
+)
+# Action types (an action's /S), whether an /OpenAction, a page's or field's /AA, a link's /A
+# or a /Next: scripts, starting programs, sending the form's data somewhere, reading data from
+# a file, opening another or an embedded document, playing Flash content.
+PDF_ACTIVE_ACTIONS = frozenset(
+    [
+        "/JavaScript",
+        "/Launch",
+        "/SubmitForm",
+        "/ImportData",
+        "/GoToR",
+        "/GoToE",
+        "/RichMediaExecute",
+    ]
+)
+# Object types (/Type or /Subtype): attached files and their annotations, Flash content, 3D
+# artwork (which may carry its own scripts).
+PDF_ACTIVE_TYPES = frozenset(["/EmbeddedFile", "/FileAttachment", "/RichMedia", "/3D"])
+# Links (/URI actions) are accepted: a letterhead's web address or an e-mail link is common in
+# referrals, and a viewer opens it only when clicked, in the browser, like a link in an e-mail.
+# Only web, e-mail and phone links, though: a javascript: or file: "link" is a script or a
+# program in disguise. A link without a scheme is a web address ("www.example.com").
+PDF_LINK_SCHEMES = ("http", "https", "mailto", "tel")
+# Bounds on the work of examining a PDF. qpdf keeps every object in memory, ~140 bytes for each
+# number or name in them, so what it may parse is bounded before it parses anything: the
+# objects the file lists, and the bytes its compressed object streams unpack into (20 KB of
+# those can hold a 10-million-item array, 1.4 GB in qpdf). 8 MB unpacked is about what a 10 MB
+# file holds written out plainly (~700 MB in qpdf at the very worst, measured); it is room for
+# some 60,000 annotations, and a 500-page record has some tens of thousands of objects.
+MAX_PDF_OBJECTS = 200_000
+MAX_PDF_OBJECT_STREAM_BYTES = 8 * 1024 * 1024
+MAX_PDF_ITEMS = 2_000_000  # keys and array items examined, all objects together
 
 
 class UploadSizeLimitMiddleware:
@@ -191,13 +236,7 @@ def check_attachment(upload, budget=None):
             code="file_type",
         )
     if content_type == Attachment.Kind.PDF:
-        if _contains(upload, PDF_FORBIDDEN):
-            raise ValidationError(
-                f"“{name}” contains web page code or scripts, so we cannot accept it. Please "
-                "save or print it to a new PDF and send that.",
-                code="unsafe_pdf",
-            )
-        pages = _pdf_pages(upload, name)
+        pages = _examine_pdf(upload, name)
         # Stored as it came, straight from its temporary file: never whole in memory.
         upload.seek(0)
         return CheckedFile(upload, content_type, name[:255], pages)
@@ -205,36 +244,152 @@ def check_attachment(upload, budget=None):
     return CheckedFile(ContentFile(clean), content_type, name[:255], pages)
 
 
-def _pdf_pages(upload, name):
-    """The number of pages of a PDF that a real parser can open; refused otherwise, since
-    staff could not read it either (damaged, or locked with a password)."""
-    upload.seek(0)
-    try:
-        with pikepdf.open(upload.file) as document:
-            pages = len(document.pages)
-    except Exception as error:
-        # qpdf fails on hostile or damaged bytes with PdfError, PasswordError, and at times
-        # others (RuntimeError, ValueError): to the sender they all mean the same.
-        logger.info("PDF not readable: %s", type(error).__name__)
-        pages = 0
-    if not pages:
-        raise ValidationError(
-            f"“{name}” could not be read as a PDF. Please save or print it to a new PDF and "
-            "send that, or fax it to us.",
-            code="bad_pdf",
-        )
+def pdf_refusal_message(name, code):
+    """What the sender reads when a PDF is refused, and what to do instead."""
+    print_it = (
+        "Please print it to a new PDF (“Microsoft Print to PDF” or “Save as PDF”) and send "
+        "that, or fax it to us."
+    )
+    messages = {
+        "bad_pdf": f"“{name}” could not be read as a PDF. {print_it}",
+        "unsafe_pdf": f"“{name}” contains web page code or scripts, so we cannot accept it. "
+        f"{print_it}",
+        "active_pdf": f"“{name}” contains scripts, actions or attached files, so we cannot "
+        f"accept it. {print_it}",
+        "complex_pdf": f"“{name}” is built from more parts than we can check. {print_it}",
+    }
+    return messages[code]
+
+
+def _examine_pdf(upload, name):
+    """Open the PDF once in a real parser: return its number of pages, or refuse it when staff
+    could not read it (damaged, locked with a password) or it carries active content."""
+    if _has_web_page_code(upload):
+        refused = "unsafe_pdf"
+    else:
+        upload.seek(0)
+        try:
+            with pikepdf.open(upload.file) as document:
+                refused = _pdf_refusal(document)
+                pages = len(document.pages)
+        except Exception as error:
+            # qpdf fails on hostile or damaged bytes with PdfError, PasswordError, and at times
+            # others (RuntimeError, ValueError): to the sender they all mean the same.
+            logger.info("PDF not readable: %s", type(error).__name__)
+            refused = "bad_pdf"
+        if not refused and not pages:
+            refused = "bad_pdf"
+    if refused:
+        logger.info("PDF refused: %s", refused)
+        raise ValidationError(pdf_refusal_message(name, refused), code=refused)
     return pages
 
 
-def _contains(upload, pattern, chunk_size=1024 * 1024, overlap=64):
-    """Search a file a megabyte at a time, overlapping so no match falls between chunks."""
+def _has_web_page_code(upload, chunk_size=1024 * 1024, overlap=64):
+    """Search the file a megabyte at a time, overlapping so no match falls between chunks."""
     upload.seek(0)
     tail = b""
     while chunk := upload.read(chunk_size):
-        if pattern.search(tail + chunk):
+        if WEB_PAGE_CODE.search(tail + chunk):
             return True
         tail = chunk[-overlap:]
     return False
+
+
+def _pdf_refusal(document):
+    """The reason to refuse an open PDF ("active_pdf", "complex_pdf"), or None.
+
+    Every object the file holds is examined, referenced or not, each with the dictionaries and
+    arrays written inside it; the objects it points to are examined in their own turn."""
+    # The trailer's /Size bounds the object numbers qpdf reads; it is checked first, as the
+    # table of a million objects takes hundreds of megabytes.
+    size = document.trailer.get("/Size")
+    if not isinstance(size, int) or size > MAX_PDF_OBJECTS + 1:
+        return "complex_pdf"
+    xref = document.get_xref_table()  # read on opening; no object parsed yet
+    if len(xref) > MAX_PDF_OBJECTS or not _object_streams_fit(document, xref):
+        return "complex_pdf"
+    items = 0
+    for top in [document.trailer, *document.objects]:
+        pending = (
+            [top] if isinstance(top, (pikepdf.Dictionary, pikepdf.Array, pikepdf.Stream)) else []
+        )
+        while pending:
+            container = pending.pop()
+            if isinstance(container, pikepdf.Array):
+                items += len(container)  # before any is read: an array may hold millions
+                children = container
+            else:
+                keys = container.keys()
+                items += len(keys)
+                if _is_active(container, keys):
+                    return "active_pdf"
+                children = container.values()
+            if items > MAX_PDF_ITEMS:
+                return "complex_pdf"
+            pending += [
+                child
+                for child in children
+                if isinstance(child, (pikepdf.Dictionary, pikepdf.Array)) and not child.is_indirect
+            ]
+    return None
+
+
+def _object_streams_fit(document, xref):
+    """Whether the object streams unpack within MAX_PDF_OBJECT_STREAM_BYTES all together,
+    unpacked here with a bound, before qpdf unpacks them without one."""
+    remaining = MAX_PDF_OBJECT_STREAM_BYTES
+    for number in {entry.obj_stream_number for entry in xref.values() if entry.type == 2}:
+        stream = document.get_object(number, 0)
+        if not isinstance(stream, pikepdf.Stream):
+            return False
+        filters = stream.get("/Filter")
+        if isinstance(filters, pikepdf.Array) and len(filters) == 1:
+            filters = filters[0]
+        raw = stream.read_raw_bytes()
+        if filters is None:
+            remaining -= len(raw)
+        elif filters == pikepdf.Name.FlateDecode and "/DecodeParms" not in stream:
+            unpacked = zlib.decompressobj().decompress(raw, max(remaining, 0) + 1)
+            remaining -= len(unpacked)
+        else:
+            return False  # other filters on object streams are not written by real software
+        if remaining < 0:
+            return False
+    return True
+
+
+def _is_active(dictionary, keys):
+    """Whether this dictionary (or stream) is a script, an action reaching outside the PDF, an
+    attached file or rich media, by PDF_ACTIVE_KEYS, PDF_ACTIVE_ACTIONS and PDF_ACTIVE_TYPES."""
+    if not PDF_ACTIVE_KEYS.isdisjoint(keys):
+        return True
+    action = _name(dictionary, keys, "/S")
+    if action in PDF_ACTIVE_ACTIONS:
+        return True
+    if action == "/URI" and not _is_plain_link(dictionary.get("/URI")):
+        return True
+    return not PDF_ACTIVE_TYPES.isdisjoint(
+        {_name(dictionary, keys, "/Type"), _name(dictionary, keys, "/Subtype")}
+    )
+
+
+def _name(dictionary, keys, key):
+    """The name under `key`, as text; looked up only when present, as a miss costs more."""
+    value = dictionary[key] if key in keys else None
+    return str(value) if isinstance(value, pikepdf.Name) else None
+
+
+def _is_plain_link(uri):
+    """A web, e-mail or phone link, or a web address without a scheme (PDF_LINK_SCHEMES)."""
+    if not isinstance(uri, pikepdf.String):
+        return False
+    # Browsers ignore leading spaces and control characters, and tabs or newlines anywhere.
+    address = re.sub(r"[\t\n\r]", "", str(uri)).lstrip("".join(map(chr, range(33)))).lower()
+    scheme = re.match(r"([a-z][a-z0-9+.-]*):", address)
+    if scheme:
+        return scheme.group(1) in PDF_LINK_SCHEMES
+    return not address.startswith(("\\", "//"))  # a Windows share: \\server or //server
 
 
 def _reencode_image(data, content_type, name, budget):

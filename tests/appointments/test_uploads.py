@@ -641,3 +641,21 @@ def test_exif_orientation_is_applied_before_exif_is_dropped(fmt):
         assert upright.size == (30, 40)
         assert upright.getpixel((25, 4)) < 50 and upright.getpixel((4, 4)) > 200  # top right
         assert ExifTags.Base.Orientation not in stored.getexif()
+
+
+def test_a_photo_sent_with_the_form_loses_where_it_was_taken(client, physician_data, private_root):
+    """A phone photo's EXIF holds GPS coordinates: the stored file has no EXIF at all."""
+    exif = Image.Exif()
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
+    gps[ExifTags.GPS.GPSLatitude] = (39.0, 47.0, 53.0)
+    output = io.BytesIO()
+    Image.new("RGB", (40, 30), "white").save(output, format="JPEG", exif=exif, comment=MARKER)
+    with Image.open(io.BytesIO(output.getvalue())) as sent:
+        assert sent.getexif().get_ifd(ExifTags.IFD.GPSInfo)  # the test file does carry GPS
+    upload = SimpleUploadedFile("photo.jpg", output.getvalue())
+    assert client.post(REFER, {**physician_data, "attachments": [upload]}).status_code == 302
+    (path,) = stored_files(private_root)
+    assert MARKER.encode() not in path.read_bytes()
+    with Image.open(path) as stored:
+        assert not stored.getexif() and "exif" not in stored.info

