@@ -51,7 +51,8 @@ def test_a_real_worker_scans_what_waited_while_clamd_was_down(app_database, clam
     retries = app_database.query(
         "SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE status = 'READY' "  # noqa: S608
         "AND task_path = 'appointments.scanning.scan_attachment' "
-        f"AND (args_kwargs LIKE '%[{infected}]%' OR args_kwargs LIKE '%[{clean}]%')"
+        f"AND (CAST(args_kwargs AS TEXT) LIKE '%[{infected}]%' "
+        f"OR CAST(args_kwargs AS TEXT) LIKE '%[{clean}]%')"
     )
     assert retries == 2
 
