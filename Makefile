@@ -28,6 +28,7 @@ run: install ## Run the site locally: SQLite, demo content, console email, debug
 	$(MANAGE) load_demo
 	@echo "Emails wait in the outbox and are printed here within 10 seconds."
 	@echo "A worker (manage.py db_worker) reads faxes and scans files in the background."
+	@[ -n "$$CLAMD_SOCKET$$CLAMD_HOST" ] || echo "No virus scanner: CLAMD_SOCKET is not set, so files are marked \"not scanned\" (set it to a running clamd's socket to scan them)."
 	@( while sleep 10; do $(MANAGE) send_queued_mail --skip-checks 2>/dev/null | grep -v '^\[INFO\]'; done ) & \
 	mail=$$!; \
 	$(MANAGE) db_worker --no-reload & \

@@ -264,16 +264,24 @@ class ReadOnlyInline(admin.TabularInline):
 
 class AttachmentInline(ReadOnlyInline):
     model = Attachment
-    fields = ["download", "content_type", "size_kb", "pages", "created_at"]
+    fields = ["download", "virus_check", "content_type", "size_kb", "pages", "created_at"]
 
     @admin.display(description="File")
     def download(self, attachment):
-        if not self.has_download_permission:
+        # No link to a file being checked, quarantined or that failed its scan.
+        if not self.has_download_permission or not attachment.downloadable:
             return attachment.original_name
         url = reverse(
             "admin:appointments_attachment_download", args=[attachment.request_id, attachment.pk]
         )
         return format_html('<a href="{}">Download “{}”</a>', url, attachment.original_name)
+
+    @admin.display(description="Virus check")
+    def virus_check(self, attachment):
+        state = "scan-failed" if attachment.scan_failed else attachment.scan
+        return format_html(
+            '<span class="virus-check virus-check-{}">{}</span>', state, attachment.scan_message()
+        )
 
     @admin.display(description="Size")
     def size_kb(self, attachment):
@@ -867,6 +875,21 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
         attachment = get_object_or_404(
             Attachment.objects.select_related("request"), pk=attachment_id, request_id=request_id
         )
+        if not attachment.downloadable:
+            # Being checked, quarantined, or its scan failed: say so, and what to do.
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": "This file cannot be downloaded",
+                "attachment": attachment,
+                "change_url": self.change_url(attachment.request_id),
+            }
+            return TemplateResponse(
+                request,
+                "admin/appointments/appointmentrequest/attachment_unavailable.html",
+                context,
+                status=409,
+            )
         reference = attachment.request.reference
         AccessLog.record(
             AccessLog.Action.DOWNLOAD,

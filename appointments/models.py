@@ -846,6 +846,24 @@ class RecentSubmission(models.Model):
         return cls.objects.filter(at__lte=(now or timezone.now()) - cls.WINDOW).delete()[0]
 
 
+class AttachmentQuerySet(models.QuerySet):
+    def being_checked(self):
+        """Files waiting for their virus scan: none of them can be downloaded yet."""
+        return self.filter(scan=Attachment.Scan.PENDING)
+
+    def scan_overdue(self):
+        """Files whose scan failed at least once, or that waited longer than a scan takes:
+        clamd or the worker is down."""
+        waited_since = timezone.now() - Attachment.SCAN_OVERDUE_AFTER
+        return self.being_checked().filter(
+            models.Q(scan_attempts__gt=0) | models.Q(created_at__lt=waited_since)
+        )
+
+    def scan_failed(self):
+        """Files given up on after every retry: staff must call the security contact."""
+        return self.being_checked().filter(scan_attempts__gt=len(Attachment.SCAN_RETRY_DELAYS))
+
+
 class Attachment(models.Model):
     class Kind(models.TextChoices):
         PDF = "application/pdf", "PDF"
@@ -886,6 +904,21 @@ class Attachment(models.Model):
     scanned_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # A scan that could not be done (clamd down, an error) is tried again after each of these
+    # waits, then shown to staff as failed; `manage.py scan_attachments` starts over.
+    SCAN_RETRY_DELAYS = (
+        datetime.timedelta(minutes=1),
+        datetime.timedelta(minutes=5),
+        datetime.timedelta(minutes=30),
+        datetime.timedelta(hours=2),
+        datetime.timedelta(hours=6),
+    )
+    # A scan takes well under a second once the worker has the file: a file still waiting after
+    # this long means scanning is down.
+    SCAN_OVERDUE_AFTER = datetime.timedelta(minutes=10)
+
+    objects = AttachmentQuerySet.as_manager()
+
     class Meta:
         ordering = ["pk"]
 
@@ -895,6 +928,70 @@ class Attachment(models.Model):
     @property
     def extension(self):
         return self.EXTENSIONS[self.content_type]
+
+    @property
+    def downloadable(self):
+        """Only a file clamd found clean, or one stored where scanning is off on purpose."""
+        return self.scan in (self.Scan.CLEAN, self.Scan.UNSCANNED)
+
+    @property
+    def scan_failed(self):
+        return self.scan == self.Scan.PENDING and self.scan_attempts > len(self.SCAN_RETRY_DELAYS)
+
+    @property
+    def retry_scan_after(self):
+        """How long to wait before the next scan after a failed one; None: no retry left."""
+        if self.scan == self.Scan.PENDING and 0 < self.scan_attempts <= len(self.SCAN_RETRY_DELAYS):
+            return self.SCAN_RETRY_DELAYS[self.scan_attempts - 1]
+        return None
+
+    def scan_message(self):
+        """The file's virus check as staff read it, with what to do."""
+        contact = settings.CLINIC_SECURITY_CONTACT
+        if self.scan == self.Scan.FOUND:
+            return (
+                f"Quarantined: {self.scan_finding} — do not open this file; call {contact}. "
+                "It is kept, but it can never be downloaded."
+            )
+        if self.scan_failed:
+            return (
+                f"Scan failed — call {contact}. The virus check could not be done after "
+                f"{self.scan_attempts} tries; the file cannot be downloaded until it is."
+            )
+        if self.scan == self.Scan.PENDING:
+            return "Being checked for viruses: it can be downloaded once the check is done."
+        if self.scan == self.Scan.UNSCANNED:
+            return "Not scanned: this machine has no virus scanner. Open with care."
+        return "Checked: no virus found."
+
+    def record_scan(self, finding):
+        """clamd's verdict: clean (finding None), or quarantined with the signature's name.
+
+        Only a file still being checked takes a verdict, so a scan run twice changes nothing.
+        """
+        self._finish_scan(
+            scan=self.Scan.FOUND if finding else self.Scan.CLEAN,
+            scan_finding=(finding or "")[:200],
+        )
+
+    def mark_unscanned(self):
+        """No scanner on this machine, on purpose (debug on, or CLINIC_ALLOW_UNSCANNED)."""
+        self._finish_scan(scan=self.Scan.UNSCANNED, scan_finding="")
+
+    def record_scan_failure(self):
+        """A scan that could not be done: the file stays pending (fail closed), one more try
+        counted."""
+        Attachment.objects.filter(pk=self.pk, scan=self.Scan.PENDING).update(
+            scan_attempts=models.F("scan_attempts") + 1
+        )
+        self.refresh_from_db(fields=["scan", "scan_attempts"])
+
+    def _finish_scan(self, **verdict):
+        now = timezone.now()
+        Attachment.objects.filter(pk=self.pk, scan=self.Scan.PENDING).update(
+            scanned_at=now, **verdict
+        )
+        self.refresh_from_db(fields=["scan", "scan_finding", "scanned_at"])
 
 
 class FaxReading(models.Model):

@@ -26,6 +26,7 @@ from appointments.models import (
     private_storage,
     status_url,
 )
+from appointments.scanning import scan_attachment
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +150,9 @@ def _attach(appointment, checked_files, written):
         attachment.file.save("upload", checked.content, save=False)
         written.append(attachment.file.name)
         attachment.save()
+        # Queued inside the transaction: the database queue commits the scan with the file's
+        # row, or neither, so no stored file goes unscanned even if the worker is down.
+        scan_attachment.enqueue(attachment.pk)
         attachments.append(attachment)
     return attachments
 

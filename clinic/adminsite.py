@@ -98,8 +98,28 @@ class ClinicAdminSite(admin.AdminSite):
             "queue_summary": self.queue_summary(request),
             "source_summary": self.source_summary(request),
             "review_summary": self.review_summary(request),
+            "scan_summary": self.scan_summary(request),
         }
         return super().index(request, extra_context)
+
+    def scan_summary(self, request):
+        """For staff who open patient files: whether virus scanning is off on this machine, or
+        down (a scan failed, or a file waited longer than a scan takes), and what waits."""
+        if not request.user.has_perm(REQUEST_PERMISSION):
+            return None
+        from appointments.models import Attachment
+        from appointments.scanning import scanning_is_off
+
+        if scanning_is_off():
+            return {"off": True}
+        files = Attachment.objects
+        if not files.scan_overdue().exists():
+            return None
+        return {
+            "waiting": files.being_checked().count(),
+            "failed": files.scan_failed().count(),
+            "contact": settings.CLINIC_SECURITY_CONTACT,
+        }
 
     def review_summary(self, request):
         """For editors and clinical reviewers: pages due for medical review within 30 days or

@@ -94,3 +94,22 @@ def check_site_url(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(deploy=True)
+def check_virus_scanner(app_configs, **kwargs):
+    """Without clamd, every file would wait forever, unless running unscanned is chosen."""
+    from appointments.scanning import configured_scanner
+
+    if configured_scanner() is None and not settings.CLINIC_ALLOW_UNSCANNED:
+        return [
+            Error(
+                "No virus scanner is configured: every file sent to the practice would wait "
+                'as "being checked" and could never be downloaded.',
+                hint="Set CLAMD_SOCKET (e.g. /run/clamav/clamd.ctl), or CLAMD_HOST and "
+                "CLAMD_PORT, to a running clamd (docs/deploy.md). Only if files must be stored "
+                "unscanned on purpose, set CLINIC_ALLOW_UNSCANNED=1.",
+                id="clinic.E002",
+            )
+        ]
+    return []

@@ -251,6 +251,16 @@ TASKS = {
     }
 }
 
+# Virus scanning: the worker streams every stored file to ClamAV's daemon, clamd, over its unix
+# socket (CLAMD_SOCKET) or TCP (CLAMD_HOST, CLAMD_PORT). Fail closed: until clamd says a file is
+# clean it cannot be downloaded. Without clamd, files are marked "not scanned" only where that
+# is allowed on purpose: debug on (make run) or CLINIC_ALLOW_UNSCANNED=1; otherwise they wait, and
+# `check --deploy` refuses the configuration (clinic.E002).
+CLAMD_SOCKET = os.environ.get("CLAMD_SOCKET", "")
+CLAMD_HOST = os.environ.get("CLAMD_HOST", "")
+CLAMD_PORT = int(os.environ.get("CLAMD_PORT", "3310"))
+CLINIC_ALLOW_UNSCANNED = env_bool("CLINIC_ALLOW_UNSCANNED", default=DEBUG)
+
 # Email: printed to the console on a laptop, SMTP in production.
 if DEBUG and not os.environ.get("EMAIL_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
@@ -265,6 +275,13 @@ EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ADMINS = [("Site operators", address) for address in env_list("DJANGO_ADMINS")]
+# Whom staff call about a quarantined file or a file that could not be checked: the practice's IT
+# support (a name and phone number), by default the DJANGO_ADMINS addresses.
+CLINIC_SECURITY_CONTACT = os.environ.get("CLINIC_SECURITY_CONTACT") or (
+    "the site operators (" + ", ".join(address for _, address in ADMINS) + ")"
+    if ADMINS
+    else "the site operators"
+)
 # Error mail to ADMINS (real 500s only) is queued in the outbox, at most this many an hour.
 CLINIC_ERROR_MAILS_PER_HOUR = int(os.environ.get("CLINIC_ERROR_MAILS_PER_HOUR", "10"))
 

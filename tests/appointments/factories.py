@@ -40,3 +40,5 @@ class AttachmentFactory(factory.django.DjangoModelFactory):
     content_type = "application/pdf"
     size = 100
     file = factory.django.FileField(data=b"%PDF-1.4\n%%EOF\n", filename="upload.pdf")
+    # As after its virus scan; tests/appointments/test_scanning.py covers the other states.
+    scan = Attachment.Scan.CLEAN

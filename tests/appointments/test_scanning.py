@@ -1,0 +1,220 @@
+"""Virus scanning: every stored file goes to a real clamd; only a clean file can be opened."""
+
+import io
+import zipfile
+
+import pikepdf
+import pytest
+from django.core.management import call_command
+
+from appointments.models import AccessLog, Attachment
+from appointments.scanning import Clamd, scan_attachment
+from tests.appointments.conftest import PDF_BYTES, pdf
+from tests.clinic.test_settings import PRODUCTION, deploy_check
+from tests.conftest import EICAR
+
+REFER = "/appointments/refer/"
+CHANGELIST = "/admin/appointments/appointmentrequest/"
+CONTACT = "Dana at IT support, (217) 555-0100"
+
+
+def pdf_carrying_eicar():
+    """A valid one-page PDF, no script and no embedded file, whose page content stream holds
+    the EICAR string (as a comment, so the page still draws)."""
+    document = pikepdf.new()
+    document.add_blank_page(page_size=(612, 792))
+    document.pages[0].obj.Contents = document.make_stream(b"% " + EICAR + b"\nq Q\n")
+    output = io.BytesIO()
+    document.save(output, compress_streams=False, deterministic_id=True)
+    return output.getvalue()
+
+
+PDF_WITH_EICAR = pdf_carrying_eicar()
+
+
+def zip_carrying_eicar():
+    output = io.BytesIO()
+    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("readme.txt", EICAR)
+    return output.getvalue()
+
+
+def refer_with(client, physician_data, *files):
+    response = client.post(REFER, {**physician_data, "attachments": list(files)})
+    assert response.status_code == 302, response.text
+    return Attachment.objects.get()
+
+
+def download_url(attachment):
+    return f"{CHANGELIST}{attachment.request_id}/attachments/{attachment.pk}/"
+
+
+def request_page(client, attachment):
+    return client.get(f"{CHANGELIST}{attachment.request_id}/change/").text
+
+
+@pytest.fixture
+def scanning(settings, clamd):
+    """The site's scanner is the test clamd."""
+    settings.CLAMD_SOCKET = clamd
+    settings.CLINIC_SECURITY_CONTACT = CONTACT
+    return clamd
+
+
+@pytest.fixture
+def clamd_down(settings, tmp_path):
+    """The site's scanner is a socket nobody listens on."""
+    settings.CLAMD_SOCKET = str(tmp_path / "nobody-listens.sock")
+    settings.CLINIC_SECURITY_CONTACT = CONTACT
+
+
+@pytest.mark.parametrize(
+    ("content", "infected"),
+    [
+        (EICAR, True),
+        (zip_carrying_eicar(), True),
+        (PDF_WITH_EICAR, True),
+        (PDF_BYTES, False),
+        (b"", False),
+    ],
+    ids=["eicar", "eicar-in-a-zip", "eicar-in-a-pdf", "clean-pdf", "empty"],
+)
+def test_the_client_gets_clamds_verdict(clamd, content, infected):
+    finding = Clamd(socket_path=clamd).scan(io.BytesIO(content))
+    assert (finding is not None) is infected
+    if infected:
+        assert "EICAR" in finding
+
+
+def test_a_referral_pdf_carrying_eicar_is_quarantined_and_never_downloadable(
+    scanning, client, physician_data, intake_client
+):
+    attachment = refer_with(client, physician_data, pdf("notes.pdf", PDF_WITH_EICAR))
+    assert attachment.scan == Attachment.Scan.FOUND
+    assert "EICAR" in attachment.scan_finding
+    assert attachment.file.open("rb").read() == PDF_WITH_EICAR  # kept
+
+    html = request_page(intake_client, attachment)
+    assert f"Quarantined: {attachment.scan_finding} — do not open this file; call {CONTACT}" in (
+        html
+    )
+    assert download_url(attachment) not in html
+    response = intake_client.get(download_url(attachment))
+    assert response.status_code == 409
+    assert "Quarantined" in response.text and CONTACT in response.text
+    assert not AccessLog.objects.filter(action="download").exists()
+
+
+def test_a_clean_file_becomes_downloadable(scanning, client, physician_data, intake_client):
+    attachment = refer_with(client, physician_data, pdf("notes.pdf"))
+    assert (attachment.scan, attachment.scan_finding) == (Attachment.Scan.CLEAN, "")
+    assert attachment.scanned_at is not None
+    html = request_page(intake_client, attachment)
+    assert "Checked: no virus found." in html
+    assert f'href="{download_url(attachment)}"' in html
+    response = intake_client.get(download_url(attachment))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == PDF_BYTES
+
+
+def test_while_clamd_is_down_a_file_waits_and_the_index_says_scanning_is_down(
+    clamd_down, client, physician_data, intake_client
+):
+    attachment = refer_with(client, physician_data, pdf("notes.pdf"))
+    assert (attachment.scan, attachment.scan_attempts) == (Attachment.Scan.PENDING, 1)
+
+    html = request_page(intake_client, attachment)
+    assert "Being checked for viruses" in html
+    assert download_url(attachment) not in html
+    response = intake_client.get(download_url(attachment))
+    assert response.status_code == 409
+    assert "Being checked for viruses" in response.text
+    index = intake_client.get("/admin/").text
+    assert "Virus scanning is down: 1 file waiting" in index
+    assert CONTACT in index
+
+
+def test_a_file_still_unchecked_after_every_retry_shows_scan_failed_and_whom_to_call(
+    clamd_down, client, physician_data, intake_client
+):
+    attachment = refer_with(client, physician_data, pdf("notes.pdf"))
+    for _ in Attachment.SCAN_RETRY_DELAYS:
+        scan_attachment.enqueue(attachment.pk)
+    attachment.refresh_from_db()
+    assert attachment.scan == Attachment.Scan.PENDING
+    assert attachment.scan_attempts == len(Attachment.SCAN_RETRY_DELAYS) + 1
+    assert f"Scan failed — call {CONTACT}" in request_page(intake_client, attachment)
+    assert intake_client.get(download_url(attachment)).status_code == 409
+    assert "1 file could not be checked after every retry" in intake_client.get("/admin/").text
+
+
+def test_scan_attachments_checks_the_waiting_files_once_clamd_is_back(
+    clamd_down, client, physician_data, intake_client, settings, clamd
+):
+    attachment = refer_with(client, physician_data, pdf("notes.pdf"))
+    assert attachment.scan == Attachment.Scan.PENDING
+    settings.CLAMD_SOCKET = clamd
+    output = io.StringIO()
+    call_command("scan_attachments", stdout=output)
+    assert "Queued 1 files" in output.getvalue()
+    attachment.refresh_from_db()
+    assert attachment.scan == Attachment.Scan.CLEAN
+    assert "Virus scanning is down" not in intake_client.get("/admin/").text
+    assert intake_client.get(download_url(attachment)).status_code == 200
+
+
+def test_a_scanned_file_keeps_its_verdict_when_scanned_again(scanning, client, physician_data):
+    attachment = refer_with(client, physician_data, pdf("notes.pdf", PDF_WITH_EICAR))
+    scanned_at = attachment.scanned_at
+    scan_attachment.enqueue(attachment.pk)
+    attachment.refresh_from_db()
+    assert (attachment.scan, attachment.scanned_at) == (Attachment.Scan.FOUND, scanned_at)
+
+
+def test_without_a_scanner_files_are_marked_not_scanned_where_that_is_allowed(
+    settings, client, physician_data, intake_client
+):
+    settings.CLAMD_SOCKET = settings.CLAMD_HOST = ""
+    settings.CLINIC_ALLOW_UNSCANNED = True
+    attachment = refer_with(client, physician_data, pdf("notes.pdf"))
+    assert attachment.scan == Attachment.Scan.UNSCANNED
+    assert "Not scanned: this machine has no virus scanner" in request_page(
+        intake_client, attachment
+    )
+    assert intake_client.get(download_url(attachment)).status_code == 200
+    assert "Files are not virus-scanned on this machine" in intake_client.get("/admin/").text
+
+
+def test_without_a_scanner_and_without_permission_to_skip_it_files_wait(
+    settings, client, physician_data, intake_client
+):
+    settings.CLAMD_SOCKET = settings.CLAMD_HOST = ""
+    settings.CLINIC_ALLOW_UNSCANNED = False
+    attachment = refer_with(client, physician_data, pdf("notes.pdf"))
+    assert (attachment.scan, attachment.scan_attempts) == (Attachment.Scan.PENDING, 1)
+    assert intake_client.get(download_url(attachment)).status_code == 409
+    assert "Virus scanning is down" in intake_client.get("/admin/").text
+
+
+def without_scanner(env):
+    return {key: value for key, value in env.items() if not key.startswith("CLAMD_")}
+
+
+def test_production_refuses_to_run_without_a_scanner():
+    result = deploy_check(**without_scanner(PRODUCTION))
+    assert result.returncode != 0
+    assert "clinic.E002" in result.stderr and "CLAMD_SOCKET" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "scanner",
+    [
+        {"CLAMD_HOST": "clamd.internal", "CLAMD_PORT": "3310"},
+        {"CLINIC_ALLOW_UNSCANNED": "1"},
+    ],
+    ids=["tcp", "unscanned-on-purpose"],
+)
+def test_production_runs_with_a_scanner_or_unscanned_on_purpose(scanner):
+    # A socket (CLAMD_SOCKET in .env.example): tests/clinic/test_settings.py.
+    result = deploy_check(**without_scanner(PRODUCTION), **scanner)
+    assert result.returncode == 0, result.stderr
