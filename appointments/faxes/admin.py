@@ -14,12 +14,10 @@ from django.views.decorators.http import require_POST
 
 from appointments.faxes.intake import check_fax, read_again
 from appointments.forms import FaxCheckForm, FaxUploadForm
-from appointments.models import AccessLog, AppointmentRequest, Attachment, FaxReading
+from appointments.models import AccessLog, AppointmentRequest, FaxReading
 from appointments.services import receive_fax
 
 DOWNLOAD_PERMISSION = "appointments.download_attachment"
-# Pages a reader can be shown: a file the scanner has passed (or, where allowed, not scanned).
-SHOWABLE = (Attachment.Scan.CLEAN, Attachment.Scan.UNSCANNED)
 
 
 class FaxAdminMixin:
@@ -104,7 +102,8 @@ class FaxAdminMixin:
             )
             return HttpResponseRedirect(self.change_url(appointment.pk))
         attachment = reading.attachment
-        can_see = request.user.has_perm(DOWNLOAD_PERMISSION) and attachment.scan in SHOWABLE
+        may_open = request.user.has_perm(DOWNLOAD_PERMISSION)
+        can_see = may_open and attachment.downloadable
         pages = range(1, (attachment.pages or 1) + 1) if can_see else ()
         if can_see:
             AccessLog.record(
@@ -126,7 +125,9 @@ class FaxAdminMixin:
                 for number in pages
             ],
             "can_see": can_see,
-            "scan": attachment.get_scan_display(),
+            "why_not_shown": attachment.scan_message()
+            if may_open
+            else "Your account may not open attachments.",
             "media": self.media + form.media,
         }
         return TemplateResponse(
@@ -137,7 +138,7 @@ class FaxAdminMixin:
         """One page of the fax as a PNG, for the check page: square pixels, upright."""
         _, reading = self._fax_request(request, request_id, change=False)
         attachment = reading.attachment
-        if not request.user.has_perm(DOWNLOAD_PERMISSION) or attachment.scan not in SHOWABLE:
+        if not request.user.has_perm(DOWNLOAD_PERMISSION) or not attachment.downloadable:
             raise PermissionDenied
         if not 1 <= number <= (attachment.pages or 1):
             return HttpResponse(status=404)
