@@ -26,15 +26,58 @@ LAYOUTS = ("form", "table", "letter", "cover", "heading")
 PAGE_WIDTH, PAGE_HEIGHT = 1728, 2200  # a letter page at 204x196 dpi
 MARGIN = 110
 
-FIRST_NAMES = ["Jane", "Marcus", "Elena", "Robert", "Priya", "Thomas", "Alicia", "Dmitri",
-               "Grace", "Samuel", "Nora", "Victor", "Helen", "Oscar", "Rosa", "Walter"]
-LAST_NAMES = ["Doe", "Whitfield", "Okafor", "Lindqvist", "Castellano", "Brennan", "Haddad",
-              "Novak", "Pemberton", "Ashworth", "Delgado", "Kowalczyk", "Marsh", "Ferreira"]
-REFERRERS = [("Maria", "Lopez"), ("James", "Chen"), ("Aisha", "Rahman"), ("Peter", "Gallo"),
-             ("Linda", "Osei"), ("Karl", "Bergman"), ("Ruth", "Adebayo"), ("Sean", "Whelan")]
-PRACTICES = ["Lakeside Family Medicine", "North Shore Internal Medicine",
-             "Prairie Orthopedic Associates", "Riverside Primary Care",
-             "Westbrook Medical Group", "Oak Park Family Health Center"]
+FIRST_NAMES = [
+    "Jane",
+    "Marcus",
+    "Elena",
+    "Robert",
+    "Priya",
+    "Thomas",
+    "Alicia",
+    "Dmitri",
+    "Grace",
+    "Samuel",
+    "Nora",
+    "Victor",
+    "Helen",
+    "Oscar",
+    "Rosa",
+    "Walter",
+]
+LAST_NAMES = [
+    "Doe",
+    "Whitfield",
+    "Okafor",
+    "Lindqvist",
+    "Castellano",
+    "Brennan",
+    "Haddad",
+    "Novak",
+    "Pemberton",
+    "Ashworth",
+    "Delgado",
+    "Kowalczyk",
+    "Marsh",
+    "Ferreira",
+]
+REFERRERS = [
+    ("Maria", "Lopez"),
+    ("James", "Chen"),
+    ("Aisha", "Rahman"),
+    ("Peter", "Gallo"),
+    ("Linda", "Osei"),
+    ("Karl", "Bergman"),
+    ("Ruth", "Adebayo"),
+    ("Sean", "Whelan"),
+]
+PRACTICES = [
+    "Lakeside Family Medicine",
+    "North Shore Internal Medicine",
+    "Prairie Orthopedic Associates",
+    "Riverside Primary Care",
+    "Westbrook Medical Group",
+    "Oak Park Family Health Center",
+]
 AREA_CODES = ["312", "773", "847", "630", "708"]
 ICD10 = ["M96.1", "M54.16", "M54.50", "G89.4", "M47.816", "M51.26"]
 REASONS = [
@@ -236,14 +279,18 @@ def letter_layout(referral):
         ("Dear Colleague,", ""),
         ("", ""),
         *wrapped(
-            "", f"Thank you for seeing my patient {referral.first_name} {referral.last_name} "
-            f"(date of birth {dob})."
-        ),  # fmt: skip
+            "",
+            f"Thank you for seeing my patient {referral.first_name} {referral.last_name} "
+            f"(date of birth {dob}).",
+        ),
         ("", ""),
         *wrapped("", letter_reason(referral)),
         ("", ""),
-        *wrapped("", f"The patient can be reached at {referral.phone}. Diagnoses: "
-                 f"{', '.join(referral.codes)}."),  # fmt: skip
+        *wrapped(
+            "",
+            f"The patient can be reached at {referral.phone}. Diagnoses: "
+            f"{', '.join(referral.codes)}.",
+        ),
         *[(line, "") for line in urgent],
         ("", ""),
         ("Sincerely,", ""),
@@ -304,10 +351,15 @@ def cover_layout(referral):
 
 def heading_layout(referral):
     """Cover sheet, the referral, and a page of notes: three pages."""
-    notes = [("Progress notes", "title"), ("", "")] + wrapped(
-        "", "Patient seen in clinic. Pain 7/10. Gait antalgic. Straight leg raise positive "
-        "on the left. Continue current medications pending pain clinic evaluation."
-    )  # fmt: skip
+    notes = [
+        ("Progress notes", "title"),
+        ("", ""),
+        *wrapped(
+            "",
+            "Patient seen in clinic. Pain 7/10. Gait antalgic. Straight leg raise positive on "
+            "the left. Continue current medications pending pain clinic evaluation.",
+        ),
+    ]
     return [cover_page(referral, 3), heading_page(referral), notes]
 
 
@@ -394,9 +446,6 @@ def make_fax(rng, layout, resolution, content_type):
     referral = random_referral(rng)
     pages = LAYOUT_PAGES[layout](referral)
     truth = truth_of(referral, layout)
-    if layout in ("cover", "heading"):
-        # The referral page names no practice; the cover sheet's From does.
-        pass
     description = f"{layout}, {resolution}, {content_type.split('/')[1]}, {len(pages)} p."
     if resolution == DIGITAL:
         return Fax(digital_pdf(pages), PDF, truth, layout, resolution, len(pages), description)
@@ -419,6 +468,15 @@ def make_fax(rng, layout, resolution, content_type):
     return Fax(output.getvalue(), content_type, truth, layout, resolution, len(pages), description)
 
 
+def page_texts(referral, layout):
+    """The text of each page as a perfect reader would give it, fax header included."""
+    pages = LAYOUT_PAGES[layout](referral)
+    return [
+        "\n".join([fax_header(referral, number, len(pages)), *(text for text, _ in lines)])
+        for number, lines in enumerate(pages, start=1)
+    ]
+
+
 def generate(count, seed=16):
     """`count` faxes cycling through every layout, both resolutions, TIFF and scanned PDF."""
     rng = random.Random(seed)
@@ -426,6 +484,8 @@ def generate(count, seed=16):
     faxes = []
     for index in range(count):
         layout = LAYOUTS[index % len(LAYOUTS)]
-        resolution, content_type = kinds[(index // len(LAYOUTS) + index) % len(kinds)]
+        resolution, content_type = kinds[
+            (index % len(LAYOUTS) + index // len(LAYOUTS)) % len(kinds)
+        ]
         faxes.append(make_fax(rng, layout, resolution, content_type))
     return faxes

@@ -37,9 +37,9 @@ LABELS = [
     (r"patient(?:'s)? name|pt\.? name|patient", "patient_name"),
     (r"name", "name"),
     (r"date of birth|birth ?date|d\.?o\.?b\.?", "date_of_birth"),
-    (r"npi(?: ?(?:#|no\.?|number))?", "npi"),
-    (r"(?:home |cell |mobile |work |office )?(?:phone|te[li1](?:ephone)?|ph)(?: ?(?:#|no\.?|number))?"
-     r"|cell|mobile", "phone"),
+    (r"np[i1l!|](?: ?(?:#|no\.?|number))?", "npi"),
+    (r"(?:home |cell |mobile |work |office )?(?:phone|[tf]e[li1](?:ephone)?|ph)"
+     r"(?: ?(?:#|no\.?|number))?|cell|mobile", "phone"),
     (r"fax(?: ?(?:#|no\.?|number))?", "fax"),
     (r"practice(?: name)?|clinic|facility|organi[sz]ation|group", "practice"),
     (r"physician|provider|doctor", "physician"),
@@ -56,6 +56,8 @@ LABEL = re.compile(
 )
 LABEL_FIELDS = [(re.compile(rf"(?:{pattern})$", re.IGNORECASE), field) for pattern, field in LABELS]
 
+# Labels whose value is a number may go without a colon: "Fax (312) 555-0101", "NPI 1234567893".
+NUMERIC_LABEL = re.compile(r"np[i1l!|]|fax|[tf]e[li1]|phone|ph|cell|mobile|dob|d\.o\.b", re.I)
 # Headings that say whose details follow.
 PATIENT_HEADING = re.compile(r"^\W*patient\s*(information|demographics|details|info)?\W*$", re.I)
 REFERRER_HEADING = re.compile(
@@ -103,14 +105,17 @@ LETTER_PHONE = re.compile(
     r"(?:phone|telephone|cell|number)\b",
     re.IGNORECASE,
 )
-LETTER_REASON = re.compile(r"(?<!\w)(?:[Il1|]\s?am|I'm|we are)\s+referring\b|\bkindly\s+(?:see|evaluate)\b"
-                           r"|\bplease\s+(?:see|evaluate)\b", re.I)  # fmt: skip
+LETTER_REASON = re.compile(
+    r"(?<!\w)(?:(?:[Il1|]\s?)?am|I'm|we are)\s+referring\b"
+    r"|\b(?:kindly|please)\s+(?:see|evaluate)\b",
+    re.IGNORECASE,
+)
 CLOSING = re.compile(r"^\s*(sincerely|regards|best regards|kind regards|respectfully|thank you)"
                      r"\b", re.I)  # fmt: skip
 TITLE = re.compile(r"^\W*(?:dr[.,]?|doctor)\s+", re.IGNORECASE)
 CREDENTIALS = re.compile(
     r"[,\s]+(m\.?\s?d\.?|d\.?\s?o\.?|n\.?p\.?|pa-?c|p\.?a\.?|fnp(?:-c)?|aprn|dnp|mbbs|phd|facp|"
-    r"faafp)\.?\s*$",
+    r"faafp)\W*$",
     re.IGNORECASE,
 )
 PHYSICIAN_CREDENTIALS = {"md", "do"}
@@ -119,7 +124,9 @@ PRACTICE_WORDS = re.compile(
     r"physicians|pediatrics|orthopedics?|internal|family)\b",
     re.IGNORECASE,
 )
-ICD10_LOOSE = re.compile(r"(?<![\w.])([A-TV-Z])([\dOolIS]{2}|[\dOolIS][A-Z])\.?([\dA-Z]{1,4})?(?![\w])")
+ICD10_LOOSE = re.compile(
+    r"(?<![\w.])([A-TV-Z])([\dOolIS]{2}|[\dOolIS][A-Z])\.?([\dA-Zol]{1,4})?(?![\w])"
+)
 URGENT_WORDS = re.compile(
     r"(?i:\b(?:urgent(?:ly)?(?! care)|asap|expedite[ds]?|emergent(?:ly)?)\b)|\bSTAT\b"
 )
@@ -135,7 +142,7 @@ def extract(pages):
     for page in pages:
         _read_page(page, found, dates_of_birth)
     # The same date of birth read twice differently: trust neither.
-    if len({value for value, _ in dates_of_birth}) == 1:
+    if len({value for value, _ in dates_of_birth}) == 1 and dates_of_birth[0][0]:
         found["date_of_birth"] = Suggestion(*dates_of_birth[0])
     _find_icd10_codes(pages, found)
     _find_urgency(pages, found)
@@ -182,9 +189,8 @@ def _read_page(page, found, dates_of_birth):
         if re.fullmatch(r"\W*reason for (referral|consult(ation)?)\W*", line, re.I):
             reason_lines = []
             continue
-        if letterhead and not _labels(line) and PRACTICE_WORDS.search(line) and not cover_sheet:
-            if not PHONE_NUMBER.search(line) and len(line) < 80:
-                _suggest(found, "referrer_practice", _clean_text(line), page)
+        if letterhead and not cover_sheet and _is_practice_name(line):
+            _suggest(found, "referrer_practice", _clean_text(line), page)
         for field, value in _labels(line):
             letterhead = letterhead and field in ("phone", "fax")
             if field == "patient_name" or (field == "name" and party == "patient"):
@@ -225,7 +231,8 @@ def _read_page(page, found, dates_of_birth):
                     _suggest(found, "referrer_npi", npi, page)
             elif field == "reason":
                 reason_lines = [value] if value else []
-        if not cover_sheet:
+        # A labelled reason's own words ("Please evaluate…") are not a letter's sentences.
+        if not cover_sheet and reason_lines is None:
             _read_letter_line(lines, index, found, dates_of_birth, page)
     if reason_lines:
         _suggest(found, "reason", _joined(reason_lines), page)
@@ -258,6 +265,8 @@ def _read_letter_line(lines, index, found, dates_of_birth, page):
             if not following or _labels(following) or CLOSING.match(following):
                 break
             paragraph.append(following)
+        # OCR reads "I am" as "lam" or "| am".
+        paragraph[0] = re.sub(r"^(?:[l1|]\s?am|am)\b", "I am", paragraph[0])
         _suggest(found, "reason", _joined(paragraph), page)
     if CLOSING.match(line):
         for following in lines[index + 1 : index + 4]:
@@ -284,9 +293,21 @@ def _label_starts_field(line, match):
     "NPI 1234567893"; not the word "phone" in a sentence."""
     if match.group("colon"):
         return True
-    field_is_numeric = re.match(r"(?i)(npi|fax|te[li1]|phone|ph|cell|mobile|dob|d\.o\.b)", match["label"])
+    if not NUMERIC_LABEL.match(match["label"]):
+        return False
     before = line[: match.start()].rstrip()
-    return bool(field_is_numeric) and (not before or before[-1] in "|·•,;:)-+*" or before[-1].isdigit())
+    return not before or before[-1] in "|·•,;:)-+*" or before[-1].isdigit()
+
+
+def _is_practice_name(line):
+    """A letterhead's first line: "Lakeside Family Medicine", a name and not a sentence."""
+    words = line.split()
+    return (
+        bool(PRACTICE_WORDS.search(line))
+        and len(words) <= 8
+        and not re.search(r"[\d:@]|\.\s", line)
+        and all(word[0].isupper() or word in ("of", "and", "&", "the") for word in words)
+    )
 
 
 def _in_sentence(lines):
@@ -395,7 +416,7 @@ def _person(value):
     doctor = bool(TITLE.match(value))
     value = TITLE.sub("", value)
     value = re.split(r"\s{2,}|\(|,\s*(?=[A-Z][a-z]+\s)", value.strip(), maxsplit=1)[0]
-    value = value.strip(" ,.;:")
+    value = re.sub(r"[^\w.]+$", "", value.strip()).strip(" ,.;:")
     credential = None
     match = CREDENTIALS.search(value)
     if match:
@@ -443,7 +464,9 @@ def _icd10_code(match, dotted_only):
         category[1].translate(DIGIT_LOOKALIKES) if not category[1].isupper() or
         category[1] in "OISBZ" else category[1]
     )  # fmt: skip
-    code = letter + category + (f".{rest.translate(DIGIT_LOOKALIKES)}" if rest else "")
+    # After the dot, letters are real (S32.000A) but lowercase ones are OCR's digits.
+    rest = rest.translate(str.maketrans("ol", "01")) if rest else ""
+    code = letter + category + (f".{rest}" if rest else "")
     return code if ICD10_CODE.fullmatch(code) else None
 
 
