@@ -38,7 +38,7 @@ LABELS = [
     (r"name", "name"),
     (r"date of birth|birth ?date|d\.?o\.?b\.?", "date_of_birth"),
     (r"np[i1l!|](?: ?(?:#|no\.?|number))?", "npi"),
-    (r"(?:home |cell |mobile |work |office )?(?:phone|[tf]e[li1](?:ephone)?|ph)"
+    (r"(?:home |cell |mobile |work |office )?(?:phone|[tf]e[li1!](?:ephone)?|ph)"
      r"(?: ?(?:#|no\.?|number))?|cell|mobile", "phone"),
     (r"fax(?: ?(?:#|no\.?|number))?", "fax"),
     (r"practice(?: name)?|clinic|facility|organi[sz]ation|group", "practice"),
@@ -51,13 +51,14 @@ LABELS = [
 ]  # fmt: skip
 LABEL = re.compile(
     r"(?<![\w'])(?P<label>" + "|".join(f"(?:{pattern})" for pattern, _ in LABELS) + r")"
-    r"\s*(?P<colon>[:;]|(?=\s*[\d(]))",
+    r"\s*(?:(?P<colon>[:;])|[-–]?(?=\s*[\d(]))",
     re.IGNORECASE,
 )
 LABEL_FIELDS = [(re.compile(rf"(?:{pattern})$", re.IGNORECASE), field) for pattern, field in LABELS]
 
 # Labels whose value is a number may go without a colon: "Fax (312) 555-0101", "NPI 1234567893".
-NUMERIC_LABEL = re.compile(r"np[i1l!|]|fax|[tf]e[li1]|phone|ph|cell|mobile|dob|d\.o\.b", re.I)
+NUMERIC_LABEL = re.compile(r"np[i1l!|]|fax|[tf]e[li1!]|phone|ph|cell|mobile|dob|d\.o\.b", re.I)
+LETTERHEAD_LINES = 3
 # Headings that say whose details follow.
 PATIENT_HEADING = re.compile(r"^\W*patient\s*(information|demographics|details|info)?\W*$", re.I)
 REFERRER_HEADING = re.compile(
@@ -70,7 +71,7 @@ FAX_HEADER = re.compile(
 )
 COVER_SHEET = re.compile(r"\bfax\b.*\bcover\b|\bcover sheet\b|\bpages?\b.*\bincluding\b", re.I)
 
-PHONE_NUMBER = re.compile(r"(?<!\d)(?:\+?1[\s.-]*)?\(?\d{3}\)?[\s.-]*\d{3}[\s.-]*\d{4}(?!\d)")
+PHONE_NUMBER = re.compile(r"(?<!\d)(?:\+?1[\s.-]*)?\(?\d{3}\)?[\s.,-]*\d{3}[\s.-]*\d{4}(?!\d)")
 # OCR's confusions, undone where only digits belong.
 DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1",
                                   "i": "1", "S": "5", "s": "5", "B": "8", "Z": "2"})  # fmt: skip
@@ -87,11 +88,11 @@ MONTHS = {
     for name in names
 }  # fmt: skip
 NUMERIC_DATE = re.compile(r"(?<![\w/.-])(\d{1,2})\s?([/.-])\s?(\d{1,2})\s?\2\s?(\d{4})(?![\w/-])")
-WORD_DATE = re.compile(r"(?<!\w)([A-Za-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4})(?!\w)")
+WORD_DATE = re.compile(r"(?<!\w)([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:,\s*|\s+)(\d{4})(?!\w)")
 DIGITISH = r"[\dOoDlI|iSsBZ]"
 DATE_CANDIDATE = re.compile(
     rf"{DIGITISH}{{1,2}}\s?[/.-]\s?{DIGITISH}{{1,2}}\s?[/.-]\s?{DIGITISH}{{4}}"
-    rf"|[A-Za-z]{{3,9}}\.?\s+{DIGITISH}{{1,2}},?\s+{DIGITISH}{{4}}"
+    rf"|[A-Za-z]{{3,9}}\.?\s+{DIGITISH}{{1,2}}(?:,\s*|\s+){DIGITISH}{{4}}"
 )
 
 NAME_WORD = r"[A-Z][A-Za-z'’-]+"
@@ -125,7 +126,8 @@ PRACTICE_WORDS = re.compile(
     re.IGNORECASE,
 )
 ICD10_LOOSE = re.compile(
-    r"(?<![\w.])([A-TV-Z])([\dOolIS]{2}|[\dOolIS][A-Z])\.?([\dA-Zol]{1,4})?(?![\w])"
+    r"(?<![\w.])([A-TV-Z])([\dOolIS]{2}|[\dOolIS][A-Z])(?:[.,](?=[\dA-Zol]))?([\dA-Zol]{1,4})?"
+    r"(?![\w])"
 )
 URGENT_WORDS = re.compile(
     r"(?i:\b(?:urgent(?:ly)?(?! care)|asap|expedite[ds]?|emergent(?:ly)?)\b)|\bSTAT\b"
@@ -167,6 +169,7 @@ def _read_page(page, found, dates_of_birth):
     # Before any heading or label, a page's top lines are its letterhead: the sender's.
     party = "referrer"
     letterhead = True
+    top_lines = 0
     reason_lines = None
     for index, line in enumerate(lines):
         if reason_lines is not None:
@@ -180,18 +183,22 @@ def _read_page(page, found, dates_of_birth):
                 continue
         if not line:
             continue
-        if PATIENT_HEADING.match(line):
+        labels = _labels(line)
+        top_lines += 1
+        if not labels and PATIENT_HEADING.match(line):
             party, letterhead = "patient", False
             continue
-        if REFERRER_HEADING.match(line):
+        if not labels and REFERRER_HEADING.match(line):
             party, letterhead = "referrer", False
             continue
         if re.fullmatch(r"\W*reason for (referral|consult(ation)?)\W*", line, re.I):
             reason_lines = []
             continue
-        if letterhead and not cover_sheet and _is_practice_name(line):
-            _suggest(found, "referrer_practice", _clean_text(line), page)
-        for field, value in _labels(line):
+        # The practice's name: the first lines of a letterhead, not the address it writes to.
+        in_letterhead = letterhead and top_lines <= LETTERHEAD_LINES and not cover_sheet
+        if in_letterhead and _is_practice_name(line):
+            _suggest(found, "referrer_practice", _clean_text(_without_specks(line)), page)
+        for field, value in labels:
             letterhead = letterhead and field in ("phone", "fax")
             if field == "patient_name" or (field == "name" and party == "patient"):
                 party = "patient"
@@ -296,16 +303,16 @@ def _label_starts_field(line, match):
     if not NUMERIC_LABEL.match(match["label"]):
         return False
     before = line[: match.start()].rstrip()
-    return not before or before[-1] in "|·•,;:)-+*" or before[-1].isdigit()
+    return not before or not before[-1].isalpha()
 
 
 def _is_practice_name(line):
     """A letterhead's first line: "Lakeside Family Medicine", a name and not a sentence."""
-    words = line.split()
+    words = _without_specks(line).split()
     return (
         bool(PRACTICE_WORDS.search(line))
         and len(words) <= 8
-        and not re.search(r"[\d:@]|\.\s", line)
+        and not re.search(r"[\d:@]", line)
         and all(word[0].isupper() or word in ("of", "and", "&", "the") for word in words)
     )
 
@@ -321,7 +328,7 @@ def _is_heading(line):
 
 
 def _joined(lines):
-    text = re.sub(r"\s+", " ", " ".join(lines)).strip(" ,;|‘’'\"")
+    text = re.sub(r"\s+", " ", " ".join(lines)).strip(" ,;:|‘’'\"-_~")
     return text[:MAX_REASON].strip() or None
 
 
@@ -336,14 +343,14 @@ def _digits(value):
 
 def _phone(value):
     """The first US phone number in the text, as E.164 (+13125550123), or None."""
-    candidate = re.match(r"[\s(+]*[\dOolI|SBZ][\dOolI|SBZ().\s-]{8,17}", value)
+    candidate = re.match(r"[\s(+]*[\dOolI|SBZ][\dOolI|SBZ().,\s-]{8,17}", value)
     if not candidate:
         return None
     match = PHONE_NUMBER.search(candidate.group().translate(DIGIT_LOOKALIKES))
     if not match:
         return None
     try:
-        number = phonenumbers.parse(match.group(), "US")
+        number = phonenumbers.parse(re.sub(r"\D", "", match.group()), "US")
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_valid_number(number) or number.country_code != 1:
@@ -379,7 +386,8 @@ def _date_of_birth(value):
 
 def _suggest_name(found, value, page):
     """First and last name from "Jane Doe", "Jane M. Doe" or "DOE, JANE"."""
-    value = re.split(r"\s{2,}|\(|\b(?:DOB|D\.O\.B|born)\b", value, maxsplit=1)[0].strip(" ,.;:")
+    value = re.split(r"\s{2,}|\(|\b(?:DOB|D\.O\.B|born)\b", value, maxsplit=1)[0]
+    value = _without_specks(value).strip(" ,.;:")
     if "first_name" in found or not value or re.search(r"[\d@/]", value):
         return
     if "," in value:
@@ -395,6 +403,14 @@ def _suggest_name(found, value, page):
         return
     _suggest(found, "first_name", _name_case(first), page)
     _suggest(found, "last_name", _name_case(last), page)
+
+
+def _without_specks(name):
+    """A name without what specks add to it: full stops after a word ("Peter. Gallo"), marks at
+    either end; "!" inside a word is an l ("Kar!")."""
+    name = re.sub(r"(\w{3,})\.(?=\s)", r"\1", name)
+    name = re.sub(r"(?<=[a-z])!", "l", name)
+    return re.sub(r"^[^\w(]+|[^\w.]+$", "", name.strip())
 
 
 def _is_name(word):
@@ -414,7 +430,7 @@ def _person(value):
     """A referring provider's name as staff write it in the field: "Dr. Maria Lopez" for a
     physician (Dr., MD, DO), "Anna Smith, NP" for other clinicians, or the bare name."""
     doctor = bool(TITLE.match(value))
-    value = TITLE.sub("", value)
+    value = _without_specks(TITLE.sub("", value))
     value = re.split(r"\s{2,}|\(|,\s*(?=[A-Z][a-z]+\s)", value.strip(), maxsplit=1)[0]
     value = re.sub(r"[^\w.]+$", "", value.strip()).strip(" ,.;:")
     credential = None
@@ -457,7 +473,7 @@ def _find_icd10_codes(pages, found):
 
 def _icd10_code(match, dotted_only):
     letter, category, rest = match.group(1), match.group(2), match.group(3)
-    dotted = "." in match.group()
+    dotted = bool(re.search(r"[.,]", match.group()))  # OCR reads some dots as commas
     if dotted_only and not dotted:
         return None
     category = category[0].translate(DIGIT_LOOKALIKES) + (

@@ -262,3 +262,50 @@ def test_a_labelled_reason_is_taken_whole_even_when_it_reads_like_a_letter():
     text = "Reason for referral: Low back pain. Please evaluate for injection.\nNPI: 12345"
 
     assert values(text_pages(text))["reason"] == "Low back pain. Please evaluate for injection."
+
+
+def test_ocr_slips_in_labels_and_codes_are_tolerated():
+    text = (
+        "Westbrook Medical. Group\n"
+        "Te! (847) 555-0118 - Fax-(847) 555-0119\n"
+        "REFERRING PROVIDER\n"
+        "Provider; Linda Osei, MD-\n"
+        "NP! 1228828459\n"
+        "ICD-10: M47,816; G89.4\n"
+    )
+    found = values(text_pages(text))
+
+    assert found == {
+        "referrer_practice": "Westbrook Medical Group",
+        "referrer_phone": "+18475550118",
+        "referrer_fax": "+18475550119",
+        "referrer_name": "Dr. Linda Osei",
+        "referrer_npi": "1228828459",
+        "icd10_codes": "M47.816, G89.4",
+    }
+
+
+def test_specks_read_as_marks_do_not_spoil_names_and_dates():
+    text = (
+        ". North Shore Internal Medicine\n"
+        "Tel (312),555-0100 » Fax (312) 555-0101\n"
+        "Spine & Pain Center\n"
+        "Patient: Helen Delgado -\n"
+        "Date of Birth: December 6,1996 Sex: F\n"
+        "Provider: Kar! Bergman, MD\n"
+    )
+    found = values(text_pages(text))
+
+    assert found == {
+        "referrer_practice": "North Shore Internal Medicine",
+        "referrer_phone": "+13125550100",
+        "referrer_fax": "+13125550101",
+        "first_name": "Helen",
+        "last_name": "Delgado",
+        "date_of_birth": "1996-12-06",
+        "referrer_name": "Dr. Karl Bergman",
+    }
+
+
+def test_a_date_whose_day_and_year_run_together_is_left_out():
+    assert "date_of_birth" not in values(text_pages("Patient: Jane Doe\nDOB: Apr 11952"))
