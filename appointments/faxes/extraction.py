@@ -108,7 +108,7 @@ LETTER_PHONE = re.compile(
 )
 LETTER_REASON = re.compile(
     r"(?<!\w)(?:(?:[Il1|]\s?)?am|I'm|we are)\s+referring\b"
-    r"|\b(?:kindly|please)\s+(?:see|evaluate)\b",
+    r"|\bI(?: would like| am writing) to refer\b",
     re.IGNORECASE,
 )
 CLOSING = re.compile(r"^\s*(sincerely|regards|best regards|kind regards|respectfully|thank you)"
@@ -173,7 +173,7 @@ def _read_page(page, found, dates_of_birth):
     reason_lines = None
     for index, line in enumerate(lines):
         if reason_lines is not None:
-            if not line and _in_sentence(reason_lines):
+            if not line and (not reason_lines or _in_sentence(reason_lines)):
                 continue
             if not line or _labels(line) or _is_heading(line) or CLOSING.match(line):
                 _suggest(found, "reason", _joined(reason_lines), page)

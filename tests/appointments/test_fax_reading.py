@@ -309,3 +309,11 @@ def test_specks_read_as_marks_do_not_spoil_names_and_dates():
 
 def test_a_date_whose_day_and_year_run_together_is_left_out():
     assert "date_of_birth" not in values(text_pages("Patient: Jane Doe\nDOB: Apr 11952"))
+
+
+def test_a_reason_under_its_heading_after_a_blank_line():
+    text = "REASON FOR REFERRAL\n\nLow back pain for a year.\nPlease evaluate for injection.\n"
+
+    assert values(text_pages(text))["reason"] == (
+        "Low back pain for a year. Please evaluate for injection."
+    )
