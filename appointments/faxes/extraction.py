@@ -333,7 +333,8 @@ def _joined(lines):
 
 
 def _clean_text(value):
-    value = re.sub(r"\s+", " ", value).strip(" .,;:-|")
+    """A one-line value without the marks specks leave at either end ("Lakeside Medicine ©")."""
+    value = re.sub(r"^[^\w(]+|[^\w)]+$", "", re.sub(r"\s+", " ", value))
     return value[:150] or None
 
 

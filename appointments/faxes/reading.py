@@ -12,6 +12,7 @@ Work is bounded: at most MAX_PAGES pages are read, no page larger than the uploa
 
 import os
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pypdfium2
@@ -60,10 +61,12 @@ def read_pages(file, content_type):
     """The text of the first MAX_PAGES pages of a PDF or an image file (TIFF, PNG, JPEG)."""
     if content_type == PDF:
         return _read_pdf(file)
+    image, count = _open_image(file, content_type)
     pages = []
-    for number, image, dpi in _image_pages(file, content_type):
-        text = _ocr(_prepared(image, dpi))
-        pages.append(Page(number, text, dpi, _is_low_resolution(dpi), ocr=True))
+    for index in range(count):
+        page, dpi = _decoded(image, index)
+        text = _ocr(_despeckled(_straightened(_squared(page, dpi))))
+        pages.append(Page(index + 1, text, dpi, _is_low_resolution(dpi), ocr=True))
     return pages
 
 
@@ -71,21 +74,21 @@ def page_image(file, content_type, number):
     """Page `number` (1-based) as staff should see it beside the suggestions: square pixels,
     grayscale, upright and straightened, at most MAX_PAGE_WIDTH pixels wide."""
     if content_type == PDF:
-        with _pdf(file) as document:
+        with _open_pdf(file) as document:
             if not 1 <= number <= min(len(document), MAX_PAGES):
                 raise UnreadableFax("no such page")
             page = document[number - 1]
             image = _render(page)
             return image if _digital_text(page) else _straightened(image)
-    for page_number, image, dpi in _image_pages(file, content_type):
-        if page_number == number:
-            return _straightened(_squared(image, dpi))
-    raise UnreadableFax("no such page")
+    image, count = _open_image(file, content_type)
+    if not 1 <= number <= count:
+        raise UnreadableFax("no such page")
+    return _straightened(_squared(*_decoded(image, number - 1)))
 
 
 def _read_pdf(file):
     pages = []
-    with _pdf(file) as document:
+    with _open_pdf(file) as document:
         for index in range(min(len(document), MAX_PAGES)):
             page = document[index]
             text = _digital_text(page)
@@ -104,21 +107,17 @@ def _digital_text(page):
     return text if len(text) >= MIN_DIGITAL_CHARACTERS else ""
 
 
-class _pdf:
-    """A PDF document, closed on leaving the block."""
-
-    def __init__(self, file):
-        file.seek(0)
-        try:
-            self.document = pypdfium2.PdfDocument(file.read())
-        except pypdfium2.PdfiumError:
-            raise UnreadableFax("not a readable PDF") from None
-
-    def __enter__(self):
-        return self.document
-
-    def __exit__(self, *exc_info):
-        self.document.close()
+@contextmanager
+def _open_pdf(file):
+    file.seek(0)
+    try:
+        document = pypdfium2.PdfDocument(file.read())
+    except pypdfium2.PdfiumError:
+        raise UnreadableFax("not a readable PDF") from None
+    try:
+        yield document
+    finally:
+        document.close()
 
 
 def _render(page):
@@ -145,8 +144,8 @@ def _scan_dpi(page):
     return tuple(round(value, 1) for value in largest[1])
 
 
-def _image_pages(file, content_type):
-    """(number, image, dpi) for each page of an image file, decoding one page at a time."""
+def _open_image(file, content_type):
+    """The image file, and how many of its pages to read (MAX_PAGES at most)."""
     if content_type not in IMAGE_FORMATS:
         raise UnreadableFax("unsupported type")
     file.seek(0)
@@ -155,32 +154,30 @@ def _image_pages(file, content_type):
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
             image = Image.open(file, formats=[IMAGE_FORMATS[content_type]])
-        pages = min(getattr(image, "n_frames", 1), MAX_PAGES)
+        return image, min(getattr(image, "n_frames", 1), MAX_PAGES)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise UnreadableFax("page too large") from None
     except Exception as error:
         # Broken or hostile bytes make Pillow fail with almost any exception.
         raise UnreadableFax(f"not a readable image ({type(error).__name__})") from None
-    for index in range(pages):
-        try:
-            image.seek(index)
-            # Pillow checks only the first page of a TIFF on opening.
-            if image.width * image.height > MAX_IMAGE_PIXELS:
-                raise UnreadableFax("page too large")
-            page = ImageOps.exif_transpose(image).convert("L")
-        except UnreadableFax:
-            raise
-        except Exception as error:
-            raise UnreadableFax(f"not a readable image ({type(error).__name__})") from None
-        yield index + 1, page, declared_dpi(image)
+
+
+def _decoded(image, index):
+    """Page `index` (0-based), upright and in grayscale, with its declared dpi."""
+    try:
+        image.seek(index)
+        # Pillow checks only the first page of a TIFF on opening.
+        if image.width * image.height > MAX_IMAGE_PIXELS:
+            raise UnreadableFax("page too large")
+        return ImageOps.exif_transpose(image).convert("L"), declared_dpi(image)
+    except UnreadableFax:
+        raise
+    except Exception as error:
+        raise UnreadableFax(f"not a readable image ({type(error).__name__})") from None
 
 
 def _is_low_resolution(dpi):
     return dpi is not None and dpi[1] < LOW_RESOLUTION_DPI
-
-
-def _prepared(image, dpi):
-    return _despeckled(_straightened(_squared(image, dpi)))
 
 
 def _squared(image, dpi):

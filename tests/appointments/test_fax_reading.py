@@ -266,7 +266,7 @@ def test_a_labelled_reason_is_taken_whole_even_when_it_reads_like_a_letter():
 
 def test_ocr_slips_in_labels_and_codes_are_tolerated():
     text = (
-        "Westbrook Medical. Group\n"
+        "Westbrook Medical. Group ©\n"
         "Te! (847) 555-0118 - Fax-(847) 555-0119\n"
         "REFERRING PROVIDER\n"
         "Provider; Linda Osei, MD-\n"
@@ -317,3 +317,9 @@ def test_a_reason_under_its_heading_after_a_blank_line():
     assert values(text_pages(text))["reason"] == (
         "Low back pain for a year. Please evaluate for injection."
     )
+
+
+def test_a_speck_after_a_value_is_not_part_of_it():
+    found = values(text_pages("FAX\nPages: 2 (including cover)\nFrom: Lakeside Family Medicine ©"))
+
+    assert found == {"referrer_practice": "Lakeside Family Medicine"}
