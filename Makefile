@@ -1,6 +1,6 @@
 # The two commands a newcomer needs: `make run` and `make test`. See README.md.
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-browser format serve bench bench-site bench-admin clean
+.PHONY: help install run test test-browser format serve bench bench-site bench-admin bench-fax clean
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -61,7 +61,7 @@ serve: install ## Run the site as in production: gunicorn, debug off, WhiteNoise
 	$(BIN)/gunicorn clinic.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile - \
 		--access-logformat '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 
-bench: bench-site bench-admin ## Run every benchmark and print the figures (not part of make test)
+bench: bench-site bench-admin bench-fax ## Run every benchmark and print the figures (not part of make test)
 
 bench-site: install ## Pages under load (wrk) against a bare Django floor; upload memory
 	@command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk"; exit 1; }
@@ -69,6 +69,9 @@ bench-site: install ## Pages under load (wrk) against a bare Django floor; uploa
 
 bench-admin: install ## Benchmark the triage changelist with 1,000 and 100,000 requests
 	$(BIN)/python tests/bench/bench_admin.py
+
+bench-fax: install ## Read 25 generated faxes (OCR): fields right, wrong dates of birth, s/page
+	OMP_THREAD_LIMIT=1 $(BIN)/python tests/bench/bench_fax.py
 
 clean: ## Remove the virtual environment and collected static files (keeps db.sqlite3)
 	rm -rf $(VENV) staticfiles build clinic.egg-info .pytest_cache .ruff_cache

@@ -12,11 +12,11 @@ from django.utils import timezone
 
 from appointments.models import AppointmentRequest, FaxReading
 from appointments.uploads import MAX_FILES, PixelBudget, check_attachment, refusal_message
+from appointments.validators import ICD10_CODE, join_icd10_codes, validate_npi
 from clinic.models import Location
 from conditions.models import Condition
 
 TOKEN_SALT = "appointments.form-token"  # noqa: S105 - a salt, not a secret
-ICD10_CODE = re.compile(r"[A-TV-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?")
 ACCEPTED_FILES = ".pdf,.jpg,.jpeg,.png,.tif,.tiff,application/pdf,image/jpeg,image/png,image/tiff"
 # The referring office on a referral: the same for every patient it sends, so "Send another
 # referral" fills these in again.
@@ -33,21 +33,6 @@ REFERRER_FIELDS = (
 def new_form_token():
     """A one-time token, signed with the time the form was shown."""
     return signing.TimestampSigner(salt=TOKEN_SALT).sign(uuid.uuid4().hex)
-
-
-def validate_npi(value):
-    """A National Provider Identifier: 10 digits whose last is a Luhn check digit over the
-    number prefixed with 80840, as CMS defines it."""
-    if not re.fullmatch(r"\d{10}", value):
-        raise ValidationError("An NPI is 10 digits.", code="npi_format")
-    total = 0
-    for position, digit in enumerate(reversed("80840" + value)):
-        number = int(digit) * (2 if position % 2 else 1)
-        total += number - 9 if number > 9 else number
-    if total % 10:
-        raise ValidationError(
-            "This is not a valid NPI: please check the digits.", code="npi_check_digit"
-        )
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -114,7 +99,7 @@ class RequestChecks:
             )
         if len(codes) > 12:
             raise ValidationError("Please list at most 12 codes.", code="icd10_count")
-        return ", ".join(codes)
+        return join_icd10_codes(codes)
 
 
 class AppointmentRequestForm(RequestChecks, forms.ModelForm):

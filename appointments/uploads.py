@@ -461,7 +461,7 @@ def _reencode_tiff(image, pages):
         for number in range(pages):
             image.seek(number)
             page = _pixels_only(image)
-            page.save(writer, format="TIFF", compression="tiff_deflate", dpi=_dpi(image))
+            page.save(writer, format="TIFF", compression="tiff_deflate", dpi=declared_dpi(image))
             del page  # freed before the next page is decoded, not after
             writer.newFrame()
     return output.getvalue()
@@ -483,7 +483,7 @@ def _pixels_only(image, mode=None):
     return page
 
 
-def _dpi(page):
+def declared_dpi(page):
     """The page's resolution when it is a plausible one: standard faxes have 204x98 dpi."""
     try:
         x, y = (float(value) for value in page.info["dpi"])

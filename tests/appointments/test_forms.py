@@ -7,9 +7,9 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from appointments.forms import validate_npi
 from appointments.models import AppointmentRequest
 from appointments.steps import STEPS
+from appointments.validators import validate_npi
 from tests.appointments.conftest import REQUEST_CHECK, send_form, step_answers, step_url
 
 REQUEST = "/appointments/request/"

@@ -1,0 +1,325 @@
+"""Reading faxed referrals: suggestions from each layout's text (fast, no OCR), and a few
+generated faxes read end to end by the real tesseract."""
+
+import datetime
+import io
+import random
+
+import pytest
+from PIL import Image
+
+from appointments.faxes.extraction import Suggestion, extract
+from appointments.faxes.reading import Page, UnreadableFax, page_image, read_pages
+from tests import fax_corpus
+from tests.fax_corpus import DIGITAL, FINE, PDF, STANDARD, TIFF
+
+
+def text_pages(*texts):
+    return [Page(number, text, None, False, False) for number, text in enumerate(texts, 1)]
+
+
+def values(pages):
+    return {field: suggestion.value for field, suggestion in extract(pages).items()}
+
+
+def referral(seed=1, **changes):
+    chosen = fax_corpus.random_referral(random.Random(seed))
+    for name, value in changes.items():
+        setattr(chosen, name, value)
+    return chosen
+
+
+@pytest.mark.parametrize("layout", fax_corpus.LAYOUTS)
+@pytest.mark.parametrize("date_format", fax_corpus.DATE_FORMATS)
+def test_every_layout_and_date_format_gives_every_field(layout, date_format):
+    sent = referral(seed=len(layout), date_format=date_format, born=datetime.date(1961, 3, 4))
+    pages = text_pages(*fax_corpus.page_texts(sent, layout))
+
+    assert values(pages) == fax_corpus.truth_of(sent, layout)
+    assert values(pages)["date_of_birth"] == "1961-03-04"
+
+
+def test_fields_name_the_page_they_came_from():
+    sent = referral(urgent=True)
+    found = extract(text_pages(*fax_corpus.page_texts(sent, "cover")))
+
+    assert found["referrer_practice"] == Suggestion(sent.practice, 1)  # the cover's From
+    assert found["first_name"] == Suggestion(sent.first_name, 2)
+    assert found["urgency"] == Suggestion("urgent", 1)  # the cover's ticked box
+
+
+def test_cover_sheet_numbers_are_the_senders_and_never_the_recipients():
+    sent = referral()
+    found = values(text_pages(fax_corpus.page_texts(sent, "cover")[0]))
+
+    assert found == {
+        "referrer_practice": sent.practice,
+        "referrer_phone": fax_corpus.e164(sent.practice_phone),
+        "referrer_fax": fax_corpus.e164(sent.practice_fax),
+    }
+
+
+def test_header_and_letterhead_numbers_are_never_the_patients_phone():
+    text = (
+        "NOV 29 2026 10:14AM  FROM: LAKESIDE FAMILY MED  (312) 555-0100  TO: 7735550199  P.2/3\n"
+        "Lakeside Family Medicine\n"
+        "Tel: (312) 555-0102   Fax: (312) 555-0103\n"
+        "Patient: Jane Doe\n"
+        "DOB: 03/14/1961\n"
+        "Referring Physician: Dr. Maria Lopez\n"
+        "Phone: (312) 555-0104\n"
+    )
+    found = values(text_pages(text))
+
+    assert "phone" not in found
+    assert found["referrer_phone"] == "+13125550102"
+    assert found["referrer_fax"] == "+13125550103"
+
+
+def test_patient_name_in_capitals_last_name_first():
+    found = values(text_pages("Patient Name: DOE, JANE   Date of Birth: 3/14/1961"))
+
+    assert (found["first_name"], found["last_name"]) == ("Jane", "Doe")
+    assert found["date_of_birth"] == "1961-03-14"
+
+
+def test_name_under_a_patient_heading_and_a_physician_heading():
+    text = (
+        "PATIENT\nName: Doe, Jane\nREFERRING PHYSICIAN\nName: Maria Lopez, MD\nPhone: 312 555 0100"
+    )
+    found = values(text_pages(text))
+
+    assert (found["first_name"], found["last_name"]) == ("Jane", "Doe")
+    assert found["referrer_name"] == "Dr. Maria Lopez"
+    assert found["referrer_phone"] == "+13125550100"
+    assert "phone" not in found
+
+
+def test_a_letter_names_the_patient_in_a_sentence():
+    text = (
+        "Dear Doctor,\nI am writing about my patient Jane Doe (DOB Mar 14 1961), who can be\n"
+        "reached at (312) 555-0123.\n\nSincerely,\nDr. Maria Lopez\n"
+    )
+    found = values(text_pages(text))
+
+    assert (found["first_name"], found["last_name"]) == ("Jane", "Doe")
+    assert found["date_of_birth"] == "1961-03-14"
+    assert found["phone"] == "+13125550123"
+    assert found["referrer_name"] == "Dr. Maria Lopez"
+
+
+def test_an_npi_failing_its_check_digit_is_not_suggested():
+    valid = fax_corpus.npi_with_check_digit("123456789")
+    wrong = valid[:9] + str((int(valid[9]) + 1) % 10)
+
+    assert values(text_pages(f"NPI: {valid}"))["referrer_npi"] == valid
+    assert "referrer_npi" not in values(text_pages(f"NPI: {wrong}"))
+    assert "referrer_npi" not in values(text_pages("NPI: 12345"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "DOB: 03/1?/1961",  # a digit OCR could not read
+        "DOB: 13/14/1961",  # no such month
+        "DOB: 03/14/61",  # which century?
+        "DOB: 03/14/2999",  # not born yet
+        "DOB: 03/14/1961\nDate of Birth: 03/14/1967",  # two different dates
+    ],
+)
+def test_a_date_of_birth_not_read_clearly_is_left_out(text):
+    assert "date_of_birth" not in values(text_pages("Patient: Jane Doe\n" + text))
+
+
+def test_ocr_lookalikes_in_numbers_are_read_as_digits():
+    found = values(text_pages("Patient: Jane Doe\nDOB: O3/l4/196l\nPhone: (3l2) 555-O123"))
+
+    assert found["date_of_birth"] == "1961-03-14"
+    assert found["phone"] == "+13125550123"
+
+
+@pytest.mark.parametrize(
+    ("text", "urgent"),
+    [
+        ("Priority: Routine", False),
+        ("Priority: URGENT", True),
+        ("Please see this patient ASAP.", True),
+        ("STAT consult requested", True),
+        ("Please expedite.", True),
+        ("Not urgent.", False),
+        ("Seen in urgent care last week.", False),
+        ("[ ] Urgent   [ ] For review   [ ] Please reply", False),
+        ("[X] Urgent   [ ] For review   [ ] Please reply", True),
+    ],
+)
+def test_urgency_only_when_the_fax_asks_for_it(text, urgent):
+    found = values(text_pages(text))
+
+    assert found.get("urgency") == ("urgent" if urgent else None)
+
+
+def test_icd10_codes_are_read_in_the_forms_format():
+    text = "Diagnosis: M54.16 lumbar radiculopathy; M96.l, G894\nPain 7/10 since 2019."
+
+    assert values(text_pages(text))["icd10_codes"] == "M54.16, M96.1, G89.4"
+
+
+def test_a_reason_is_at_most_2000_characters():
+    found = values(text_pages("Reason for referral: " + "Low back pain. " * 300))
+
+    assert len(found["reason"]) <= 2000
+    assert found["reason"].startswith("Low back pain. Low back pain.")
+
+
+def test_nothing_is_guessed_from_an_unrelated_page():
+    assert values(text_pages("Progress notes\nPatient seen in clinic. Pain 7/10.")) == {}
+
+
+def test_a_file_that_is_not_a_fax_is_refused_plainly():
+    with pytest.raises(UnreadableFax):
+        read_pages(io.BytesIO(b"not a pdf at all"), PDF)
+    with pytest.raises(UnreadableFax):
+        read_pages(io.BytesIO(b"not a tiff at all"), TIFF)
+
+
+# End to end with the real tesseract: about a second a page, so only a few.
+
+KEY_FIELDS = ("first_name", "last_name", "date_of_birth", "referrer_npi", "icd10_codes")
+
+
+def generated(layout, resolution, content_type, seed):
+    return fax_corpus.make_fax(random.Random(seed), layout, resolution, content_type)
+
+
+def read(fax):
+    return read_pages(io.BytesIO(fax.data), fax.content_type)
+
+
+def test_a_fine_tiff_fax_is_read():
+    fax = generated("table", FINE, TIFF, seed=3)
+    pages = read(fax)
+    found = values(pages)
+
+    assert [(page.dpi, page.low_resolution, page.ocr) for page in pages] == [
+        ((204.0, 196.0), False, True)
+    ]
+    assert {field: found.get(field) for field in fax.truth} == fax.truth
+
+
+def test_a_standard_resolution_tiff_fax_is_read():
+    fax = generated("form", STANDARD, TIFF, seed=4)
+    pages = read(fax)
+    found = values(pages)
+
+    assert pages[0].dpi == (204.0, 98.0) and pages[0].low_resolution
+    assert {field: found.get(field) for field in KEY_FIELDS} == {
+        field: fax.truth[field] for field in KEY_FIELDS
+    }
+
+
+def test_a_scanned_pdf_with_a_cover_sheet_is_read():
+    fax = generated("cover", FINE, PDF, seed=5)
+    pages = read(fax)
+    found = extract(pages)
+
+    assert [page.ocr for page in pages] == [True, True]
+    assert found["referrer_practice"] == Suggestion(fax.truth["referrer_practice"], 1)
+    assert found["referrer_fax"].value == fax.truth["referrer_fax"]
+    for field in KEY_FIELDS:
+        assert found[field] == Suggestion(fax.truth[field], 2)
+
+
+def test_a_digital_pdf_is_read_from_its_text_without_ocr():
+    fax = generated("letter", DIGITAL, PDF, seed=6)
+    pages = read(fax)
+
+    assert [(page.ocr, page.dpi) for page in pages] == [(False, None)]
+    assert values(pages) == fax.truth
+
+
+def test_a_standard_fax_page_is_shown_with_square_pixels():
+    fax = generated("form", STANDARD, TIFF, seed=4)
+    stored = Image.open(io.BytesIO(fax.data))
+
+    image = page_image(io.BytesIO(fax.data), TIFF, 1)
+
+    assert stored.size == (1728, 1100)
+    assert image.mode == "L"
+    assert image.size == (1728, round(1100 * 204 / 98))  # rows stretched: 98 dpi to 204
+
+
+def test_a_scanned_pdf_page_is_shown_at_most_a_fax_line_wide():
+    fax = generated("form", STANDARD, PDF, seed=4)
+
+    image = page_image(io.BytesIO(fax.data), PDF, 1)
+
+    assert image.mode == "L"
+    assert image.width <= 1728
+    assert abs(image.height / image.width - (1100 * 204 / 98) / 1728) < 0.01
+
+
+def test_a_labelled_reason_is_taken_whole_even_when_it_reads_like_a_letter():
+    text = "Reason for referral: Low back pain. Please evaluate for injection.\nNPI: 12345"
+
+    assert values(text_pages(text))["reason"] == "Low back pain. Please evaluate for injection."
+
+
+def test_ocr_slips_in_labels_and_codes_are_tolerated():
+    text = (
+        "Westbrook Medical. Group ©\n"
+        "Te! (847) 555-0118 - Fax-(847) 555-0119\n"
+        "REFERRING PROVIDER\n"
+        "Provider; Linda Osei, MD-\n"
+        "NP! 1228828459\n"
+        "ICD-10: M47,816; G89.4\n"
+    )
+    found = values(text_pages(text))
+
+    assert found == {
+        "referrer_practice": "Westbrook Medical Group",
+        "referrer_phone": "+18475550118",
+        "referrer_fax": "+18475550119",
+        "referrer_name": "Dr. Linda Osei",
+        "referrer_npi": "1228828459",
+        "icd10_codes": "M47.816, G89.4",
+    }
+
+
+def test_specks_read_as_marks_do_not_spoil_names_and_dates():
+    text = (
+        ". North Shore Internal Medicine\n"
+        "Tel (312),555-0100 » Fax (312) 555-0101\n"
+        "Spine & Pain Center\n"
+        "Patient: Helen Delgado -\n"
+        "Date of Birth: December 6,1996 Sex: F\n"
+        "Provider: Kar! Bergman, MD\n"
+    )
+    found = values(text_pages(text))
+
+    assert found == {
+        "referrer_practice": "North Shore Internal Medicine",
+        "referrer_phone": "+13125550100",
+        "referrer_fax": "+13125550101",
+        "first_name": "Helen",
+        "last_name": "Delgado",
+        "date_of_birth": "1996-12-06",
+        "referrer_name": "Dr. Karl Bergman",
+    }
+
+
+def test_a_date_whose_day_and_year_run_together_is_left_out():
+    assert "date_of_birth" not in values(text_pages("Patient: Jane Doe\nDOB: Apr 11952"))
+
+
+def test_a_reason_under_its_heading_after_a_blank_line():
+    text = "REASON FOR REFERRAL\n\nLow back pain for a year.\nPlease evaluate for injection.\n"
+
+    assert values(text_pages(text))["reason"] == (
+        "Low back pain for a year. Please evaluate for injection."
+    )
+
+
+def test_a_speck_after_a_value_is_not_part_of_it():
+    found = values(text_pages("FAX\nPages: 2 (including cover)\nFrom: Lakeside Family Medicine ©"))
+
+    assert found == {"referrer_practice": "Lakeside Family Medicine"}
