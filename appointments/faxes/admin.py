@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from appointments.faxes.intake import check_fax, read_again
+from appointments.faxes.reading import UnreadableFax, page_image
 from appointments.forms import FaxCheckForm, FaxUploadForm
 from appointments.models import AccessLog, AppointmentRequest, FaxReading
 from appointments.services import receive_fax
@@ -142,10 +143,11 @@ class FaxAdminMixin:
             raise PermissionDenied
         if not 1 <= number <= (attachment.pages or 1):
             return HttpResponse(status=404)
-        from appointments.faxes.reading import page_image
-
-        with attachment.file.open("rb") as fax:
-            image = page_image(fax, attachment.content_type, number)
+        try:
+            with attachment.file.open("rb") as fax:
+                image = page_image(fax, attachment.content_type, number)
+        except UnreadableFax:
+            return HttpResponse(status=404)
         output = io.BytesIO()
         image.save(output, format="PNG", optimize=False)
         response = HttpResponse(output.getvalue(), content_type="image/png")

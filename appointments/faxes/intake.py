@@ -15,6 +15,8 @@ from django.utils import timezone
 from django_tasks import task
 from phonenumber_field.phonenumber import PhoneNumber
 
+from appointments.faxes.extraction import extract
+from appointments.faxes.reading import UnreadableFax, read_pages
 from appointments.matching import record_possible_matches
 from appointments.models import AppointmentRequest, Attachment, FaxReading, StatusChange
 
@@ -48,12 +50,14 @@ def read_fax(reading_id):
             read_fax.using(run_after=timezone.now() + SCAN_WAIT).enqueue(reading_id)
         return
     try:
-        from appointments.faxes.extraction import extract
-        from appointments.faxes.reading import read_pages
-
         with reading.attachment.file.open("rb") as fax:
             pages = read_pages(fax, reading.attachment.content_type)
         suggestions = extract(pages)
+    except UnreadableFax as error:
+        # The file itself: reading it again gives the same answer.
+        reading.attempts += 1
+        _give_up(reading, str(error)[:100])
+        return
     except Exception as error:
         _failed_attempt(reading, error)
         return

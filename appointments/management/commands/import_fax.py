@@ -8,11 +8,10 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from appointments.faxes.intake import read_fax
-from appointments.models import Attachment, FaxReading
+from appointments.models import FaxReading
+from appointments.scanning import scan_attachment
 from appointments.services import receive_fax
 from appointments.uploads import check_attachment
-
-ACCEPTED = (Attachment.Kind.PDF, Attachment.Kind.TIFF)
 
 
 class Command(BaseCommand):
@@ -54,10 +53,10 @@ class Command(BaseCommand):
                 checked = check_attachment(upload)
             except ValidationError as error:
                 raise CommandError(" ".join(error.messages)) from error
-            if checked.content_type not in ACCEPTED:
-                raise CommandError("is not a fax: send TIFF or PDF files.")
             appointment = receive_fax(checked, read_now=now, received_sha256=digest)
         if now:
+            # The scan first, here too: nothing reads a file the scanner has not passed.
+            scan_attachment.call(appointment.fax_reading.attachment_id)
             read_fax.call(appointment.fax_reading.pk)
         return appointment.reference
 
