@@ -154,9 +154,7 @@ def test_a_file_whose_content_differs_from_its_sha256_is_refused(intake_client, 
     response = intake_client.get(download_url(attachment))
     assert response.status_code == 409
     assert REFUSED in response.text
-    assert AccessLog.objects.get().detail.endswith(
-        "does not match the SHA-256 taken when it arrived."
-    )
+    assert AccessLog.objects.get().detail.endswith("does not match the SHA-256 taken on arrival.")
 
 
 def test_a_missing_file_is_refused_with_its_own_message(intake_client, private_root):
