@@ -53,6 +53,8 @@ format: install ## Fix what ruff can fix and format the code
 # As in production (debug off, WhiteNoise, gunicorn), but over plain HTTP on this machine.
 serve: export DJANGO_SECRET_KEY ?= $(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
 serve: export DJANGO_SECURE_SSL_REDIRECT ?= 0
+# A new attachment key each run too: export CLINIC_FILE_KEYS to read files of an earlier run.
+serve: export CLINIC_FILE_KEYS ?= serve:$(shell $(PYTHON) -c 'import secrets,base64;print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())')
 serve: install ## Run the site as in production: gunicorn, debug off, WhiteNoise
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) migrate --noinput

@@ -1,6 +1,7 @@
 """Staff triage of the queue. Rules live on the model; this is how staff reach them."""
 
 import csv
+import logging
 import secrets
 
 from django import forms
@@ -18,6 +19,7 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from appointments import staff_admin  # noqa: F401  (staff accounts and the login history)
+from appointments.encryption import CHUNK_SIZE, DamagedFile
 from appointments.faxes.admin import FaxAdminMixin, fax_summary
 from appointments.forms import StaffEntryForm
 from appointments.models import (
@@ -32,6 +34,8 @@ from appointments.models import (
 )
 from appointments.services import submit_request
 from clinic.models import Location
+
+logger = logging.getLogger(__name__)
 
 Status = AppointmentRequest.Status
 
@@ -870,6 +874,9 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
         return HttpResponseRedirect(self.change_url(appointment.pk))
 
     def download_attachment(self, request, request_id, attachment_id):
+        """Stream an attachment once its stored content passes its check: read and decrypted
+        once to compare its SHA-256, then streamed (decrypted chunk by chunk again).
+        A damaged, altered or missing file is refused and logged; nothing of it is sent."""
         if not request.user.has_perm("appointments.download_attachment"):
             raise PermissionDenied
         attachment = get_object_or_404(
@@ -891,6 +898,11 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
                 status=409,
             )
         reference = attachment.request.reference
+        try:
+            attachment.check_content()
+            stored = attachment.file.open("rb")
+        except (DamagedFile, FileNotFoundError) as error:
+            return self.refuse_download(request, attachment, error)
         AccessLog.record(
             AccessLog.Action.DOWNLOAD,
             user=request.user,
@@ -900,15 +912,45 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
         )
         # The name is made from the reference: the sender's file name may hold a patient's name.
         response = FileResponse(
-            attachment.file.open("rb"),
+            stored,
             as_attachment=True,
             filename=f"{reference}-{attachment.pk}{attachment.extension}",
             content_type=attachment.content_type,
         )
+        response.block_size = CHUNK_SIZE
         response["X-Content-Type-Options"] = "nosniff"
         response["Content-Security-Policy"] = "sandbox; default-src 'none'"
         response["Cache-Control"] = "no-store"
         return response
+
+    def refuse_download(self, request, attachment, error):
+        reference = attachment.request.reference
+        # The kind of damage only: messages of DamagedFile never hold a name or content.
+        reason = str(error) if isinstance(error, DamagedFile) else "The file is missing."
+        logger.error(
+            "Download of attachment %s of request %s refused: %s", attachment.pk, reference, reason
+        )
+        AccessLog.record(
+            AccessLog.Action.DOWNLOAD_REFUSED,
+            user=request.user,
+            reference=reference,
+            detail=f"attachment {attachment.pk}: {reason}"[:200],
+            request=request,
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": attachment.request,
+            "attachment": attachment,
+            "missing": isinstance(error, FileNotFoundError),
+            "title": "Download refused",
+        }
+        return TemplateResponse(
+            request,
+            "admin/appointments/appointmentrequest/download_refused.html",
+            context,
+            status=409,
+        )
 
     @admin.action(description="Assign to me", permissions=["change"])
     def assign_to_me(self, request, queryset):

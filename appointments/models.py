@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.functional import LazyObject
 from phonenumber_field.modelfields import PhoneNumberField
 
+from appointments.encryption import DamagedFile, sha256_of
 from clinic.models import Location
 from conditions.models import Condition
 
@@ -735,6 +736,8 @@ class AccessLog(models.Model):
         STATUS_VIEW = "status", "Opened the status page by link"
         STATUS_UPLOAD = "records", "Added records by link"
         STATUS_LOCKED = "locked", "Status link locked after wrong dates of birth"
+        # The stored file failed its check (altered, cut off, missing): nothing was sent.
+        DOWNLOAD_REFUSED = "refused", "Download refused: file damaged or missing"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(
@@ -992,6 +995,21 @@ class Attachment(models.Model):
             scanned_at=now, **verdict
         )
         self.refresh_from_db(fields=["scan", "scan_finding", "scanned_at"])
+
+    def check_content(self):
+        """Read the stored file once, decrypting it, and compare it with the SHA-256 taken
+        when it arrived. Raises DamagedFile when a chunk fails to decrypt or the content
+        differs, FileNotFoundError when it is gone. Memory stays bounded (chunk by chunk).
+
+        A file stored before checksums existed (no sha256 until `rotate_file_key` runs) has
+        nothing to be compared with, and passes unread.
+        """
+        if not self.sha256:
+            return
+        with self.file.open("rb") as stored:
+            digest = sha256_of(stored)
+        if digest != self.sha256:
+            raise DamagedFile("The content does not match the SHA-256 taken on arrival.")
 
 
 class FaxReading(models.Model):

@@ -13,6 +13,7 @@ from django.utils.text import capfirst
 from phonenumber_field.phonenumber import PhoneNumber
 
 from appointments.emails import queue_new_request_emails, queue_records_added_email
+from appointments.encryption import sha256_of
 from appointments.matching import first_copy_of, record_possible_matches
 from appointments.models import (
     AccessLog,
@@ -146,6 +147,8 @@ def _attach(appointment, checked_files, written):
             content_type=checked.content_type,
             size=checked.content.size,
             pages=checked.pages,
+            # Of the content as it arrived; every download checks the stored file against it.
+            sha256=sha256_of(checked.content),
         )
         attachment.file.save("upload", checked.content, save=False)
         written.append(attachment.file.name)

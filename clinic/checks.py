@@ -113,3 +113,36 @@ def check_virus_scanner(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.security)
+def check_file_keys(app_configs, **kwargs):
+    """Attachments are encrypted with CLINIC_FILE_KEYS: production must hold a valid one.
+
+    Not only a deploy check: `migrate` and `runserver` run it too, so a release without keys
+    stops before it serves (with debug on, a development key stands in).
+    """
+    from appointments.encryption import GENERATE_KEY_COMMAND, parse_file_keys
+
+    try:
+        keys = parse_file_keys(settings.CLINIC_FILE_KEYS)
+    except ValueError as error:
+        return [
+            Error(
+                str(error),
+                hint="Each entry is id:key, e.g. CLINIC_FILE_KEYS=k1:<key>; the first encrypts.",
+                id="clinic.E003",
+            )
+        ]
+    if keys is None and not settings.DEBUG:
+        return [
+            Error(
+                "CLINIC_FILE_KEYS is not set: attachments could not be stored, and files "
+                "encrypted before could not be read.",
+                hint=f"Generate a key with {GENERATE_KEY_COMMAND} and set "
+                "CLINIC_FILE_KEYS=k1:<that key>; keep a copy in the practice's secret store, apart "
+                "from the file backups (docs/deploy.md, 'Attachment encryption keys').",
+                id="clinic.E004",
+            )
+        ]
+    return []

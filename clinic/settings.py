@@ -206,28 +206,19 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Attachments: outside every served path, readable only by the site's own user.
 PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", BASE_DIR / "private-media"))
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "private": {
-        "BACKEND": "appointments.storage.PrivateFileSystemStorage",
-        "OPTIONS": {
-            "location": PRIVATE_MEDIA_ROOT,
-            "base_url": None,
-            "file_permissions_mode": 0o600,
-            "directory_permissions_mode": 0o700,
-        },
-    },
-    "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+PRIVATE_FILES = {
+    "BACKEND": "appointments.storage.PrivateFileSystemStorage",
+    "OPTIONS": {
+        "location": PRIVATE_MEDIA_ROOT,
+        "base_url": None,
+        "file_permissions_mode": 0o600,
+        "directory_permissions_mode": 0o700,
     },
 }
-
 # Attachments on object storage instead (django-storages, `pip install ".[s3]"`): private
 # objects, encrypted at rest by the bucket's server-side encryption, never given a public URL.
 if os.environ.get("PRIVATE_STORAGE_BUCKET"):
-    STORAGES["private"] = {
+    PRIVATE_FILES = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": os.environ["PRIVATE_STORAGE_BUCKET"],
@@ -239,8 +230,28 @@ if os.environ.get("PRIVATE_STORAGE_BUCKET"):
             "object_parameters": {
                 "ServerSideEncryption": os.environ.get("PRIVATE_STORAGE_SSE", "AES256")
             },
+            # A file being read spills to a temporary file past 2.5 MB instead of staying in
+            # memory (some django-storages releases default to keeping all of it in memory).
+            "max_memory_size": 2_621_440,
         },
     }
+# Whichever holds them, attachments are also encrypted by the site itself (AES-256-GCM, see
+# appointments/encryption.py) with the keys of CLINIC_FILE_KEYS: "id:base64-key,old-id:...",
+# the first encrypts, all decrypt. With debug on and none set, a development key derived from
+# the secret key is used; with debug off, the system check clinic.E002 stops the site.
+CLINIC_FILE_KEYS = env_list("CLINIC_FILE_KEYS")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": {
+        "BACKEND": "appointments.storage.EncryptedStorage",
+        "OPTIONS": {"inner": PRIVATE_FILES},
+    },
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 
 # Background work (reading faxes, scanning files): Django's Tasks API (the django-tasks
 # backport), queued in the database. `manage.py db_worker` processes run it; `make run` starts

@@ -26,8 +26,13 @@ def _test_storages(tmp_path_factory):
         "private": {
             **settings.STORAGES["private"],
             "OPTIONS": {
-                **settings.STORAGES["private"]["OPTIONS"],
-                "location": tmp_path_factory.mktemp("private-media"),
+                "inner": {
+                    **settings.PRIVATE_FILES,
+                    "OPTIONS": {
+                        **settings.PRIVATE_FILES["OPTIONS"],
+                        "location": tmp_path_factory.mktemp("private-media"),
+                    },
+                }
             },
         },
     }
@@ -66,7 +71,7 @@ def empty_caches():
 @pytest.fixture
 def private_root(settings):
     """The attachments folder, emptied for this test."""
-    root = Path(settings.STORAGES["private"]["OPTIONS"]["location"])
+    root = Path(settings.STORAGES["private"]["OPTIONS"]["inner"]["OPTIONS"]["location"])
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir()
     return root

@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
+from appointments.encryption import DamagedFile
 from appointments.faxes.intake import check_fax, read_again
 from appointments.faxes.reading import UnreadableFax, page_image
 from appointments.forms import FaxCheckForm, FaxUploadForm
@@ -143,6 +144,10 @@ class FaxAdminMixin:
             raise PermissionDenied
         if not 1 <= number <= (attachment.pages or 1):
             return HttpResponse(status=404)
+        try:
+            attachment.check_content()  # as for every download: the SHA-256 taken on arrival
+        except (DamagedFile, FileNotFoundError) as error:
+            return self.refuse_download(request, attachment, error)
         try:
             with attachment.file.open("rb") as fax:
                 image = page_image(fax, attachment.content_type, number)

@@ -167,7 +167,8 @@ def test_outbox_failure_after_commit_never_undoes_the_saved_request(
     attachments = list(referral.attachments.all())
     assert len(attachments) == 2
     for attachment in attachments:
-        assert (private_root / attachment.file.name).read_bytes().startswith(b"%PDF")
+        assert (private_root / attachment.file.name).exists()
+        assert attachment.file.open("rb").read().startswith(b"%PDF")
     assert not Email.objects.exists()
     # Staff find out from the queue: the request carries a note that nobody was emailed.
     note = referral.notes.get()

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import ExifTags, Image, ImageDraw, ImageSequence, PngImagePlugin
 
-from appointments.models import AppointmentRequest, Attachment
+from appointments.models import AppointmentRequest, Attachment, private_storage
 from appointments.uploads import (
     FAX_PAGE_PIXELS,
     MAX_BODY_BYTES,
@@ -34,6 +34,11 @@ HTML = b"<!doctype html><html><body><script>alert(document.cookie)</script></bod
 
 def stored_files(root):
     return [path for path in root.rglob("*") if path.is_file()]
+
+
+def opened(path, root):
+    """A stored file as its readers get it: decrypted by the private storage."""
+    return private_storage().open(str(path.relative_to(root)))
 
 
 def send(client, data, *files):
@@ -55,7 +60,7 @@ def test_pdf_is_stored_privately_under_a_random_name(client, patient_data, priva
     assert "Referral" not in attachment.file.name
     assert attachment.file.name.endswith(".pdf")
     (path,) = stored_files(private_root)
-    assert path.read_bytes() == PDF_BYTES
+    assert opened(path, private_root).read() == PDF_BYTES
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
 
@@ -76,7 +81,7 @@ def test_images_are_accepted_and_re_encoded(
     attachment = Attachment.objects.get()
     assert attachment.content_type == content_type
     (path,) = stored_files(private_root)
-    with Image.open(path) as stored:
+    with Image.open(opened(path, private_root)) as stored:
         assert stored.format == fmt
         assert stored.size == (40, 30)
 
@@ -84,7 +89,7 @@ def test_images_are_accepted_and_re_encoded(
 def test_multi_page_fax_tiff_keeps_every_page(client, patient_data, private_root):
     send(client, patient_data, SimpleUploadedFile("fax.tiff", image_bytes("TIFF", frames=3)))
     (path,) = stored_files(private_root)
-    with Image.open(path) as stored:
+    with Image.open(opened(path, private_root)) as stored:
         assert stored.n_frames == 3
 
 
@@ -92,8 +97,10 @@ def test_png_with_html_appended_is_stored_without_it(client, patient_data, priva
     polyglot = image_bytes("PNG") + HTML
     assert send(client, patient_data, SimpleUploadedFile("x.png", polyglot)).status_code == 302
     (path,) = stored_files(private_root)
-    assert b"<script" not in path.read_bytes()
-    assert b"<html" not in path.read_bytes()
+    content = opened(path, private_root).read()
+    assert content.startswith(b"\x89PNG")
+    assert b"<script" not in content
+    assert b"<html" not in content
 
 
 def docx_bytes():
@@ -357,7 +364,7 @@ def test_a_thirty_page_fax_is_kept_decoding_one_page_at_a_time(client, patient_d
     )
     assert response.status_code == 302
     (path,) = stored_files(private_root)
-    with Image.open(path) as stored:
+    with Image.open(opened(path, private_root)) as stored:
         assert stored.n_frames == 30
         stored.seek(29)
         assert stored.size == (1728, 2200)
@@ -374,7 +381,7 @@ def test_a_multi_page_fax_keeps_every_page_its_pixels_and_resolution(
     )
     assert response.status_code == 302
     (path,) = stored_files(private_root)
-    with Image.open(path) as stored:
+    with Image.open(opened(path, private_root)) as stored:
         assert stored.n_frames == 10
         assert stored.info["dpi"] == (204, 196)
         for number, page in enumerate(pages):

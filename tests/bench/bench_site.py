@@ -34,6 +34,7 @@ ENV = {
     "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{WORK}/site.sqlite3"),
     "STATIC_ROOT": str(WORK / "static"),
     "PRIVATE_MEDIA_ROOT": str(WORK / "private"),
+    "CLINIC_FILE_KEYS": "bench:YmVuY2htYXJrLW9ubHktZmlsZS1rZXktMzItYnl0ZXM=",
     "CLINIC_SUBMISSIONS_PER_HOUR": "1000000",
     "CLINIC_REFERRALS_PER_HOUR": "1000000",
     "CLINIC_MIN_FILL_SECONDS": "0",

@@ -20,8 +20,9 @@ def env_example():
 
 PRODUCTION = {
     **env_example(),
-    # The example's placeholder says "change me"; a real one is long and random.
+    # The example's placeholders say "change me"; real ones are long and random.
     "DJANGO_SECRET_KEY": "a-long-random-production-key-9f8e7d6c5b4a39281706f5e4d3c2b1a0-xyz",
+    "CLINIC_FILE_KEYS": "2026-11:Lv0f3vQ2nDq8bJ9yV1kqPqz9r7xYl4mW0cTt6eHs2aE=",
 }
 SHOW_SETTINGS = (
     "import json, django; from django.conf import settings; django.setup(); "
@@ -107,11 +108,13 @@ def test_object_storage_for_attachments_is_private_and_encrypted():
     )
     assert result.returncode == 0, result.stderr
     private = json.loads(result.stdout)
-    assert private["BACKEND"] == "storages.backends.s3.S3Storage"
-    assert private["OPTIONS"]["bucket_name"] == "clinic-attachments"
-    assert private["OPTIONS"]["default_acl"] == "private"
-    assert private["OPTIONS"]["object_parameters"] == {"ServerSideEncryption": "aws:kms"}
-    assert private["OPTIONS"]["querystring_auth"] is True
+    assert private["BACKEND"] == "appointments.storage.EncryptedStorage"
+    bucket = private["OPTIONS"]["inner"]
+    assert bucket["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert bucket["OPTIONS"]["bucket_name"] == "clinic-attachments"
+    assert bucket["OPTIONS"]["default_acl"] == "private"
+    assert bucket["OPTIONS"]["object_parameters"] == {"ServerSideEncryption": "aws:kms"}
+    assert bucket["OPTIONS"]["querystring_auth"] is True
 
 
 def test_attachments_stay_on_the_private_disk_by_default():
@@ -120,8 +123,10 @@ def test_attachments_stay_on_the_private_disk_by_default():
         "print(json.dumps(settings.STORAGES['private'], default=str))"
     )
     private = json.loads(run(["-c", script], DJANGO_SECRET_KEY="x" * 60).stdout)
-    assert private["BACKEND"] == "appointments.storage.PrivateFileSystemStorage"
-    assert private["OPTIONS"]["file_permissions_mode"] == 0o600
+    assert private["BACKEND"] == "appointments.storage.EncryptedStorage"
+    disk = private["OPTIONS"]["inner"]
+    assert disk["BACKEND"] == "appointments.storage.PrivateFileSystemStorage"
+    assert disk["OPTIONS"]["file_permissions_mode"] == 0o600
 
 
 def test_unknown_cache_scheme_is_refused():
@@ -173,6 +178,35 @@ def test_a_sender_with_a_display_name_on_a_real_domain_passes():
         **{**PRODUCTION, "DEFAULT_FROM_EMAIL": "Riverbend Pain Care <no-reply@riverbend.com>"}
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_a_file_key():
+    env = {key: value for key, value in PRODUCTION.items() if key != "CLINIC_FILE_KEYS"}
+    # Not only the deploy check: `migrate` and `runserver` run it too.
+    result = run(["manage.py", "check"], **env)
+    assert result.returncode != 0
+    assert "clinic.E004" in result.stderr
+    assert "CLINIC_FILE_KEYS is not set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        pytest.param(env_example()["CLINIC_FILE_KEYS"], id="the placeholder of .env.example"),
+        pytest.param("k1:dG9vIHNob3J0", id="a key too short"),
+        pytest.param("Lv0f3vQ2nDq8bJ9yV1kqPqz9r7xYl4mW0cTt6eHs2aE=", id="no key id"),
+    ],
+)
+def test_a_malformed_file_key_is_refused_without_showing_it(keys):
+    result = run(["manage.py", "check"], **{**PRODUCTION, "CLINIC_FILE_KEYS": keys})
+    assert result.returncode != 0
+    assert "clinic.E003" in result.stderr
+    assert keys.rpartition(":")[2] not in result.stderr
+
+
+def test_a_laptop_needs_no_file_key():
+    result = run(["manage.py", "check"], DJANGO_DEBUG="1")
+    assert result.returncode == 0, result.stderr
 
 
 def test_deploy_check_warns_when_nothing_says_where_tls_ends():

@@ -63,6 +63,7 @@ class AppDatabase:
             "DATABASE_URL": url,
             "STATIC_ROOT": str(static_root),
             "PRIVATE_MEDIA_ROOT": str(private_root),
+            "CLINIC_FILE_KEYS": "faults:ZmF1bHQtdGVzdHMtb25seS1maWxlLWtleS0zMmJ5dGU=",
             "CLINIC_MIN_FILL_SECONDS": "0",
             "CLINIC_SUBMISSIONS_PER_HOUR": "100000",
             "CLINIC_REFERRALS_PER_HOUR": "100000",
