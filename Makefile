@@ -1,6 +1,6 @@
 # The two commands a newcomer needs: `make run` and `make test`. See README.md.
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-browser format serve bench bench-site bench-admin bench-fax clean
+.PHONY: help install messages compilemessages run test test-browser format serve bench bench-site bench-admin bench-fax clean
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -20,9 +20,15 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed ## Create .venv and install the dependencies
 
+messages: install ## Collect the interface strings into each app's locale/es/LC_MESSAGES/django.po
+	DJANGO_DEBUG=1 $(MANAGE) makemessages -l es --ignore=.venv --ignore=tests --ignore=templates/admin --no-obsolete
+
+compilemessages: install ## Compile the .po files (the .mo files are not committed)
+	DJANGO_DEBUG=1 $(MANAGE) compilemessages -l es --ignore=.venv
+
 run: export DJANGO_DEBUG := 1
 run: export OMP_THREAD_LIMIT := 1
-run: install ## Run the site locally: SQLite, demo content, console email, debug on
+run: compilemessages ## Run the site locally: SQLite, demo content, console email, debug on
 	$(MANAGE) migrate --noinput
 	$(MANAGE) createcachetable
 	$(MANAGE) load_demo
@@ -36,7 +42,7 @@ run: install ## Run the site locally: SQLite, demo content, console email, debug
 	trap 'kill $$mail $$worker 2>/dev/null' EXIT INT TERM; \
 	$(MANAGE) runserver 127.0.0.1:$(PORT)
 
-test: install ## Lint, check, and run every test
+test: compilemessages ## Lint, check, and run every test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_DEBUG=1 $(MANAGE) check
@@ -55,7 +61,7 @@ serve: export DJANGO_SECRET_KEY ?= $(shell $(PYTHON) -c 'import secrets; print(s
 serve: export DJANGO_SECURE_SSL_REDIRECT ?= 0
 # A new attachment key each run too: export CLINIC_FILE_KEYS to read files of an earlier run.
 serve: export CLINIC_FILE_KEYS ?= serve:$(shell $(PYTHON) -c 'import secrets,base64;print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())')
-serve: install ## Run the site as in production: gunicorn, debug off, WhiteNoise
+serve: compilemessages ## Run the site as in production: gunicorn, debug off, WhiteNoise
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) migrate --noinput
 	$(MANAGE) createcachetable

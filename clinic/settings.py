@@ -73,6 +73,7 @@ MIDDLEWARE = [
     # Answers from the page cache before sessions, CSRF and authentication run.
     "clinic.pagecache.PublicPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -193,7 +194,11 @@ SESSION_COOKIE_AGE = 30 * 60
 SESSION_SAVE_EVERY_REQUEST = True
 CLINIC_SESSION_MAX_HOURS = 12
 
-LANGUAGE_CODE = "en-us"
+# English at unprefixed addresses, Spanish under /es/ (i18n_patterns). Interface strings are in
+# each app's locale/ (templates/ in clinic's); `make messages` and `make compilemessages`.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "clinic" / "locale"]
 # The practice's own time zone: opening hours and "open now" are computed in it.
 TIME_ZONE = os.environ.get("CLINIC_TIME_ZONE", "America/Chicago")
 USE_I18N = True
