@@ -57,8 +57,7 @@ class Practice(SiteContent):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
-    # Who changed the phone number, and when.
-    history = HistoricalRecords()
+    # Who changed the phone number, and when: history is registered in clinic/translation.py.
 
     # Routing fields decide where patients and their information go: every way to reach the
     # practice (phone, fax, email, portal link), every place patients are sent (a location's
@@ -130,7 +129,7 @@ class Location(SiteContent):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = LocationQuerySet.as_manager()
-    history = HistoricalRecords()
+    # history: registered in clinic/translation.py, after the Spanish fields.
 
     # See Practice.routing_fields.
     routing_fields = (
@@ -382,7 +381,7 @@ class Closure(SiteContent):
         max_length=120, help_text="Shown to the public, e.g. 'Staff training'."
     )
 
-    history = HistoricalRecords()
+    # history: registered in clinic/translation.py, after the Spanish fields.
 
     class Meta:
         ordering = ["starts_on"]
@@ -459,7 +458,7 @@ class RedFlag(SiteContent):
     )
     position = models.PositiveSmallIntegerField(default=0, help_text="Order within its tier.")
 
-    history = HistoricalRecords()
+    # history: registered in clinic/translation.py, after the Spanish fields.
 
     class Meta:
         ordering = ["position", "pk"]
