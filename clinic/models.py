@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.dateformat import time_format
 from django.utils.formats import get_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from localflavor.us.models import USStateField, USZipCodeField
 from phonenumber_field.modelfields import PhoneNumberField
@@ -273,7 +273,8 @@ class Location(SiteContent):
         for hours in self.weekly_hours():
             day = {
                 "@type": "OpeningHoursSpecification",
-                "dayOfWeek": f"https://schema.org/{hours.get_weekday_display()}",
+                # schema.org's names are English in every language: "Monday", not "Lunes".
+                "dayOfWeek": f"https://schema.org/{OpeningHours.Weekday(hours.weekday).name.title()}",
             }
             if hours.kind == OpeningHours.Kind.OPEN:
                 opening.append(
@@ -319,13 +320,15 @@ class Location(SiteContent):
 
 class OpeningHours(SiteContent):
     class Weekday(models.IntegerChoices):
-        MONDAY = 0, _("Monday")
-        TUESDAY = 1, _("Tuesday")
-        WEDNESDAY = 2, _("Wednesday")
-        THURSDAY = 3, _("Thursday")
-        FRIDAY = 4, _("Friday")
-        SATURDAY = 5, _("Saturday")
-        SUNDAY = 6, _("Sunday")
+        # A context of their own: Django's plain "Monday" is the lowercase "lunes" that dates
+        # use mid-sentence ("Abre el lunes"); these head the rows of the hours table.
+        MONDAY = 0, pgettext_lazy("weekday heading", "Monday")
+        TUESDAY = 1, pgettext_lazy("weekday heading", "Tuesday")
+        WEDNESDAY = 2, pgettext_lazy("weekday heading", "Wednesday")
+        THURSDAY = 3, pgettext_lazy("weekday heading", "Thursday")
+        FRIDAY = 4, pgettext_lazy("weekday heading", "Friday")
+        SATURDAY = 5, pgettext_lazy("weekday heading", "Saturday")
+        SUNDAY = 6, pgettext_lazy("weekday heading", "Sunday")
 
     class Kind(models.TextChoices):
         OPEN = "open", _("Open")
