@@ -30,7 +30,14 @@ class PracticeAdmin(RoutingAdmin):
         (None, {"fields": ["name", "phone", "fax", "email", "patient_portal_url"]}),
         (
             "What the public reads",
-            {"fields": ["referral_policy", "referral_details"]},
+            {
+                "fields": [
+                    "referral_policy_en",
+                    "referral_policy_es",
+                    "referral_details_en",
+                    "referral_details_es",
+                ]
+            },
         ),
     ]
 
@@ -52,7 +59,7 @@ class OpeningHoursInline(admin.TabularInline):
 class ClosureInline(admin.TabularInline):
     model = Closure
     extra = 1
-    fields = ["starts_on", "ends_on", "reason"]
+    fields = ["starts_on", "ends_on", "reason_en", "reason_es"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).order_by("-starts_on")
@@ -69,7 +76,10 @@ class LocationAdmin(RoutingAdmin):
     fieldsets = [
         (None, {"fields": ["name", "slug", "position"]}),
         ("Address", {"fields": ["street_address", "address_line2", "city", "state", "zip_code"]}),
-        ("Contact", {"fields": ["phone", "fax", "map_url", "directions"]}),
+        (
+            "Contact",
+            {"fields": ["phone", "fax", "map_url", "directions_en", "directions_es"]},
+        ),
         ("Holidays", {"fields": ["observes_federal_holidays"]}),
         ("Staff", {"fields": ["notify_emails"]}),
         ("On the site", {"fields": ["archived"]}),
@@ -130,4 +140,4 @@ class RedFlagAdmin(SimpleHistoryAdmin):
     list_filter = ["tier"]
     list_display_links = ["text"]
     ordering = ["tier", "position", "pk"]
-    fields = ["tier", "text", "position"]
+    fields = ["tier", "text_en", "text_es", "position"]

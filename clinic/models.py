@@ -10,7 +10,11 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.dateformat import time_format
+from django.utils.formats import get_format
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from localflavor.us.models import USStateField, USZipCodeField
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
@@ -53,8 +57,7 @@ class Practice(SiteContent):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
-    # Who changed the phone number, and when.
-    history = HistoricalRecords()
+    # Who changed the phone number, and when: history is registered in clinic/translation.py.
 
     # Routing fields decide where patients and their information go: every way to reach the
     # practice (phone, fax, email, portal link), every place patients are sent (a location's
@@ -126,7 +129,7 @@ class Location(SiteContent):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = LocationQuerySet.as_manager()
-    history = HistoricalRecords()
+    # history: registered in clinic/translation.py, after the Spanish fields.
 
     # See Practice.routing_fields.
     routing_fields = (
@@ -180,7 +183,7 @@ class Location(SiteContent):
             if closure.starts_on <= day <= closure.ends_on:
                 return DaySchedule(day, OpeningHours.Kind.CLOSED, closed_because=closure.reason)
         if self.observes_federal_holidays and (holiday := federal_holidays(day.year).get(day)):
-            return DaySchedule(day, OpeningHours.Kind.CLOSED, closed_because=holiday)
+            return DaySchedule(day, OpeningHours.Kind.CLOSED, closed_because=holiday_name(holiday))
         if hours.kind == OpeningHours.Kind.OPEN:
             return DaySchedule(day, hours.kind, opens=hours.opens, closes=hours.closes)
         return DaySchedule(day, hours.kind)
@@ -191,18 +194,18 @@ class Location(SiteContent):
         today = self.schedule_on(local.date())
         now = local.time()
         if today.is_open and today.opens <= now < today.closes:
-            return OpenStatus(True, f"Open now, closes at {us_time(today.closes)}")
+            closes = us_time(today.closes)
+            return OpenStatus(True, gettext("Open now, closes at %(time)s") % {"time": closes})
         if today.kind == OpeningHours.Kind.BY_APPOINTMENT:
-            headline = "By appointment only today"
+            headline = gettext("By appointment only today")
         elif today.closed_because:
-            headline = f"Closed today ({today.closed_because})"
+            headline = gettext("Closed today (%(reason)s)") % {"reason": today.closed_because}
         else:
-            headline = "Closed now"
+            headline = gettext("Closed now")
         upcoming = self.next_opening(local)
         if upcoming is None:
             return OpenStatus(False, headline)
-        when = f"{_day_name(upcoming.day, local.date())} at {us_time(upcoming.opens)}"
-        return OpenStatus(False, headline, f"Opens {when}")
+        return OpenStatus(False, headline, _opens_on(upcoming, local.date()))
 
     def next_opening(self, local, horizon_days=21):
         """The next day with regular hours that has not yet closed, within the horizon."""
@@ -261,7 +264,7 @@ class Location(SiteContent):
             for year in {start.year, end.year}:
                 for day, name in federal_holidays(year).items():
                     if start <= day <= end:
-                        closed.append((day, day, name))
+                        closed.append((day, day, holiday_name(name)))
         return sorted(closed)
 
     def structured_data(self, practice, today):
@@ -270,7 +273,8 @@ class Location(SiteContent):
         for hours in self.weekly_hours():
             day = {
                 "@type": "OpeningHoursSpecification",
-                "dayOfWeek": f"https://schema.org/{hours.get_weekday_display()}",
+                # schema.org's names are English in every language: "Monday", not "Lunes".
+                "dayOfWeek": f"https://schema.org/{OpeningHours.Weekday(hours.weekday).name.title()}",
             }
             if hours.kind == OpeningHours.Kind.OPEN:
                 opening.append(
@@ -287,7 +291,7 @@ class Location(SiteContent):
                 "validThrough": last.isoformat(),
                 "opens": "00:00",
                 "closes": "00:00",
-                "description": f"Closed: {reason}",
+                "description": gettext("Closed: %(reason)s") % {"reason": reason},
             }
             for first, last, reason in self.upcoming_closures(today)
         ]
@@ -316,18 +320,20 @@ class Location(SiteContent):
 
 class OpeningHours(SiteContent):
     class Weekday(models.IntegerChoices):
-        MONDAY = 0, "Monday"
-        TUESDAY = 1, "Tuesday"
-        WEDNESDAY = 2, "Wednesday"
-        THURSDAY = 3, "Thursday"
-        FRIDAY = 4, "Friday"
-        SATURDAY = 5, "Saturday"
-        SUNDAY = 6, "Sunday"
+        # A context of their own: Django's plain "Monday" is the lowercase "lunes" that dates
+        # use mid-sentence ("Abre el lunes"); these head the rows of the hours table.
+        MONDAY = 0, pgettext_lazy("weekday heading", "Monday")
+        TUESDAY = 1, pgettext_lazy("weekday heading", "Tuesday")
+        WEDNESDAY = 2, pgettext_lazy("weekday heading", "Wednesday")
+        THURSDAY = 3, pgettext_lazy("weekday heading", "Thursday")
+        FRIDAY = 4, pgettext_lazy("weekday heading", "Friday")
+        SATURDAY = 5, pgettext_lazy("weekday heading", "Saturday")
+        SUNDAY = 6, pgettext_lazy("weekday heading", "Sunday")
 
     class Kind(models.TextChoices):
-        OPEN = "open", "Open"
-        BY_APPOINTMENT = "by_appointment", "By appointment only"
-        CLOSED = "closed", "Closed"
+        OPEN = "open", _("Open")
+        BY_APPOINTMENT = "by_appointment", _("By appointment only")
+        CLOSED = "closed", _("Closed")
 
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="hours")
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
@@ -378,7 +384,7 @@ class Closure(SiteContent):
         max_length=120, help_text="Shown to the public, e.g. 'Staff training'."
     )
 
-    history = HistoricalRecords()
+    # history: registered in clinic/translation.py, after the Spanish fields.
 
     class Meta:
         ordering = ["starts_on"]
@@ -407,18 +413,24 @@ class RedFlagTier(models.TextChoices):
     templates/includes/red_flags.html renders on every page. No template words them itself.
     """
 
-    EMERGENCY = "emergency", "Call 911 now"
-    SAME_DAY = "same_day", "Get seen today"
-    CRISIS = "crisis", "Crisis: call or text 988"
+    EMERGENCY = "emergency", _("Call 911 now")
+    SAME_DAY = "same_day", _("Get seen today")
+    CRISIS = "crisis", _("Crisis: call or text 988")
 
     @property
     def lead(self):
         return {
-            "emergency": "Call 911 or go to the nearest emergency department now. Do not use "
-            "a form or wait for a call back.",
-            "same_day": "Call us or your own doctor the same day. Do not wait for your next visit.",
-            "crisis": "Call or text 988, the Suicide and Crisis Lifeline, at any time, day or "
-            "night. If you are in danger right now, call 911.",
+            "emergency": gettext(
+                "Call 911 or go to the nearest emergency department now. Do not use "
+                "a form or wait for a call back."
+            ),
+            "same_day": gettext(
+                "Call us or your own doctor the same day. Do not wait for your next visit."
+            ),
+            "crisis": gettext(
+                "Call or text 988, the Suicide and Crisis Lifeline, at any time, day or "
+                "night. If you are in danger right now, call 911."
+            ),
         }[self.value]
 
     @property
@@ -449,7 +461,7 @@ class RedFlag(SiteContent):
     )
     position = models.PositiveSmallIntegerField(default=0, help_text="Order within its tier.")
 
-    history = HistoricalRecords()
+    # history: registered in clinic/translation.py, after the Spanish fields.
 
     class Meta:
         ordering = ["position", "pk"]
@@ -465,11 +477,15 @@ def red_flag_tiers(site_flags, page_flags=()):
     return [(tier, [flag.text for flag in flags if flag.tier == tier]) for tier in RedFlagTier]
 
 
+# How federal_holidays marks a holiday observed on another day: "Independence Day, observed".
+OBSERVED = ", observed"
+
+
 @functools.cache
 def federal_holidays(year):
     """Observed US federal holidays of a year: {date: name}."""
     return {
-        day: name.replace(" (observed)", ", observed")
+        day: name.replace(" (observed)", OBSERVED)
         for day, name in holidays.country_holidays("US", years=year, observed=True).items()
     }
 
@@ -484,14 +500,46 @@ def us_time(value):
     return time_format(value, "g A" if value.minute == 0 else "g:i A")
 
 
-def _day_name(day, today):
+# The names the holidays package gives (it has no Spanish), for the public in either language.
+HOLIDAY_NAMES = {
+    "New Year's Day": _("New Year's Day"),
+    "Martin Luther King Jr. Day": _("Martin Luther King Jr. Day"),
+    "Washington's Birthday": _("Washington's Birthday"),
+    "Memorial Day": _("Memorial Day"),
+    "Juneteenth National Independence Day": _("Juneteenth National Independence Day"),
+    "Independence Day": _("Independence Day"),
+    "Labor Day": _("Labor Day"),
+    "Columbus Day": _("Columbus Day"),
+    "Veterans Day": _("Veterans Day"),
+    "Thanksgiving Day": _("Thanksgiving Day"),
+    "Christmas Day": _("Christmas Day"),
+}
+
+
+def holiday_name(name):
+    """A federal holiday's name (as federal_holidays gives it) in the active language."""
+    holiday = name.removesuffix(OBSERVED)
+    translated = str(HOLIDAY_NAMES.get(holiday, holiday))
+    if name.endswith(OBSERVED):
+        return gettext("%(holiday)s, observed") % {"holiday": translated}
+    return translated
+
+
+def _opens_on(schedule, today):
+    """When a location next opens, worded from today: "Opens tomorrow at 8:30 AM"."""
+    day, time = schedule.day, us_time(schedule.opens)
     if day == today:
-        return "today"
+        return gettext("Opens today at %(time)s") % {"time": time}
     if day == today + datetime.timedelta(days=1):
-        return "tomorrow"
+        return gettext("Opens tomorrow at %(time)s") % {"time": time}
+    weekday = date_format(day, "l")
     if day < today + datetime.timedelta(days=7):
-        return f"{day:%A}"
-    return f"{day:%A}, {day:%B} {day.day}"
+        return gettext("Opens %(weekday)s at %(time)s") % {"weekday": weekday, "time": time}
+    return gettext("Opens %(weekday)s, %(date)s at %(time)s") % {
+        "weekday": weekday,
+        "date": date_format(day, get_format("MONTH_DAY_FORMAT")),
+        "time": time,
+    }
 
 
 @dataclass(frozen=True)

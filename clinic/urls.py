@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
 from clinic import views
@@ -25,9 +26,11 @@ clinic_patterns = [
         "providers/",
         public_page(
             "clinic/providers.html",
-            "Records and referrals for physicians",
-            "How to refer a patient: the fax number, the records to send and how quickly we "
-            "respond.",
+            _("Records and referrals for physicians"),
+            _(
+                "How to refer a patient: the fax number, the records to send and how quickly we "
+                "respond."
+            ),
         ),
         name="providers",
     ),
@@ -35,8 +38,8 @@ clinic_patterns = [
         "privacy/",
         public_page(
             "clinic/privacy.html",
-            "Notice of privacy practices",
-            "A summary of how we use and protect your health information, and your rights.",
+            _("Notice of privacy practices"),
+            _("A summary of how we use and protect your health information, and your rights."),
         ),
         name="privacy",
     ),
@@ -44,8 +47,8 @@ clinic_patterns = [
         "accessibility/",
         public_page(
             "clinic/accessibility.html",
-            "Accessibility",
-            "How we make this website usable for everyone, and how to tell us about a problem.",
+            _("Accessibility"),
+            _("How we make this website usable for everyone, and how to tell us about a problem."),
         ),
         name="accessibility",
     ),

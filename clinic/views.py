@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -26,20 +27,23 @@ def home(request):
     return render(
         request,
         "clinic/home.html",
-        {"title": "Pain care for your spine, joints and nerves", "conditions": conditions},
+        {"title": gettext("Pain care for your spine, joints and nerves"), "conditions": conditions},
     )
 
 
 @cache_public_page
 def location_list(request):
+    title = gettext("Locations and hours")
     return render(
         request,
         "clinic/location_list.html",
         {
-            "title": "Locations and hours",
-            "description": "Addresses, phone and fax numbers, opening hours and holiday closures "
-            "of every office.",
-            "breadcrumbs": [("Locations and hours", None)],
+            "title": title,
+            "description": gettext(
+                "Addresses, phone and fax numbers, opening hours and holiday closures of every "
+                "office."
+            ),
+            "breadcrumbs": [(title, None)],
         },
     )
 
@@ -55,11 +59,13 @@ def location_detail(request, slug):
         request,
         "clinic/location_detail.html",
         {
-            "title": f"{location.name}: address and hours",
-            "description": f"{location.name}, {location.city}, {location.state}: address, phone, "
-            "fax, opening hours and closures.",
+            "title": gettext("%(name)s: address and hours") % {"name": location.name},
+            "description": gettext(
+                "%(name)s, %(city)s, %(state)s: address, phone, fax, opening hours and closures."
+            )
+            % {"name": location.name, "city": location.city, "state": location.state},
             "breadcrumbs": [
-                ("Locations and hours", reverse("clinic:location_list")),
+                (gettext("Locations and hours"), reverse("clinic:location_list")),
                 (location.name, None),
             ],
             "location": location,

@@ -86,7 +86,7 @@ def breadcrumb_trail(context, trail):
     Rendered as a navigation list and as schema.org BreadcrumbList data.
     """
     request = context["request"]
-    crumbs = [("Home", reverse("clinic:home")), *trail]
+    crumbs = [(_("Home"), reverse("clinic:home")), *trail]
     data = {
         "@context": "https://schema.org",
         "@type": "BreadcrumbList",

@@ -175,7 +175,7 @@ def test_content_editor_cannot_change_where_requests_and_patients_go(editor_clie
     data = {
         **admin_form_data(form),
         **EDITOR_LOCATION_CHANGES,
-        "directions": "Use the north entrance.",
+        "directions_en": "Use the north entrance.",
     }
     assert editor_client.post(url, data).status_code == 302
 
@@ -192,7 +192,7 @@ def test_content_editor_cannot_change_the_practice_phone_email_or_portal(editor_
     data = {
         **admin_form_data(form),
         **EDITOR_PRACTICE_CHANGES,
-        "referral_policy": "New patients need a referral.",
+        "referral_policy_en": "New patients need a referral.",
     }
     assert editor_client.post(url, data).status_code == 302
 
@@ -268,7 +268,7 @@ def test_hours_and_closures_changes_are_in_the_history(owner_client, main_clinic
         {
             "closures-0-starts_on": "2026-12-28",
             "closures-0-ends_on": "2026-12-29",
-            "closures-0-reason": "Staff training",
+            "closures-0-reason_en": "Staff training",
         }
     )
     assert owner_client.post(url, data).status_code == 302

@@ -94,7 +94,7 @@ def test_a_content_editor_changes_a_sign_in_the_admin(client, pages):
     sign = RedFlag.objects.filter(tier=RedFlagTier.EMERGENCY).first()
     url = f"/admin/clinic/redflag/{sign.pk}/change/"
     data = admin_form_data(client.get(url))
-    data["text"] = "Reworded by an editor in the admin"
+    data["text_en"] = "Reworded by an editor in the admin"
     assert client.post(url, data).status_code == 302
     assert "Reworded by an editor in the admin" in "".join(
         tier_sections(Client().get("/providers/").text, "emergency")

@@ -16,7 +16,8 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.utils import timezone
+from django.db.models import Q
+from django.utils import timezone, translation
 
 from clinic.models import Closure, Location, OpeningHours, Practice
 
@@ -92,6 +93,44 @@ LOCATIONS = [
 ]
 
 
+TRAINING_DAY_REASON = "Staff training"
+
+# The demo's public wording in Spanish: (model, field, the English the demo loads, Spanish).
+# Names, addresses and phone numbers are the same in both languages.
+SPANISH = [
+    (
+        Practice,
+        "referral_policy",
+        PRACTICE["referral_policy"],
+        "Atendemos a pacientes nuevos solo si un médico los refiere.",
+    ),
+    (
+        Practice,
+        "referral_details",
+        PRACTICE["referral_details"],
+        "Su médico de cabecera, cirujano o especialista nos envía una referencia con sus "
+        "expedientes. Cuando llega, la revisamos y lo llamamos para hacer su primera cita. "
+        "Si ya se lo pidió a su médico y no lo hemos llamado en unos días, llámenos. "
+        "Nosotros hablaremos con el consultorio de su médico.",
+    ),
+    (
+        Location,
+        "directions",
+        LOCATIONS[0]["directions"],
+        "Estacionamiento gratis en el lote junto a la entrada principal. El edificio no tiene "
+        "escalones: tome el elevador al segundo piso. Hay sillas de ruedas en la recepción.",
+    ),
+    (
+        Location,
+        "directions",
+        LOCATIONS[1]["directions"],
+        "Estacionamiento en la calle y en un lote detrás del edificio. En la planta baja, "
+        "sin escalones.",
+    ),
+    (Closure, "reason", TRAINING_DAY_REASON, "Capacitación del personal"),
+]
+
+
 class Command(BaseCommand):
     help = (
         "Load the demo practice and its locations. Adds only what is missing and never "
@@ -106,6 +145,7 @@ class Command(BaseCommand):
         )
 
     @transaction.atomic
+    @translation.override("en")  # the plain field names below are the English wording
     def handle(self, *args, without_pages, **options):
         created = []
         if not Practice.objects.exists():
@@ -125,9 +165,11 @@ class Command(BaseCommand):
                     location=location,
                     starts_on=training_day,
                     ends_on=training_day,
-                    reason="Staff training",
+                    reason=TRAINING_DAY_REASON,
                 )
             created.append(location.name)
+        if add_spanish():
+            created.append("the Spanish wording")
         self.stdout.write(
             f"Demo data: added {', '.join(created)}." if created else "Demo data already present."
         )
@@ -135,6 +177,20 @@ class Command(BaseCommand):
             call_command("import_content", stdout=self.stdout)
             approved = approve_demo_pages()
             self.stdout.write(f"Approved {approved} page(s) as the demo clinical reviewer.")
+
+
+def add_spanish():
+    """Spanish for the demo's wording where it is still the demo's English and has none yet
+    (a new install, or one loaded before the site spoke Spanish). Returns how many rows."""
+    added = 0
+    for model, field, english, spanish in SPANISH:
+        missing = Q(**{f"{field}_es__isnull": True}) | Q(**{f"{field}_es": ""})
+        # One save each, not update(): the history records that the Spanish was added.
+        for row in model.objects.filter(missing, **{f"{field}_en": english}):
+            setattr(row, f"{field}_es", spanish)
+            row.save(update_fields=[f"{field}_es"])
+            added += 1
+    return added
 
 
 def demo_reviewer():
