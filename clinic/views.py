@@ -192,8 +192,9 @@ def _error_page(request, template_name):
     Set here, not left to LocaleMiddleware: the failure may have come before it ran (a session
     that could not be read), and the thread would still speak the previous request's language.
     """
-    language = page_language(request.path_info)
-    with translation.override(language):
+    with translation.override(page_language(request.path_info)):
+        # As the i18n context processor would give it: these pages render without a request.
+        language = translation.get_language()
         return render_to_string(
             template_name, {**_known_without_database(), "LANGUAGE_CODE": language}
         )
