@@ -21,7 +21,7 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed ## Create .venv and install the dependencies
 
 messages: install ## Collect the interface strings into each app's locale/es/LC_MESSAGES/django.po
-	DJANGO_DEBUG=1 $(MANAGE) makemessages -l es --ignore=.venv --ignore=tests --ignore=templates/admin --no-obsolete
+	DJANGO_DEBUG=1 $(MANAGE) messages
 
 compilemessages: install ## Compile the .po files (the .mo files are not committed)
 	DJANGO_DEBUG=1 $(MANAGE) compilemessages -l es --ignore=.venv

@@ -35,7 +35,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpResponse
 from django.urls import Resolver404, resolve
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 
 logger = logging.getLogger(__name__)
@@ -288,17 +288,30 @@ def _public_page_query(request):
 # Resolving the URL was a seventh of a page hit's time; the answer for a path never changes.
 @functools.lru_cache(maxsize=4096)
 def _declared_query(urlconf, path):
-    try:
-        match = resolve(path, urlconf)
-    except Resolver404:
-        return None
+    # /es/… resolves only while Spanish is active, and this runs before LocaleMiddleware has
+    # activated anything: the thread still has the previous request's language.
+    with translation.override(page_language(path)):
+        try:
+            match = resolve(path, urlconf)
+        except Resolver404:
+            return None
     return getattr(match.func, "public_page_query", None)
+
+
+def page_language(path):
+    """The language of a public page: its address decides (/es/… Spanish, others English).
+
+    LocaleMiddleware decides the same way for i18n_patterns without a prefix for the default
+    language, so neither Accept-Language nor a cookie can change what an address shows.
+    """
+    return translation.get_language_from_path(path) or settings.LANGUAGE_CODE
 
 
 def _page_key(request, query):
     kept = urlencode(sorted((name, value) for name in query for value in request.GET.getlist(name)))
     url = f"{request.scheme}://{request.get_host()}{request.path}?{kept}"
-    return "clinic:page:" + hashlib.sha256(url.encode()).hexdigest()
+    key = f"{page_language(request.path_info)}:{url}"
+    return "clinic:page:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def _storable(request, response):

@@ -4,7 +4,15 @@ from django.urls import reverse
 from clinic.models import Location
 
 
-class PageSitemap(Sitemap):
+class BilingualSitemap(Sitemap):
+    """Each page at its address in every language, each naming the others (hreflang)."""
+
+    i18n = True
+    alternates = True
+    x_default = True
+
+
+class PageSitemap(BilingualSitemap):
     def items(self):
         return [
             "clinic:home",
@@ -14,13 +22,14 @@ class PageSitemap(Sitemap):
             "clinic:providers",
             "clinic:privacy",
             "clinic:accessibility",
+            "clinic:language_help",
         ]
 
     def location(self, item):
         return reverse(item)
 
 
-class LocationSitemap(Sitemap):
+class LocationSitemap(BilingualSitemap):
     def items(self):
         return Location.objects.active()
 

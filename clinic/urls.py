@@ -1,3 +1,4 @@
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
@@ -52,8 +53,7 @@ clinic_patterns = [
         ),
         name="accessibility",
     ),
-    path("robots.txt", views.robots_txt, name="robots"),
-    path("healthz", views.healthz, name="healthz"),
+    path("language-help/", views.language_help, name="language_help"),
 ]
 
 sitemaps = {
@@ -64,11 +64,17 @@ sitemaps = {
 }
 
 urlpatterns = [
-    path("", include((clinic_patterns, "clinic"))),
-    path("", include("conditions.urls")),
-    path("appointments/", include("appointments.urls")),
+    path("robots.txt", views.robots_txt, name="robots"),
+    path("healthz", views.healthz, name="healthz"),
     path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
     path("admin/", admin.site.urls),
+    # Public pages: English at their usual addresses, Spanish under /es/.
+    *i18n_patterns(
+        path("", include((clinic_patterns, "clinic"))),
+        path("", include("conditions.urls")),
+        path("appointments/", include("appointments.urls")),
+        prefix_default_language=False,
+    ),
 ]
 
 handler400 = "clinic.views.bad_request"

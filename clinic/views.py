@@ -7,15 +7,16 @@ from django.http import Http404, HttpResponse, HttpResponseServerError
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from clinic.language_help import taglines_for
 from clinic.models import SiteInfo
-from clinic.pagecache import cache_public_page, site_info_key
+from clinic.pagecache import cache_public_page, page_language, site_info_key
 from conditions.models import Condition
 
 HEALTH_KEY = "clinic:healthz"
@@ -76,6 +77,25 @@ def location_detail(request, slug):
     )
 
 
+@cache_public_page
+def language_help(request):
+    """Free interpreters and translated documents: in English and Spanish, then a line in
+    each language most spoken by our patients (clinic/language_help.py)."""
+    title = gettext("Language help")
+    return render(
+        request,
+        "clinic/language_help.html",
+        {
+            "title": title,
+            "description": gettext(
+                "Free language help: interpreters and translated documents. Call us to ask."
+            ),
+            "breadcrumbs": [(title, None)],
+            "taglines": taglines_for(translation.get_language()),
+        },
+    )
+
+
 @require_GET
 def robots_txt(request):
     return render(request, "robots.txt", content_type="text/plain")
@@ -117,13 +137,13 @@ def bad_request(request, exception):
     cause = exception
     while cause is not None:
         if isinstance(cause, OperationalError | InterfaceError):
-            return _unavailable()
+            return _unavailable(request)
         cause = cause.__cause__ or cause.__context__
     return defaults.bad_request(request, exception)
 
 
-def _unavailable():
-    response = HttpResponse(render_to_string("503.html", _known_without_database()), status=503)
+def _unavailable(request):
+    response = HttpResponse(_error_page(request, "503.html"), status=503)
     response["Retry-After"] = "30"
     return response
 
@@ -166,13 +186,23 @@ def server_error(request):
     It renders without the usual context processors, since the database may be what failed.
     """
     exception = sys.exc_info()[1]
-    unavailable = isinstance(exception, OperationalError | InterfaceError)
-    known = _known_without_database()
-    if unavailable:
-        response = HttpResponse(render_to_string("503.html", known), status=503)
-        response["Retry-After"] = "30"
-        return response
-    return HttpResponseServerError(render_to_string("500.html", known))
+    if isinstance(exception, OperationalError | InterfaceError):
+        return _unavailable(request)
+    return HttpResponseServerError(_error_page(request, "500.html"))
+
+
+def _error_page(request, template_name):
+    """An error page in the language of its address.
+
+    Set here, not left to LocaleMiddleware: the failure may have come before it ran (a session
+    that could not be read), and the thread would still speak the previous request's language.
+    """
+    with translation.override(page_language(request.path_info)):
+        # As the i18n context processor would give it: these pages render without a request.
+        language = translation.get_language()
+        return render_to_string(
+            template_name, {**_known_without_database(), "LANGUAGE_CODE": language}
+        )
 
 
 def _known_without_database():

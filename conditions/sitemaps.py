@@ -1,9 +1,8 @@
-from django.contrib.sitemaps import Sitemap
-
+from clinic.sitemaps import BilingualSitemap
 from conditions.models import Condition, Treatment
 
 
-class ConditionSitemap(Sitemap):
+class ConditionSitemap(BilingualSitemap):
     def items(self):
         return Condition.objects.published().only("slug", "updated_at")
 
@@ -11,7 +10,7 @@ class ConditionSitemap(Sitemap):
         return condition.updated_at
 
 
-class TreatmentSitemap(Sitemap):
+class TreatmentSitemap(BilingualSitemap):
     def items(self):
         return Treatment.objects.published().only("slug", "updated_at")
 
