@@ -334,7 +334,7 @@ class StatusChangeInline(ReadOnlyInline):
 SUBMISSION_FIELDS = [
     "reference", "source", "urgency", "created_at", "first_name", "last_name",
     "date_of_birth", "phone", "email", "preferred_contact", "preferred_time",
-    "insurance_carrier", "referrer_name", "referrer_npi", "referrer_practice",
+    "insurance_carrier", "language", "referrer_name", "referrer_npi", "referrer_practice",
     "referrer_phone", "referrer_fax", "referrer_email", "reason", "condition", "icd10_codes",
     "prior_treatments", "prior_spine_surgery", "spine_surgery_when", "preferred_location",
     "privacy_notice_version", "consented_at",
@@ -409,7 +409,7 @@ ENTRY_FIELDSETS = [
         {
             "fields": [
                 ("first_name", "last_name"), ("date_of_birth", "phone"), "email",
-                ("preferred_contact", "preferred_time"), "insurance_carrier",
+                ("preferred_contact", "preferred_time"), ("insurance_carrier", "language"),
             ]
         },
     ),
@@ -436,13 +436,15 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
         "patient",
         "date_of_birth",
         "source",
+        "language_label",
         "urgency_label",
         "status_badge",
         "due",
         "assigned_to",
     ]
     list_filter = [
-        QueueFilter, "status", "source", "urgency", PossibleMatchFilter, "preferred_location",
+        QueueFilter, "status", "source", "urgency", "language", PossibleMatchFilter,
+        "preferred_location",
         ("assigned_to", admin.RelatedOnlyFieldListFilter), FirstResponseFilter,
         ("created_at", admin.DateFieldListFilter),
     ]  # fmt: skip
@@ -494,6 +496,7 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
                     "preferred_contact",
                     "preferred_time",
                     "insurance_carrier",
+                    "language",
                 ]
             },
         ),
@@ -651,6 +654,14 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
                 obj.first_name,
             )
         return f"{obj.last_name}, {obj.first_name}"
+
+    @admin.display(description="Language", ordering="language")
+    def language_label(self, obj):
+        if obj.needs_interpreter:
+            return format_html(
+                '<strong class="interpreter">{} — interpreter</strong>', obj.language.upper()
+            )
+        return obj.language.upper()
 
     @admin.display(description="Urgency", ordering="urgency")
     def urgency_label(self, obj):
