@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
 from appointments import staff_admin  # noqa: F401  (staff accounts and the login history)
@@ -436,7 +437,6 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
         "patient",
         "date_of_birth",
         "source",
-        "language_label",
         "urgency_label",
         "status_badge",
         "due",
@@ -645,23 +645,24 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Patient", ordering="last_name")
     def patient(self, obj):
+        # Flags follow the name: a possible match, and a language that may need an interpreter
+        # (in this column rather than its own, so the queue still fits a laptop screen).
+        flags = format_html(
+            "{}{}",
+            mark_safe(' <span class="match-flag" title="Possible match">Match?</span>')
+            if obj.has_open_match
+            else "",
+            format_html(
+                ' <span class="interpreter-flag" title="May need an interpreter">'
+                "{} — interpreter</span>",
+                obj.language.upper(),
+            )
+            if obj.needs_interpreter
+            else "",
+        )
         if not (obj.last_name or obj.first_name):
-            return format_html("<em>{}</em>", "Fax, being read")
-        if obj.has_open_match:
-            return format_html(
-                '{}, {} <span class="match-flag" title="Possible match">Match?</span>',
-                obj.last_name,
-                obj.first_name,
-            )
-        return f"{obj.last_name}, {obj.first_name}"
-
-    @admin.display(description="Language", ordering="language")
-    def language_label(self, obj):
-        if obj.needs_interpreter:
-            return format_html(
-                '<strong class="interpreter">{} — interpreter</strong>', obj.language.upper()
-            )
-        return obj.language.upper()
+            return format_html("<em>{}</em>{}", "Fax, being read", flags)
+        return format_html("{}, {}{}", obj.last_name, obj.first_name, flags)
 
     @admin.display(description="Urgency", ordering="urgency")
     def urgency_label(self, obj):

@@ -195,7 +195,9 @@ def test_staff_see_who_may_need_an_interpreter(practice_admin_client, demo):
     english = ReferralFactory(first_name="Ruth", last_name="Quartermain")
 
     changelist = practice_admin_client.get(CHANGELIST)
-    assert '<strong class="interpreter">ES — interpreter</strong>' in changelist.text
+    flag = '<span class="interpreter-flag" title="May need an interpreter">ES — interpreter</span>'
+    assert f"Paredes, Rosa {flag}" in changelist.text
+    assert changelist.text.count(flag) == 1
     filtered = practice_admin_client.get(f"{CHANGELIST}?language__exact=es")
     assert [row.reference for row in filtered.context["cl"].result_list] == [spanish.reference]
 
