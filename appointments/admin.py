@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
 from appointments import staff_admin  # noqa: F401  (staff accounts and the login history)
@@ -334,7 +335,7 @@ class StatusChangeInline(ReadOnlyInline):
 SUBMISSION_FIELDS = [
     "reference", "source", "urgency", "created_at", "first_name", "last_name",
     "date_of_birth", "phone", "email", "preferred_contact", "preferred_time",
-    "insurance_carrier", "referrer_name", "referrer_npi", "referrer_practice",
+    "insurance_carrier", "language", "referrer_name", "referrer_npi", "referrer_practice",
     "referrer_phone", "referrer_fax", "referrer_email", "reason", "condition", "icd10_codes",
     "prior_treatments", "prior_spine_surgery", "spine_surgery_when", "preferred_location",
     "privacy_notice_version", "consented_at",
@@ -409,7 +410,7 @@ ENTRY_FIELDSETS = [
         {
             "fields": [
                 ("first_name", "last_name"), ("date_of_birth", "phone"), "email",
-                ("preferred_contact", "preferred_time"), "insurance_carrier",
+                ("preferred_contact", "preferred_time"), ("insurance_carrier", "language"),
             ]
         },
     ),
@@ -442,7 +443,8 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
         "assigned_to",
     ]
     list_filter = [
-        QueueFilter, "status", "source", "urgency", PossibleMatchFilter, "preferred_location",
+        QueueFilter, "status", "source", "urgency", "language", PossibleMatchFilter,
+        "preferred_location",
         ("assigned_to", admin.RelatedOnlyFieldListFilter), FirstResponseFilter,
         ("created_at", admin.DateFieldListFilter),
     ]  # fmt: skip
@@ -494,6 +496,7 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
                     "preferred_contact",
                     "preferred_time",
                     "insurance_carrier",
+                    "language",
                 ]
             },
         ),
@@ -642,15 +645,24 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Patient", ordering="last_name")
     def patient(self, obj):
-        if not (obj.last_name or obj.first_name):
-            return format_html("<em>{}</em>", "Fax, being read")
-        if obj.has_open_match:
-            return format_html(
-                '{}, {} <span class="match-flag" title="Possible match">Match?</span>',
-                obj.last_name,
-                obj.first_name,
+        # Flags follow the name: a possible match, and a language that may need an interpreter
+        # (in this column rather than its own, so the queue still fits a laptop screen).
+        flags = format_html(
+            "{}{}",
+            mark_safe(' <span class="match-flag" title="Possible match">Match?</span>')
+            if obj.has_open_match
+            else "",
+            format_html(
+                ' <span class="interpreter-flag" title="May need an interpreter">'
+                "{} — interpreter</span>",
+                obj.language.upper(),
             )
-        return f"{obj.last_name}, {obj.first_name}"
+            if obj.needs_interpreter
+            else "",
+        )
+        if not (obj.last_name or obj.first_name):
+            return format_html("<em>{}</em>{}", "Fax, being read", flags)
+        return format_html("{}, {}{}", obj.last_name, obj.first_name, flags)
 
     @admin.display(description="Urgency", ordering="urgency")
     def urgency_label(self, obj):

@@ -1,15 +1,21 @@
-"""Emails about requests. They carry a reference and a link, never a patient's details."""
+"""Emails about requests. They carry a reference and a link, never a patient's details.
 
+Staff read theirs in English; the public read theirs in the language of the form they sent
+(`AppointmentRequest.language`), subject and status link included."""
+
+from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext
 
 from appointments.models import StatusLink, status_url
 from clinic.emails import queue_email as _queue
 from clinic.models import SiteInfo
 
 
-def queue_new_request_emails(appointment, admin_url, status_link=None):
-    """Put the staff notice and the sender's acknowledgement (with its status link) in the
-    outbox."""
+def queue_new_request_emails(appointment, admin_url, status_token=None):
+    """Put the staff notice and the sender's acknowledgement (with its status link, made from
+    `status_token`) in the outbox."""
     practice = SiteInfo.load().practice
     location = appointment.preferred_location
     context = {
@@ -17,50 +23,77 @@ def queue_new_request_emails(appointment, admin_url, status_link=None):
         "practice": practice,
         "location_name": location.name if location else "no preferred location",
         "admin_url": admin_url,
-        "status_link": status_link,
         "files_received": appointment.attachments.count(),
     }
     if staff := appointment.staff_emails():
-        _queue(
-            practice,
-            staff,
-            subject=render_to_string("appointments/email/staff_new_subject.txt", context).strip(),
-            message=render_to_string("appointments/email/staff_new.txt", context),
-        )
+        with translation.override(settings.LANGUAGE_CODE):
+            _queue(
+                practice,
+                staff,
+                subject=render_to_string(
+                    "appointments/email/staff_new_subject.txt", context
+                ).strip(),
+                message=render_to_string("appointments/email/staff_new.txt", context),
+            )
     if recipient := appointment.acknowledgement_email:
-        _queue(
-            practice,
-            [recipient],
-            subject=f"We received your {_kind(appointment)} {appointment.reference}",
-            message=render_to_string("appointments/email/acknowledgement.txt", context),
-        )
+        with translation.override(appointment.language):
+            # Under the request's language, so the link opens the status page in it.
+            status_link = status_url(status_token) if status_token else None
+            _queue(
+                practice,
+                [recipient],
+                subject=_acknowledgement_subject(appointment),
+                message=render_to_string(
+                    "appointments/email/acknowledgement.txt",
+                    {**context, "status_link": status_link},
+                ),
+            )
 
 
-def _kind(appointment):
-    return "referral" if appointment.source == appointment.Source.PHYSICIAN else "request"
+def _acknowledgement_subject(appointment):
+    if appointment.source == appointment.Source.PHYSICIAN:
+        subject = gettext("We received your referral %(reference)s")
+    else:
+        subject = gettext("We received your request %(reference)s")
+    return subject % {"reference": appointment.reference}
 
 
 def queue_status_email(appointment):
     """Tell the referring office where its referral stands (scheduled, declined, or waiting
-    on records they can send), with a new status link: the details sit behind it."""
+    on records they can send), with a new status link: the details sit behind it. In the
+    request's language."""
     if not appointment.referrer_email:
         return
     practice = SiteInfo.load().practice
     token = StatusLink.issue(appointment)
-    subjects = {
-        appointment.Status.SCHEDULED: "was scheduled",
-        appointment.Status.DECLINED: "was declined",
-        appointment.Status.WAITING: f"is waiting on {appointment.get_waiting_on_display()}",
-    }
-    _queue(
-        practice,
-        [appointment.referrer_email],
-        subject=f"Referral {appointment.reference} {subjects[appointment.status]}",
-        message=render_to_string(
-            "appointments/email/status.txt",
-            {"appointment": appointment, "practice": practice, "status_link": status_url(token)},
-        ),
-    )
+    with translation.override(appointment.language):
+        _queue(
+            practice,
+            [appointment.referrer_email],
+            subject=_status_subject(appointment) % {"reference": appointment.reference},
+            message=render_to_string(
+                "appointments/email/status.txt",
+                {
+                    "appointment": appointment,
+                    "practice": practice,
+                    "status_link": status_url(token),
+                },
+            ),
+        )
+
+
+def _status_subject(appointment):
+    """Whole sentences for each status (and what a referral waits on), to translate whole."""
+    status, waiting_on = appointment.status, appointment.waiting_on
+    if status == appointment.Status.SCHEDULED:
+        return gettext("Referral %(reference)s was scheduled")
+    if status == appointment.Status.DECLINED:
+        return gettext("Referral %(reference)s was declined")
+    if waiting_on == appointment.WaitingOn.REFERRAL:
+        return gettext("Referral %(reference)s is waiting on the referral")
+    if waiting_on == appointment.WaitingOn.RECORDS:
+        return gettext("Referral %(reference)s is waiting on records")
+    return gettext("Referral %(reference)s is waiting on the patient")
 
 
 def queue_records_added_email(appointment, admin_url):
@@ -68,12 +101,13 @@ def queue_records_added_email(appointment, admin_url):
     if not (staff := appointment.staff_emails()):
         return
     practice = SiteInfo.load().practice
-    _queue(
-        practice,
-        staff,
-        subject=f"Records arrived for {appointment.reference}: back in review",
-        message=render_to_string(
-            "appointments/email/records_added.txt",
-            {"appointment": appointment, "practice": practice, "admin_url": admin_url},
-        ),
-    )
+    with translation.override(settings.LANGUAGE_CODE):
+        _queue(
+            practice,
+            staff,
+            subject=f"Records arrived for {appointment.reference}: back in review",
+            message=render_to_string(
+                "appointments/email/records_added.txt",
+                {"appointment": appointment, "practice": practice, "admin_url": admin_url},
+            ),
+        )

@@ -8,7 +8,11 @@ from django import forms
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from appointments.models import AppointmentRequest, FaxReading
 from appointments.uploads import MAX_FILES, PixelBudget, check_attachment, refusal_message
@@ -28,6 +32,16 @@ REFERRER_FIELDS = (
     "referrer_fax",
     "referrer_email",
 )
+
+
+def _files_help():
+    return gettext("PDF, JPEG, PNG or TIFF; up to %(max_files)s files of at most 10 MB each.") % {
+        "max_files": MAX_FILES
+    }
+
+
+# Worded when shown, in the visitor's language.
+FILES_HELP = lazy(_files_help, str)()
 
 
 def new_form_token():
@@ -58,16 +72,18 @@ class RequestChecks:
         born = self.cleaned_data["date_of_birth"]
         today = timezone.localdate()
         if born >= today:
-            raise ValidationError("The date of birth must be in the past.", code="future")
+            raise ValidationError(gettext("The date of birth must be in the past."), code="future")
         if born < today.replace(year=today.year - 120):
-            raise ValidationError("Please check the year of birth.", code="implausible")
+            raise ValidationError(gettext("Please check the year of birth."), code="implausible")
         return born
 
     def clean_attachments(self):
         errors = [refusal_message(name, reason) for name, reason in self.refused_uploads]
         uploads = self.cleaned_data.get("attachments") or []
         if len(uploads) > MAX_FILES:
-            errors.append(f"You can attach at most {MAX_FILES} files.")
+            errors.append(
+                gettext("You can attach at most %(max_files)s files.") % {"max_files": MAX_FILES}
+            )
             uploads = []
         budget = PixelBudget()  # shared: all the files of a request decode so many pixels
         for upload in uploads:
@@ -84,7 +100,7 @@ class RequestChecks:
         if cleaned.get("prior_spine_surgery") and not cleaned.get("spine_surgery_when"):
             self.add_error(
                 "spine_surgery_when",
-                "Please tell us roughly when you had spine surgery (a year is enough).",
+                gettext("Please tell us roughly when you had spine surgery (a year is enough)."),
             )
         return cleaned
 
@@ -94,11 +110,12 @@ class RequestChecks:
         wrong = [code for code in codes if not ICD10_CODE.fullmatch(code)]
         if wrong:
             raise ValidationError(
-                f"These do not look like ICD-10 codes: {', '.join(wrong)}. Codes look like M54.16.",
+                gettext("These do not look like ICD-10 codes: %(codes)s. Codes look like M54.16.")
+                % {"codes": ", ".join(wrong)},
                 code="icd10_format",
             )
         if len(codes) > 12:
-            raise ValidationError("Please list at most 12 codes.", code="icd10_count")
+            raise ValidationError(gettext("Please list at most 12 codes."), code="icd10_count")
         return join_icd10_codes(codes)
 
 
@@ -112,22 +129,22 @@ class AppointmentRequestForm(RequestChecks, forms.ModelForm):
     token = forms.CharField(widget=forms.HiddenInput)
     website = forms.CharField(
         required=False,
-        label="Leave this field empty",
+        label=_("Leave this field empty"),
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
     attachments = MultipleFileField(
         required=False,
-        label="Attach files (optional)",
-        help_text=f"PDF, JPEG, PNG or TIFF; up to {MAX_FILES} files of at most 10 MB each.",
+        label=_("Attach files (optional)"),
+        help_text=FILES_HELP,
         widget=MultipleFileInput(attrs={"accept": ACCEPTED_FILES}),
     )
     privacy_acknowledged = forms.BooleanField(
-        label="I have read the summary of the notice of privacy practices.",
-        error_messages={"required": "Please confirm you have read the privacy notice summary."},
+        label=_("I have read the summary of the notice of privacy practices."),
+        error_messages={"required": _("Please confirm you have read the privacy notice summary.")},
     )
     contact_consent = forms.BooleanField(
-        label="The clinic may contact me by phone, or by email without health details.",
-        error_messages={"required": "Please agree that we may contact you about this request."},
+        label=_("The clinic may contact me by phone, or by email without health details."),
+        error_messages={"required": _("Please agree that we may contact you about this request.")},
     )
 
     class Meta:
@@ -145,10 +162,10 @@ class AppointmentRequestForm(RequestChecks, forms.ModelForm):
         self.checked_files = []
         if "condition" in self.fields:
             self.fields["condition"].queryset = Condition.objects.published().only("name")
-            self.fields["condition"].empty_label = "Not sure, or not listed"
+            self.fields["condition"].empty_label = _("Not sure, or not listed")
         if "preferred_location" in self.fields:
             self.fields["preferred_location"].queryset = Location.objects.active()
-            self.fields["preferred_location"].empty_label = "No preference"
+            self.fields["preferred_location"].empty_label = _("No preference")
         for name, autocomplete in {
             "first_name": "given-name",
             "last_name": "family-name",
@@ -178,8 +195,10 @@ class AppointmentRequestForm(RequestChecks, forms.ModelForm):
             token = signer.unsign(value, max_age=max_age)
         except signing.BadSignature as error:  # also SignatureExpired
             raise ValidationError(
-                "This form was open for a long time, so for your security it has expired. "
-                "Your details are still here: please check them and send the form again.",
+                gettext(
+                    "This form was open for a long time, so for your security it has expired. "
+                    "Your details are still here: please check them and send the form again."
+                ),
                 code="expired",
             ) from error
         shown = datetime.datetime.fromtimestamp(
@@ -187,7 +206,7 @@ class AppointmentRequestForm(RequestChecks, forms.ModelForm):
         )
         if timezone.now() - shown < datetime.timedelta(seconds=settings.CLINIC_MIN_FILL_SECONDS):
             raise ValidationError(
-                "That was very quick. Please check your details and send the form again.",
+                gettext("That was very quick. Please check your details and send the form again."),
                 code="too_fast",
             )
         return uuid.UUID(token)
@@ -195,6 +214,10 @@ class AppointmentRequestForm(RequestChecks, forms.ModelForm):
     def save(self, commit=True):
         appointment = super().save(commit=False)
         appointment.source = self.source
+        # The one place a request learns its language: the page's, as the sender read it.
+        appointment.language = translation.get_supported_language_variant(
+            translation.get_language() or settings.LANGUAGE_CODE
+        )
         appointment.form_token = self.cleaned_data["token"]
         appointment.privacy_notice_version = settings.CLINIC_PRIVACY_NOTICE_VERSION
         appointment.consented_at = timezone.now()
@@ -228,11 +251,13 @@ class PatientRequestForm(AppointmentRequestForm):
     source = AppointmentRequest.Source.PATIENT
 
     no_red_flags = forms.BooleanField(
-        label="None of the emergency warning signs above apply to me right now.",
+        label=_("None of the emergency warning signs above apply to me right now."),
         error_messages={
             # What to do is worded once, in the emergency box above (clinic.RedFlagTier).
-            "required": "Please confirm that none of the emergency warning signs apply. If one "
-            "does, do not wait for this form: do what the box above says for that sign, now."
+            "required": _(
+                "Please confirm that none of the emergency warning signs apply. If one "
+                "does, do not wait for this form: do what the box above says for that sign, now."
+            )
         },
     )
 
@@ -244,24 +269,31 @@ class PatientRequestForm(AppointmentRequestForm):
             "insurance_carrier",
         ]  # fmt: skip
         labels = {
-            "referrer_name": "Name of the doctor who referred you",
-            "referrer_practice": "Their practice or clinic",
-            "referrer_phone": "Their phone number",
-            "reason": "What would you like help with?",
-            "condition": "Which condition is closest, if you know?",
-            "prior_spine_surgery": "I have had spine surgery",
-            "preferred_location": "Preferred location",
-            "preferred_contact": "How should we contact you?",
-            "preferred_time": "When is best to call?",
-            "email": "Email (optional)",
-            "insurance_carrier": "Insurance company (optional)",
+            "first_name": _("First name"),
+            "last_name": _("Last name"),
+            "date_of_birth": _("Date of birth"),
+            "phone": _("Phone"),
+            "referrer_name": _("Name of the doctor who referred you"),
+            "referrer_practice": _("Their practice or clinic"),
+            "referrer_phone": _("Their phone number"),
+            "reason": _("What would you like help with?"),
+            "condition": _("Which condition is closest, if you know?"),
+            "prior_spine_surgery": _("I have had spine surgery"),
+            "spine_surgery_when": _("When (approximately)"),
+            "preferred_location": _("Preferred location"),
+            "preferred_contact": _("How should we contact you?"),
+            "preferred_time": _("When is best to call?"),
+            "email": _("Email (optional)"),
+            "insurance_carrier": _("Insurance company (optional)"),
         }
         help_texts = {
-            "phone": "A US number we can call, for example (217) 555-0123.",
-            "referrer_practice": "Give the practice or their phone number, or both.",
-            "reason": "A few sentences are enough. Please do not include anything you would not "
-            "want a receptionist to read.",
-            "email": "We only email to say we received your request; never health details.",
+            "phone": _("A US number we can call, for example (217) 555-0123."),
+            "referrer_practice": _("Give the practice or their phone number, or both."),
+            "reason": _(
+                "A few sentences are enough. Please do not include anything you would not "
+                "want a receptionist to read."
+            ),
+            "email": _("We only email to say we received your request; never health details."),
         }
         widgets = AppointmentRequestForm.Meta.widgets
 
@@ -269,7 +301,7 @@ class PatientRequestForm(AppointmentRequestForm):
         return Layout(
             *self.guards(),
             Fieldset(
-                "About you",
+                _("About you"),
                 "first_name",
                 "last_name",
                 "date_of_birth",
@@ -279,21 +311,28 @@ class PatientRequestForm(AppointmentRequestForm):
                 "preferred_time",
                 "insurance_carrier",
             ),
-            Fieldset("Who referred you", "referrer_name", "referrer_practice", "referrer_phone"),
+            Fieldset(_("Who referred you"), "referrer_name", "referrer_practice", "referrer_phone"),
             Fieldset(
-                "Your visit",
+                _("Your visit"),
                 "reason",
                 "condition",
                 "prior_spine_surgery",
                 "spine_surgery_when",
                 "preferred_location",
             ),
-            Fieldset("Before you send", "no_red_flags", "privacy_acknowledged", "contact_consent"),
             Fieldset(
-                "Documents",
+                _("Before you send"), "no_red_flags", "privacy_acknowledged", "contact_consent"
+            ),
+            Fieldset(
+                _("Documents"),
                 HTML(
-                    "<p>If you have a referral letter or an imaging report, "
-                    "you can attach it here.</p>"
+                    format_lazy(
+                        "<p>{}</p>",
+                        _(
+                            "If you have a referral letter or an imaging report, "
+                            "you can attach it here."
+                        ),
+                    )
                 ),
                 "attachments",
             ),
@@ -307,8 +346,10 @@ class PatientRequestForm(AppointmentRequestForm):
             self.add_error(
                 "referrer_practice",
                 ValidationError(
-                    "Please give the practice or the phone number of the doctor who referred "
-                    "you, so we can get your referral.",
+                    gettext(
+                        "Please give the practice or the phone number of the doctor who referred "
+                        "you, so we can get your referral."
+                    ),
                     code="referrer_contact",
                 ),
             )
@@ -325,30 +366,34 @@ class PhysicianReferralForm(AppointmentRequestForm):
             "prior_treatments", "prior_spine_surgery", "spine_surgery_when", "preferred_location",
         ]  # fmt: skip
         labels = {
-            "referrer_name": "Referring provider",
-            "referrer_npi": "NPI",
-            "referrer_practice": "Practice",
-            "referrer_phone": "Office phone",
-            "referrer_fax": "Office fax",
-            "referrer_email": "Email for our acknowledgement",
-            "first_name": "Patient's first name",
-            "last_name": "Patient's last name",
-            "date_of_birth": "Patient's date of birth",
-            "phone": "Patient's phone",
-            "email": "Patient's email (optional)",
-            "insurance_carrier": "Patient's insurance (optional)",
-            "reason": "Reason for referral",
-            "condition": "Closest condition (optional)",
-            "icd10_codes": "ICD-10 codes (optional)",
-            "prior_treatments": "Treatments tried so far (optional)",
-            "prior_spine_surgery": "The patient has had spine surgery",
-            "preferred_location": "Preferred location",
+            "referrer_name": _("Referring provider"),
+            "referrer_npi": _("NPI"),
+            "referrer_practice": _("Practice"),
+            "referrer_phone": _("Office phone"),
+            "referrer_fax": _("Office fax"),
+            "referrer_email": _("Email for our acknowledgement"),
+            "first_name": _("Patient's first name"),
+            "last_name": _("Patient's last name"),
+            "date_of_birth": _("Patient's date of birth"),
+            "phone": _("Patient's phone"),
+            "email": _("Patient's email (optional)"),
+            "insurance_carrier": _("Patient's insurance (optional)"),
+            "reason": _("Reason for referral"),
+            "condition": _("Closest condition (optional)"),
+            "icd10_codes": _("ICD-10 codes (optional)"),
+            "urgency": _("Urgency"),
+            "prior_treatments": _("Treatments tried so far (optional)"),
+            "prior_spine_surgery": _("The patient has had spine surgery"),
+            "spine_surgery_when": _("When (approximately)"),
+            "preferred_location": _("Preferred location"),
         }
         help_texts = {
-            "referrer_npi": "10 digits.",
-            "referrer_email": "We send only the reference number and next steps: no patient data.",
-            "icd10_codes": "Separated by commas, for example M54.16, M96.1.",
-            "urgency": "Urgent referrals are reviewed the same business day.",
+            "referrer_npi": _("10 digits."),
+            "referrer_email": _(
+                "We send only the reference number and next steps: no patient data."
+            ),
+            "icd10_codes": _("Separated by commas, for example M54.16, M96.1."),
+            "urgency": _("Urgent referrals are reviewed the same business day."),
         }
         widgets = AppointmentRequestForm.Meta.widgets
 
@@ -358,19 +403,19 @@ class PhysicianReferralForm(AppointmentRequestForm):
             self.fields[name].required = True
         self.fields["referrer_npi"].validators.append(validate_npi)
         self.fields["referrer_npi"].widget.attrs.update({"inputmode": "numeric", "maxlength": 10})
-        self.fields[
-            "privacy_acknowledged"
-        ].label = "The patient agreed to this referral and to the clinic's privacy practices."
-        self.fields[
-            "contact_consent"
-        ].label = "The patient agreed that the clinic may contact them about this referral."
+        self.fields["privacy_acknowledged"].label = _(
+            "The patient agreed to this referral and to the clinic's privacy practices."
+        )
+        self.fields["contact_consent"].label = _(
+            "The patient agreed that the clinic may contact them about this referral."
+        )
 
     def layout(self):
         return Layout(
             *self.guards(),
-            Fieldset("Referring provider", *REFERRER_FIELDS),
+            Fieldset(_("Referring provider"), *REFERRER_FIELDS),
             Fieldset(
-                "Patient",
+                _("Patient"),
                 "first_name",
                 "last_name",
                 "date_of_birth",
@@ -379,7 +424,7 @@ class PhysicianReferralForm(AppointmentRequestForm):
                 "insurance_carrier",
             ),
             Fieldset(
-                "Referral",
+                _("Referral"),
                 "reason",
                 "condition",
                 "icd10_codes",
@@ -389,10 +434,12 @@ class PhysicianReferralForm(AppointmentRequestForm):
                 "spine_surgery_when",
                 "preferred_location",
             ),
-            Fieldset("Consent", "privacy_acknowledged", "contact_consent"),
+            Fieldset(_("Consent"), "privacy_acknowledged", "contact_consent"),
             Fieldset(
-                "Records",
-                HTML("<p>Office notes, imaging reports, operative notes.</p>"),
+                _("Records"),
+                HTML(
+                    format_lazy("<p>{}</p>", _("Office notes, imaging reports, operative notes."))
+                ),
                 "attachments",
             ),
         )
@@ -423,10 +470,14 @@ class StaffEntryForm(RequestChecks, forms.ModelForm):
             "source", "urgency", "referrer_name", "referrer_npi", "referrer_practice",
             "referrer_phone", "referrer_fax", "referrer_email", "first_name", "last_name",
             "date_of_birth", "phone", "email", "preferred_contact", "preferred_time",
-            "insurance_carrier", "reason", "condition", "icd10_codes", "prior_treatments",
-            "prior_spine_surgery", "spine_surgery_when", "preferred_location",
+            "insurance_carrier", "language", "reason", "condition", "icd10_codes",
+            "prior_treatments", "prior_spine_surgery", "spine_surgery_when", "preferred_location",
         ]  # fmt: skip
-        labels = {"source": "Came by", "reason": "Reason for the request"}
+        labels = {
+            "source": "Came by",
+            "reason": "Reason for the request",
+            "language": "Patient's language",
+        }
         widgets = {
             **AppointmentRequestForm.Meta.widgets,
             "source": forms.RadioSelect,
@@ -437,6 +488,7 @@ class StaffEntryForm(RequestChecks, forms.ModelForm):
         help_texts = {
             "referrer_npi": "10 digits, if the referral gives it.",
             "icd10_codes": "Separated by commas, for example M54.16, M96.1.",
+            "language": "Other than English: we may need an interpreter to call the patient.",
         }
 
     def __init__(self, *args, refused_uploads=(), **kwargs):
@@ -449,6 +501,10 @@ class StaffEntryForm(RequestChecks, forms.ModelForm):
         self.fields["referrer_npi"].validators.append(validate_npi)
         self.fields["condition"].queryset = Condition.objects.published().only("name")
         self.fields["preferred_location"].queryset = Location.objects.active()
+        self.fields["language"].required = False  # English unless chosen
+
+    def clean_language(self):
+        return self.cleaned_data["language"] or settings.LANGUAGE_CODE
 
     def save(self, commit=True):
         appointment = super().save(commit=False)
@@ -465,7 +521,7 @@ class BirthDateForm(forms.Form):
     """What opens a status link: the patient's date of birth, which the link does not carry."""
 
     date_of_birth = forms.DateField(
-        label="Patient's date of birth",
+        label=_("Patient's date of birth"),
         widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}),
     )
 
@@ -475,12 +531,12 @@ class RecordsForm(RequestChecks, forms.Form):
     forms' files."""
 
     attachments = MultipleFileField(
-        label="Records",
-        help_text=f"PDF, JPEG, PNG or TIFF; up to {MAX_FILES} files of at most 10 MB each.",
+        label=_("Records"),
+        help_text=FILES_HELP,
         widget=MultipleFileInput(attrs={"accept": ACCEPTED_FILES}),
     )
     message = forms.CharField(
-        label="Message for our intake team (optional)",
+        label=_("Message for our intake team (optional)"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": 2000}),
@@ -494,7 +550,7 @@ class RecordsForm(RequestChecks, forms.Form):
     def clean_attachments(self):
         uploads = super().clean_attachments()
         if not uploads and not self.refused_uploads:
-            raise ValidationError("Please choose at least one file.", code="required")
+            raise ValidationError(gettext("Please choose at least one file."), code="required")
         return uploads
 
 

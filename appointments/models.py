@@ -11,6 +11,7 @@ from django.core.files.storage import storages
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.functional import LazyObject
+from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from appointments.encryption import DamagedFile, sha256_of
@@ -128,19 +129,20 @@ class AppointmentRequest(models.Model):
         # Only through mark_duplicate_of(), which names the request it duplicates.
         DUPLICATE = "duplicate", "Duplicate"
 
+    # The choices below are shown to the public: their labels are translated.
     class Urgency(models.TextChoices):
-        ROUTINE = "routine", "Routine"
-        URGENT = "urgent", "Urgent"
+        ROUTINE = "routine", _("Routine")
+        URGENT = "urgent", _("Urgent")
 
     class ContactMethod(models.TextChoices):
-        PHONE = "phone", "Phone call"
-        EMAIL = "email", "Email (we will only ask you to call us)"
-        EITHER = "either", "Either"
+        PHONE = "phone", _("Phone call")
+        EMAIL = "email", _("Email (we will only ask you to call us)")
+        EITHER = "either", _("Either")
 
     class ContactTime(models.TextChoices):
-        ANY = "any", "Any time"
-        MORNING = "morning", "Mornings"
-        AFTERNOON = "afternoon", "Afternoons"
+        ANY = "any", _("Any time")
+        MORNING = "morning", _("Mornings")
+        AFTERNOON = "afternoon", _("Afternoons")
 
     reference = models.CharField(max_length=11, unique=True, default=new_reference, editable=False)
     source = models.CharField(max_length=10, choices=Source.choices)
@@ -161,6 +163,11 @@ class AppointmentRequest(models.Model):
         max_length=10, choices=ContactTime.choices, default=ContactTime.ANY
     )
     insurance_carrier = models.CharField(max_length=100, blank=True)
+    # The language of the form that sent it (the public forms set it); a patient who reads
+    # Spanish may need an interpreter when we call. Staff entry chooses it, English unless told.
+    language = models.CharField(
+        max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
 
     # The referring physician (named by the patient, or sending the referral).
     referrer_name = models.CharField("referring physician", max_length=100)
@@ -590,6 +597,11 @@ class AppointmentRequest(models.Model):
         return self.get_status_display()
 
     @property
+    def needs_interpreter(self):
+        """Sent in another language than the clinic's own: we may need an interpreter to call."""
+        return self.language != settings.LANGUAGE_CODE
+
+    @property
     def acknowledgement_email(self):
         """Who hears that the request arrived: the referring office, or the patient."""
         return self.referrer_email if self.source == self.Source.PHYSICIAN else self.email
@@ -869,10 +881,11 @@ class AttachmentQuerySet(models.QuerySet):
 
 class Attachment(models.Model):
     class Kind(models.TextChoices):
-        PDF = "application/pdf", "PDF"
-        JPEG = "image/jpeg", "JPEG image"
-        PNG = "image/png", "PNG image"
-        TIFF = "image/tiff", "TIFF image"
+        # Shown on the receipt: translated.
+        PDF = "application/pdf", _("PDF")
+        JPEG = "image/jpeg", _("JPEG image")
+        PNG = "image/png", _("PNG image")
+        TIFF = "image/tiff", _("TIFF image")
 
     class Scan(models.TextChoices):
         PENDING = "pending", "Being checked"

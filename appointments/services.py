@@ -25,7 +25,6 @@ from appointments.models import (
     StatusChange,
     StatusLink,
     private_storage,
-    status_url,
 )
 from appointments.scanning import scan_attachment
 
@@ -102,9 +101,8 @@ def submit_request(form, admin_url_for, client_hash=None, entered_by=None, statu
             transaction.on_commit(lambda: committed.append(True))
             if outcome is Outcome.CREATED and entered_by is None:
                 admin_url = admin_url_for(appointment)
-                link = status_url(status_token) if status_token else None
                 transaction.on_commit(
-                    lambda: _queue_emails(appointment, admin_url, link), robust=True
+                    lambda: _queue_emails(appointment, admin_url, status_token), robust=True
                 )
     except IntegrityError:
         _remove(written)
@@ -241,7 +239,7 @@ def _shown(appointment, field):
     return str(value)
 
 
-def _queue_emails(appointment, admin_url, link=None):
+def _queue_emails(appointment, admin_url, status_token=None):
     """Put the emails in the outbox; if that fails, say so in the log and on the request.
 
     The request itself is in the staff queue either way. Only the exception's type is logged:
@@ -249,7 +247,7 @@ def _queue_emails(appointment, admin_url, link=None):
     """
     try:
         with transaction.atomic():  # both emails or neither, so the note below is true
-            queue_new_request_emails(appointment, admin_url, link)
+            queue_new_request_emails(appointment, admin_url, status_token)
     except Exception as error:
         logger.error(
             "Emails for request %s were not queued (%s); a note on the request says so.",

@@ -14,8 +14,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.dateformat import format as format_date
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext_lazy as _
 from phonenumber_field.phonenumber import PhoneNumber
 
 from appointments.forms import PatientRequestForm, new_form_token
@@ -38,52 +41,52 @@ class Step:
 
 
 STEPS = (
-    Step("safety", "Do you have any of these warning signs right now?", ("no_red_flags",)),
+    Step("safety", _("Do you have any of these warning signs right now?"), ("no_red_flags",)),
     Step(
         "referral",
-        "Who referred you?",
+        _("Who referred you?"),
         ("referrer_name", "referrer_practice", "referrer_phone"),
     ),
     Step(
         "about-you",
-        "About you",
+        _("About you"),
         ("first_name", "last_name", "date_of_birth", "insurance_carrier"),
     ),
-    Step("contact", "How can we contact you?", ("phone", "email", "preferred_contact")),
+    Step("contact", _("How can we contact you?"), ("phone", "email", "preferred_contact")),
     Step(
         "pain",
-        "About your pain",
+        _("About your pain"),
         ("reason", "condition", "prior_spine_surgery", "spine_surgery_when"),
     ),
-    Step("preferences", "Where and when suits you?", ("preferred_location", "preferred_time")),
-    Step("files", "Do you have documents to send? (optional)", ("attachments",)),
+    Step("preferences", _("Where and when suits you?"), ("preferred_location", "preferred_time")),
+    Step("files", _("Do you have documents to send? (optional)"), ("attachments",)),
 )
 STEP_BY_SLUG = {step.slug: step for step in STEPS}
 # The check page's own questions, asked with every answer in view; "website" is the field
 # people never see (the honeypot).
-SEND_STEP = Step("check", "Check your answers", ("privacy_acknowledged", "contact_consent"))
+SEND_STEP = Step("check", _("Check your answers"), ("privacy_acknowledged", "contact_consent"))
 
 # GOV.UK style: say what to do, naming the field. The form's own messages say the rest.
 ERROR_MESSAGES = {
-    "referrer_name": {"required": "Enter the name of the doctor who referred you"},
-    "first_name": {"required": "Enter your first name"},
-    "last_name": {"required": "Enter your last name"},
+    "referrer_name": {"required": _("Enter the name of the doctor who referred you")},
+    "first_name": {"required": _("Enter your first name")},
+    "last_name": {"required": _("Enter your last name")},
     "phone": {
-        "required": "Enter a phone number we can call you on",
-        "invalid": "Enter a US phone number, like (217) 555-0123",
+        "required": _("Enter a phone number we can call you on"),
+        "invalid": _("Enter a US phone number, like (217) 555-0123"),
     },
-    "email": {"invalid": "Enter an email address like name@example.com, or leave it empty"},
-    "referrer_phone": {"invalid": "Enter their phone number like (217) 555-0123"},
-    "preferred_contact": {"required": "Choose how we should contact you"},
-    "preferred_time": {"required": "Choose when is best to call"},
-    "reason": {"required": "Tell us what you would like help with"},
+    "email": {"invalid": _("Enter an email address like name@example.com, or leave it empty")},
+    "referrer_phone": {"invalid": _("Enter their phone number like (217) 555-0123")},
+    "preferred_contact": {"required": _("Choose how we should contact you")},
+    "preferred_time": {"required": _("Choose when is best to call")},
+    "reason": {"required": _("Tell us what you would like help with")},
 }
 
 
 class BirthDateWidget(forms.MultiWidget):
     """Month, day and year as three short boxes (the NHS pattern, in US order)."""
 
-    LABELS = ("Month", "Day", "Year")
+    LABELS = (_("Month"), _("Day"), _("Year"))
 
     def __init__(self, attrs=None):
         boxes = {
@@ -136,28 +139,38 @@ class BirthDateField(forms.MultiValueField):
         super().__init__(
             parts,
             require_all_fields=False,
-            error_messages={"required": "Enter your date of birth"},
+            error_messages={"required": _("Enter your date of birth")},
             **kwargs,
         )
 
     def compress(self, data_list):
         month, day, year = (part.strip() for part in [*data_list, "", "", ""][:3])
         if not (month or day or year):
-            raise ValidationError("Enter your date of birth", code="required")
+            raise ValidationError(gettext("Enter your date of birth"), code="required")
+        # Whole sentences for each box: the words around "month" change with it in Spanish.
+        missing = {
+            "month": gettext("Date of birth must include a month"),
+            "day": gettext("Date of birth must include a day"),
+            "year": gettext("Date of birth must include a year"),
+        }
+        not_a_number = {
+            "month": gettext("The month of your date of birth must be a number"),
+            "day": gettext("The day of your date of birth must be a number"),
+            "year": gettext("The year of your date of birth must be a number"),
+        }
         for part, name in ((month, "month"), (day, "day"), (year, "year")):
             if not part:
-                raise ValidationError(f"Date of birth must include a {name}", code="incomplete")
+                raise ValidationError(missing[name], code="incomplete")
             if not part.isdigit():
-                raise ValidationError(
-                    f"The {name} of your date of birth must be a number", code="invalid"
-                )
+                raise ValidationError(not_a_number[name], code="invalid")
         if len(year) != 4:
-            raise ValidationError("Year must include 4 numbers, like 1961", code="invalid")
+            raise ValidationError(gettext("Year must include 4 numbers, like 1961"), code="invalid")
         try:
             return datetime.date(int(year), int(month), int(day))
         except ValueError as error:
             raise ValidationError(
-                "Date of birth must be a real date: month 1 to 12, then the day", code="invalid"
+                gettext("Date of birth must be a real date: month 1 to 12, then the day"),
+                code="invalid",
             ) from error
 
 
@@ -171,19 +184,19 @@ class StepForm(PatientRequestForm):
         fields = {name: self.fields[name] for name in step.fields}
         if "date_of_birth" in fields:
             fields["date_of_birth"] = BirthDateField(
-                label="Date of birth",
-                help_text="Month, day and year (the US order), for example 3 27 1961.",
+                label=_("Date of birth"),
+                help_text=_("Month, day and year (the US order), for example 3 27 1961."),
             )
         if "no_red_flags" in fields:
             fields["no_red_flags"] = forms.ChoiceField(
                 label=step.title,
                 choices=[
-                    (RED_FLAGS_NONE, "No, none of the warning signs below apply to me now"),
-                    (RED_FLAGS_SOME, "Yes, one or more of them applies to me now"),
+                    (RED_FLAGS_NONE, _("No, none of the warning signs below apply to me now")),
+                    (RED_FLAGS_SOME, _("Yes, one or more of them applies to me now")),
                 ],
                 widget=forms.RadioSelect,
                 error_messages={
-                    "required": "Choose whether any of the warning signs apply to you now"
+                    "required": _("Choose whether any of the warning signs apply to you now")
                 },
             )
             if "no_red_flags" in self.initial:
@@ -235,7 +248,8 @@ class StepForm(PatientRequestForm):
         uploads = self.cleaned_data.get("attachments") or []
         if uploads and kept + len(uploads) > MAX_FILES:
             raise ValidationError(
-                f"You can send at most {MAX_FILES} files: remove one before adding more.",
+                gettext("You can send at most %(max_files)s files: remove one before adding more.")
+                % {"max_files": MAX_FILES},
                 code="attachments",
             )
         return super().clean_attachments()
@@ -258,11 +272,12 @@ def shown_answer(field, value):
     if value in (None, "", []):
         if isinstance(field, forms.ModelChoiceField) and field.empty_label:
             return field.empty_label
-        return "Not given"
+        return gettext("Not given")
     if isinstance(value, bool):
-        return "Yes" if value else "No"
+        return gettext("Yes") if value else gettext("No")
     if isinstance(value, datetime.date):
-        return value.strftime("%B %-d, %Y")
+        # "March 27, 1961"; in Spanish "27 de marzo de 1961".
+        return format_date(value, pgettext("date format", "F j, Y"))
     if isinstance(value, PhoneNumber):
         return value.as_national if value.is_valid() else str(value)
     if isinstance(field, forms.TypedChoiceField | forms.ChoiceField) and not isinstance(

@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopUpload
 from django.shortcuts import render
+from django.utils.translation import gettext, ngettext
 from PIL import Image, ImageOps, TiffImagePlugin
 
 from appointments.models import Attachment
@@ -164,12 +165,19 @@ class CheckedFile:
 
 
 def refusal_message(name, reason):
+    """Why a file was dropped while it streamed in; worded when shown, in the sender's language."""
     messages = {
-        "too_large": f"“{name}” is larger than 10 MB. Please send a smaller file, or fax it.",
-        "too_large_total": "The files together are too large. Please send fewer or smaller files.",
-        "too_many": f"You can attach at most {MAX_FILES} files; “{name}” was not accepted.",
+        "too_large": gettext(
+            "“%(name)s” is larger than 10 MB. Please send a smaller file, or fax it."
+        ),
+        "too_large_total": gettext(
+            "The files together are too large. Please send fewer or smaller files."
+        ),
+        "too_many": gettext(
+            "You can attach at most %(max_files)s files; “%(name)s” was not accepted."
+        ),
     }
-    return messages[reason]
+    return messages[reason] % {"name": name, "max_files": MAX_FILES}
 
 
 class PixelBudget:
@@ -190,25 +198,47 @@ class PixelBudget:
 
 
 def too_many_pixels_message(name, page_sizes, alone):
+    """Whole sentences for each case (more pages than we open, too large alone, too large with
+    the other files), so that each translates as a whole."""
     pages = len(page_sizes)
+    width, height = max(page_sizes, key=lambda size: size[0] * size[1])
+    values = {
+        "name": name,
+        "pages": pages,
+        "max_pages": MAX_TIFF_PAGES,
+        "size": f"{width}×{height}",
+        "million": MAX_REQUEST_PIXELS // 1_000_000,
+        "fax_pages": MAX_REQUEST_PIXELS // FAX_PAGE_PIXELS,
+    }
     if pages > MAX_TIFF_PAGES:
-        described = f"more than {MAX_TIFF_PAGES} pages"
-    else:
-        width, height = max(page_sizes, key=lambda size: size[0] * size[1])
-        described = f"{pages} page{'s' if pages > 1 else ''} of up to {width}×{height} pixels"
-    limit = (
-        f"we can read at most {MAX_REQUEST_PIXELS // 1_000_000} million pixels in one request "
-        f"(about {MAX_REQUEST_PIXELS // FAX_PAGE_PIXELS} fax pages)"
-    )
-    if alone:
-        return (
-            f"“{name}” is too large for us to read: {described}, and {limit}. Please send "
-            "fewer pages, or fax it to us."
+        message = gettext(
+            "“%(name)s” is too large for us to read: more than %(max_pages)s pages, and we can "
+            "read at most %(million)s million pixels in one request (about %(fax_pages)s fax "
+            "pages). Please send fewer pages, or fax it to us."
         )
-    return (
-        f"“{name}” ({described}) is too much to read together with the other images you "
-        f"attached: {limit}. Please send fewer pages, or fax it to us."
-    )
+    elif alone:
+        message = ngettext(
+            "“%(name)s” is too large for us to read: %(pages)s page of up to %(size)s pixels, "
+            "and we can read at most %(million)s million pixels in one request (about "
+            "%(fax_pages)s fax pages). Please send fewer pages, or fax it to us.",
+            "“%(name)s” is too large for us to read: %(pages)s pages of up to %(size)s pixels, "
+            "and we can read at most %(million)s million pixels in one request (about "
+            "%(fax_pages)s fax pages). Please send fewer pages, or fax it to us.",
+            pages,
+        )
+    else:
+        message = ngettext(
+            "“%(name)s” (%(pages)s page of up to %(size)s pixels) is too much to read together "
+            "with the other images you attached: we can read at most %(million)s million pixels "
+            "in one request (about %(fax_pages)s fax pages). Please send fewer pages, or fax it "
+            "to us.",
+            "“%(name)s” (%(pages)s pages of up to %(size)s pixels) is too much to read together "
+            "with the other images you attached: we can read at most %(million)s million pixels "
+            "in one request (about %(fax_pages)s fax pages). Please send fewer pages, or fax it "
+            "to us.",
+            pages,
+        )
+    return message % values
 
 
 def check_attachment(upload, budget=None):
@@ -218,11 +248,15 @@ def check_attachment(upload, budget=None):
     name = upload.name or "file"
     if ".." in name or name.startswith(".") or any(char in name for char in "/\\%\x00"):
         raise ValidationError(
-            f"The file name “{name}” is not allowed. Please rename the file and choose it again.",
+            gettext(
+                "The file name “%(name)s” is not allowed. Please rename the file and choose it "
+                "again."
+            )
+            % {"name": name},
             code="file_name",
         )
     if upload.size == 0:
-        raise ValidationError(f"“{name}” is empty.", code="empty")
+        raise ValidationError(gettext("“%(name)s” is empty.") % {"name": name}, code="empty")
     if upload.size > MAX_FILE_BYTES:
         raise ValidationError(refusal_message(name, "too_large"), code="too_large")
 
@@ -232,7 +266,8 @@ def check_attachment(upload, budget=None):
     upload.seek(0)
     if content_type not in Attachment.Kind.values:
         raise ValidationError(
-            f"“{name}” is not a PDF, JPEG, PNG or TIFF file. Please send one of those.",
+            gettext("“%(name)s” is not a PDF, JPEG, PNG or TIFF file. Please send one of those.")
+            % {"name": name},
             code="file_type",
         )
     if content_type == Attachment.Kind.PDF:
@@ -246,19 +281,22 @@ def check_attachment(upload, budget=None):
 
 def pdf_refusal_message(name, code):
     """What the sender reads when a PDF is refused, and what to do instead."""
-    print_it = (
+    print_it = gettext(
         "Please print it to a new PDF (“Microsoft Print to PDF” or “Save as PDF”) and send "
         "that, or fax it to us."
     )
-    messages = {
-        "bad_pdf": f"“{name}” could not be read as a PDF. {print_it}",
-        "unsafe_pdf": f"“{name}” contains web page code or scripts, so we cannot accept it. "
-        f"{print_it}",
-        "active_pdf": f"“{name}” contains scripts, actions or attached files, so we cannot "
-        f"accept it. {print_it}",
-        "complex_pdf": f"“{name}” is built from more parts than we can check. {print_it}",
+    problems = {
+        "bad_pdf": gettext("“%(name)s” could not be read as a PDF."),
+        "unsafe_pdf": gettext(
+            "“%(name)s” contains web page code or scripts, so we cannot accept it."
+        ),
+        "active_pdf": gettext(
+            "“%(name)s” contains scripts, actions or attached files, so we cannot accept it."
+        ),
+        "complex_pdf": gettext("“%(name)s” is built from more parts than we can check."),
     }
-    return messages[code]
+    # Two whole sentences: what is wrong, then what to do.
+    return f"{problems[code] % {'name': name}} {print_it}"
 
 
 def _examine_pdf(upload, name):
@@ -420,7 +458,8 @@ def _reencode_image(data, content_type, name, budget):
         # KeyError, struct.error, MemoryError, ...): to the sender they all mean the same.
         logger.info("Image not readable: %s", type(error).__name__)
         raise ValidationError(
-            f"“{name}” could not be read as an image. Please send it again as a PDF.",
+            gettext("“%(name)s” could not be read as an image. Please send it again as a PDF.")
+            % {"name": name},
             code="bad_image",
         ) from error
 
@@ -447,8 +486,11 @@ def _page_sizes(image, name, content_type):
 
 def _page_too_large(name):
     return ValidationError(
-        f"“{name}” has a page larger than we can read ({MAX_IMAGE_PIXELS // 1_000_000} million "
-        "pixels). Please send a smaller image or scan, or fax it to us.",
+        gettext(
+            "“%(name)s” has a page larger than we can read (%(million)s million pixels). Please "
+            "send a smaller image or scan, or fax it to us."
+        )
+        % {"name": name, "million": MAX_IMAGE_PIXELS // 1_000_000},
         code="too_many_pixels",
     )
 

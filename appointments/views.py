@@ -10,6 +10,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -38,7 +40,7 @@ from clinic.clients import client_hash
 logger = logging.getLogger(__name__)
 
 SENT_SESSION_KEY = "appointments_sent"
-SAVE_FAILED = (
+SAVE_FAILED = _(
     "Something went wrong on our side and your request was not saved. Your details are still "
     "here: please send the form again in a minute (files must be chosen again), or call us."
 )
@@ -51,7 +53,7 @@ EXPIRED_SESSION_KEY = "appointments_request_expired"
 def request_appointment(request):
     """The start page of a patient's request: who can ask, what they need, emergencies."""
     context = {
-        "title": "Ask for an appointment",
+        "title": gettext("Ask for an appointment"),
         "first_step": STEPS[0],
         "steps": STEPS,
         "expired": request.session.pop(EXPIRED_SESSION_KEY, False),
@@ -118,7 +120,7 @@ def request_step(request, slug):
 @never_cache
 def request_stop(request):
     """Where "yes, I have a warning sign" leads: what to do now, and no form."""
-    context = {"title": "Do not wait for this form", "back_url": _step_url(STEPS[0])}
+    context = {"title": gettext("Do not wait for this form"), "back_url": _step_url(STEPS[0])}
     return render(request, "appointments/request_stop.html", context)
 
 
@@ -144,7 +146,7 @@ def request_check(request):
 
     def page(extra=None, status=200):
         context = {
-            "title": "Check your answers",
+            "title": gettext("Check your answers"),
             "rows": _answer_rows(request_form, answers),
             "files": answers.files,
             "consent": consent,
@@ -260,14 +262,19 @@ def sent(request):
     physician = details["source"] == AppointmentRequest.Source.PHYSICIAN
     context = {
         **details,
-        "title": "Referral received" if physician else "Request received",
+        "title": gettext("Referral received") if physician else gettext("Request received"),
         "physician": physician,
         "appointment": appointment,
         # A robot that filled the hidden field gets a receipt without any data.
         "received_at": appointment.created_at if appointment else timezone.now(),
-        "first_response_hours": settings.CLINIC_FIRST_RESPONSE_HOURS,
+        # A whole number when it is one: it chooses "hour" or "hours" in the page's language.
+        "first_response_hours": _whole(settings.CLINIC_FIRST_RESPONSE_HOURS),
     }
     return render(request, "appointments/sent.html", context)
+
+
+def _whole(number):
+    return int(number) if float(number).is_integer() else number
 
 
 def _last_referring_office(request):
@@ -382,8 +389,8 @@ def _show_sent(
 
 def _title(form_class):
     if form_class.source == AppointmentRequest.Source.PHYSICIAN:
-        return "Refer a patient"
-    return "Ask for an appointment"
+        return gettext("Refer a patient")
+    return gettext("Ask for an appointment")
 
 
 @never_cache
@@ -396,7 +403,7 @@ def csrf_failure(request, reason=""):
     return render(
         request,
         "403_csrf.html",
-        {"title": "Your form could not be sent", "back_url": request.path},
+        {"title": gettext("Your form could not be sent"), "back_url": request.path},
         status=403,
     )
 
@@ -481,8 +488,13 @@ def _check_birth_date(request, link, context):
             form.add_error(
                 "date_of_birth",
                 ValidationError(
-                    "That date of birth does not match this request. %(left)s more "
-                    "tries before this link locks for an hour.",
+                    ngettext(
+                        "That date of birth does not match this request. %(left)s more try "
+                        "before this link locks for an hour.",
+                        "That date of birth does not match this request. %(left)s more tries "
+                        "before this link locks for an hour.",
+                        link.checks_left,
+                    ),
                     params={"left": link.checks_left},
                     code="mismatch",
                 ),
@@ -495,7 +507,8 @@ def _for_referrer(link):
 
 
 def _status_page(request, template_name, context, status=200):
-    response = render(request, template_name, {"title": "Request status", **context}, status=status)
+    context = {"title": gettext("Request status"), **context}
+    response = render(request, template_name, context, status=status)
     # The link's token is in the address: never send it on to another site. ("no-referrer"
     # would also make the browser send "Origin: null" with the page's own form, which the
     # CSRF check refuses.)

@@ -72,6 +72,7 @@ def test_the_queue_fits_a_laptop_screen(front_desk, page, base_url, watch):
             referrer_name="Dr. Maya Rivera",
         )
     ReferralFactory(source="ehr", assigned_to=front_desk)
+    ReferralFactory(language="es", last_name="Vandenberghe-Castellanos")  # with its flag
     page.goto(f"{base_url}{CHANGELIST}")
     assert no_sideways_scroll(page)
     headers = page.locator("#result_list thead th")
