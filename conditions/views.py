@@ -8,7 +8,16 @@ from django.utils.decorators import method_decorator
 from django.views.generic import DetailView, ListView
 
 from clinic.pagecache import cache_public_page
-from conditions.models import Condition, Treatment, TreatmentCategory, lines
+from conditions.models import (
+    ENGLISH,
+    SPANISH,
+    Condition,
+    Treatment,
+    TreatmentCategory,
+    active_language,
+    fold,
+    lines,
+)
 
 SEARCH_MAX_LENGTH = 100
 SEARCH_MAX_RESULTS = 50
@@ -34,14 +43,39 @@ class PreviewableMixin:
     def get_object(self, queryset=None):
         page = super().get_object(queryset)
         preview = self.may_preview()
-        snapshot = page.clinical_snapshot() if preview else page.approval.snapshot
+        language = self.shown_language(page, preview)
+        if preview:
+            snapshot = page.clinical_snapshot(language)
+        elif language == SPANISH:
+            snapshot = page.translation_approval.snapshot
+        else:
+            snapshot = page.approval.snapshot
         ids = [step["treatment"] for step in snapshot.get("steps", [])]
         treatments = (
             Treatment.objects.published().select_related("category").in_bulk(ids) if ids else {}
         )
         page.show(snapshot, treatments)
-        page.preview_waiting = preview and page.awaiting_review
+        page.preview_waiting = preview and (
+            page.translation_awaiting_review if language == SPANISH else page.awaiting_review
+        )
+        # A Spanish visitor of a page with no approved Spanish version reads the English page,
+        # told in Spanish that it is only available in English.
+        page.only_in_english = active_language() == SPANISH and language == ENGLISH
+        # The Spanish page names its translator and the clinician who approved the translation.
+        page.translation_credit = (
+            page.translation_approval if language == SPANISH and not preview else None
+        )
+        if page.only_in_english:
+            page.show_english_names()
         return page
+
+    def shown_language(self, page, preview):
+        """Spanish when the visitor reads Spanish and the page's Spanish version may be shown:
+        approved against the English the public reads (staff previews: when one exists)."""
+        if active_language() != SPANISH:
+            return ENGLISH
+        available = page.has_translation if preview else page.translation_current
+        return SPANISH if available else ENGLISH
 
 
 def _absolute(request, path):
@@ -173,16 +207,19 @@ def search(request):
 
 
 def _search_pages(text):
-    conditions = Condition.objects.published().search(text)[:SEARCH_MAX_RESULTS]
-    treatments = Treatment.objects.published().search(text)[:SEARCH_MAX_RESULTS]
+    language = active_language()
+    conditions = Condition.objects.published().search(text, language)[:SEARCH_MAX_RESULTS]
+    treatments = Treatment.objects.published().search(text, language)[:SEARCH_MAX_RESULTS]
     pages = [*conditions, *treatments]
     pages.sort(key=lambda page: (-page.tier, -page.rank, page.name))
     return pages[:SEARCH_MAX_RESULTS]
 
 
 def _closest_name(text):
-    """The published name, other name or search term closest to a misspelled query, if any."""
-    fields = ("name", "also_called", "search_terms")
+    """The published name, other name or search term closest to a misspelled query, if any
+    (in Spanish: among the Spanish ones, accents ignored)."""
+    language = active_language()
+    fields = [f"{field}_{language}" for field in ("name", "also_called", "search_terms")]
     names = (
         Condition.objects.published()
         .order_by()
@@ -190,11 +227,11 @@ def _closest_name(text):
         .union(Treatment.objects.published().order_by().values_list(*fields))
     )
     vocabulary = {
-        term.lower(): term
+        fold(term): term
         for name, also_called, search_terms in names
-        for term in [*lines(name), *lines(also_called), *lines(search_terms)]
+        for term in [*lines(name or ""), *lines(also_called or ""), *lines(search_terms or "")]
     }
-    found = difflib.get_close_matches(text.lower(), vocabulary, n=1, cutoff=0.75)
+    found = difflib.get_close_matches(fold(text), vocabulary, n=1, cutoff=0.75)
     return vocabulary[found[0]] if found else None
 
 
