@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.html import escape, strip_tags
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 from modeltranslation.utils import build_localized_fieldname
 from simple_history.models import HistoricalRecords
 
@@ -703,13 +704,13 @@ class Treatment(Page):
     category = models.ForeignKey(
         TreatmentCategory, on_delete=models.PROTECT, related_name="treatments"
     )
-    what_it_is = models.TextField("What it is", help_text="Markdown.")
-    who_it_helps = models.TextField("Who it helps", help_text="Markdown.")
+    what_it_is = models.TextField(_("What it is"), help_text="Markdown.")
+    who_it_helps = models.TextField(_("Who it helps"), help_text="Markdown.")
     before_during_after = models.TextField(
-        "What to expect before, during and after", help_text="Markdown."
+        _("What to expect before, during and after"), help_text="Markdown."
     )
-    recovery = models.TextField("Recovery", help_text="Markdown.")
-    risks = models.TextField("Risks and side effects", help_text="Markdown.")
+    recovery = models.TextField(_("Recovery"), help_text="Markdown.")
+    risks = models.TextField(_("Risks and side effects"), help_text="Markdown.")
     what_it_is_html = models.TextField(editable=False, default="")
     who_it_helps_html = models.TextField(editable=False, default="")
     before_during_after_html = models.TextField(editable=False, default="")
@@ -741,18 +742,18 @@ class Treatment(Page):
 
 
 class Condition(Page):
-    overview = models.TextField("Overview", help_text="Markdown.")
-    symptoms = models.TextField("Symptoms", help_text="Markdown. List the symptoms as bullets.")
-    causes = models.TextField("Causes", help_text="Markdown.")
-    diagnosis = models.TextField("Diagnosis", help_text="Markdown.")
+    overview = models.TextField(_("Overview"), help_text="Markdown.")
+    symptoms = models.TextField(_("Symptoms"), help_text="Markdown. List the symptoms as bullets.")
+    causes = models.TextField(_("Causes"), help_text="Markdown.")
+    diagnosis = models.TextField(_("Diagnosis"), help_text="Markdown.")
     treatment_approach = models.TextField(
-        "How it is treated",
+        _("How it is treated"),
         blank=True,
         help_text="Markdown, optional: the treatment plan step by step. The linked treatments "
         "are listed after it in ladder order.",
     )
-    when_to_seek_care = models.TextField("When to seek care", help_text="Markdown.")
-    prognosis = models.TextField("Outlook", help_text="Markdown.")
+    when_to_seek_care = models.TextField(_("When to seek care"), help_text="Markdown.")
+    prognosis = models.TextField(_("Outlook"), help_text="Markdown.")
     # Unused: red flags are ConditionRedFlag rows now. Kept for one release so the previous
     # release's code still reads them during an upgrade (docs/deploy.md); drop in the next.
     red_flags = models.TextField(blank=True, default="", editable=False)
@@ -806,13 +807,13 @@ class TreatmentStep(PublicContent):
     """A treatment's place on a condition's treatment ladder."""
 
     class Step(models.IntegerChoices):
-        CONSERVATIVE = 10, "Conservative care"
-        INJECTION = 20, "Injections and nerve blocks"
-        ABLATION = 30, "Nerve ablation"
-        PROCEDURE = 40, "Minimally invasive procedures"
-        STIMULATION = 50, "Neuromodulation"
-        PUMP = 60, "Implanted drug delivery"
-        SURGERY = 70, "Surgery"
+        CONSERVATIVE = 10, _("Conservative care")
+        INJECTION = 20, _("Injections and nerve blocks")
+        ABLATION = 30, _("Nerve ablation")
+        PROCEDURE = 40, _("Minimally invasive procedures")
+        STIMULATION = 50, _("Neuromodulation")
+        PUMP = 60, _("Implanted drug delivery")
+        SURGERY = 70, _("Surgery")
 
     condition = models.ForeignKey(Condition, on_delete=models.CASCADE, related_name="steps")
     treatment = models.ForeignKey(Treatment, on_delete=models.CASCADE, related_name="steps")

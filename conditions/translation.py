@@ -8,6 +8,7 @@ the model, the historical model would not know the per-language columns and ever
 fail. The rendered HTML and the derived search text stay out of history, as they did before.
 """
 
+from django.core.validators import MaxLengthValidator
 from modeltranslation.translator import TranslationOptions, register
 from simple_history import register as register_history
 
@@ -79,6 +80,20 @@ class ConditionRedFlagTranslation(TranslationOptions):
 @register(FAQ)
 class FAQTranslation(TranslationOptions):
     fields = ("question", "answer", "answer_html")
+
+
+def _longer_spanish_summary(model):
+    """field_options sets the Spanish summary's length, not its validator, which the field
+    copied from the English one: give it its own."""
+    field = model._meta.get_field("summary_es")
+    field.__dict__["validators"] = [
+        *(v for v in field.validators if not isinstance(v, MaxLengthValidator)),
+        MaxLengthValidator(field.max_length),
+    ]
+
+
+for _model in (Condition, Treatment):
+    _longer_spanish_summary(_model)
 
 
 def _derived(model):

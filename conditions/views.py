@@ -5,6 +5,8 @@ from django.db.models import Prefetch
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, ListView
 
 from clinic.pagecache import cache_public_page
@@ -85,10 +87,12 @@ def _absolute(request, path):
 @method_decorator(cache_public_page, name="dispatch")
 class ConditionListView(ListView):
     extra_context = {
-        "title": "Conditions we treat",
-        "description": "Spine, joint and nerve pain conditions we diagnose and treat, from low "
-        "back pain and sciatica to pain that continues after spine surgery.",
-        "breadcrumbs": [("Conditions we treat", None)],
+        "title": gettext_lazy("Conditions we treat"),
+        "description": gettext_lazy(
+            "Spine, joint and nerve pain conditions we diagnose and treat, from low back pain "
+            "and sciatica to pain that continues after spine surgery."
+        ),
+        "breadcrumbs": [(gettext_lazy("Conditions we treat"), None)],
     }
 
     def get_queryset(self):
@@ -117,7 +121,7 @@ class ConditionDetailView(PreviewableMixin, DetailView):
             description=condition.summary,
             og_type="article",
             breadcrumbs=[
-                ("Conditions we treat", reverse("conditions:condition_list")),
+                (_("Conditions we treat"), reverse("conditions:condition_list")),
                 (condition.name, None),
             ],
             structured_data=condition_structured_data(self.request, condition),
@@ -129,10 +133,12 @@ class ConditionDetailView(PreviewableMixin, DetailView):
 class TreatmentListView(ListView):
     template_name = "conditions/treatment_list.html"
     extra_context = {
-        "title": "Treatments we provide",
-        "description": "Injections, nerve treatments, implanted devices, medicines, therapy and "
-        "more: the treatments we offer, grouped by kind.",
-        "breadcrumbs": [("Treatments we provide", None)],
+        "title": gettext_lazy("Treatments we provide"),
+        "description": gettext_lazy(
+            "Injections, nerve treatments, implanted devices, medicines, therapy and more: the "
+            "treatments we offer, grouped by kind."
+        ),
+        "breadcrumbs": [(gettext_lazy("Treatments we provide"), None)],
     }
 
     def get_queryset(self):
@@ -167,7 +173,7 @@ class TreatmentDetailView(PreviewableMixin, DetailView):
             description=treatment.summary,
             og_type="article",
             breadcrumbs=[
-                ("Treatments we provide", reverse("conditions:treatment_list")),
+                (_("Treatments we provide"), reverse("conditions:treatment_list")),
                 (treatment.name, None),
             ],
             structured_data=treatment_structured_data(self.request, treatment),
@@ -185,7 +191,7 @@ def _clean_query(raw):
 def search(request):
     raw = request.GET.get("q", "")
     query = _clean_query(raw)
-    context = {"query": query, "title": "Search", "breadcrumbs": [("Search", None)]}
+    context = {"query": query, "title": _("Search"), "breadcrumbs": [(_("Search"), None)]}
     if len(query) > SEARCH_MAX_LENGTH:
         context.update(query=query[:SEARCH_MAX_LENGTH], problem="too_long")
         return render(request, "conditions/search.html", context)
@@ -200,7 +206,7 @@ def search(request):
             context["suggestion"] = suggestion
             results = _search_pages(suggestion)
     context.update(
-        title=f"Search results for “{query}”",
+        title=_("Search results for “%(query)s”") % {"query": query},
         results=[(page, page.snippet(context.get("suggestion", query))) for page in results],
     )
     return render(request, "conditions/search.html", context)

@@ -477,6 +477,8 @@ def _translation_state(name, content, page, sections):
     english_slugs = {step.treatment.slug for step in _steps(page)}
     if set(notes) != english_slugs or len(notes) != len(meta.get("treatments", [])):
         raise CommandError(f"{name}: [[treatments]] must name the English page's treatments")
+    if not meta.get("translated_by", "").strip():
+        raise CommandError(f"{name}: 'translated_by' must name who translated the page")
     for key in fields:
         if key in meta and not isinstance(meta[key], (str, list)):
             raise CommandError(f"{name}: '{key}' must be text")
