@@ -1010,7 +1010,10 @@ def _comparable(snapshot):
     return {
         "sections": {field: part["text"] for field, part in snapshot["sections"].items()},
         "faqs": [[faq["question"], faq["answer"]] for faq in snapshot["faqs"]],
-        "references": [list(ref.values()) for ref in snapshot["references"]],
+        # By name: PostgreSQL's jsonb gives the keys back in its own order.
+        "references": [
+            [ref["organisation"], ref["title"], ref["url"]] for ref in snapshot["references"]
+        ],
         "steps": [
             [step["treatment"], step["step"], step["position"], step["note"]]
             for step in snapshot.get("steps", [])
