@@ -106,6 +106,15 @@ def in_language(obj, field, language):
     return getattr(obj, build_localized_fieldname(field, language)) or ""
 
 
+def localized(*fields):
+    """Each field's column in each language: `name` → `name_en`, `name_es`."""
+    return tuple(
+        build_localized_fieldname(field, language)
+        for field in fields
+        for language in (ENGLISH, SPANISH)
+    )
+
+
 def active_language():
     return (get_language() or ENGLISH).split("-")[0]
 
@@ -335,6 +344,7 @@ class Page(PublicContent):
     # Shown as soon as saved: naming, the search-engine summary and publication.
     publish_at_once_fields = (
         "name", "slug", "also_called", "search_terms", "summary", "status", "published_at",
+        *localized("name", "also_called", "search_terms", "summary"), "translated_by",
     )  # fmt: skip
     derived_fields = [
         "search_text", "search_vector", "search_vector_es", "import_fingerprint",
@@ -360,8 +370,9 @@ class Page(PublicContent):
 
     @classmethod
     def clinical_fields(cls):
-        """Everything that waits for a clinical reviewer: sections, then related rows."""
-        return (*cls.markdown_fields, *cls.clinical_relations)
+        """Everything that waits for a clinical reviewer: sections (in each language), then
+        related rows."""
+        return (*cls.markdown_fields, *localized(*cls.markdown_fields), *cls.clinical_relations)
 
     def _update_search_vector(self):
         if connection.vendor == "postgresql":
@@ -493,7 +504,7 @@ class Page(PublicContent):
         old = approval.snapshot if approval else {}
         new = self.clinical_snapshot(language)
         changes = []
-        for part in self.clinical_fields():
+        for part in (*self.markdown_fields, *self.clinical_relations):
             heading = (
                 self._meta.get_field(part).verbose_name
                 if part in self.markdown_fields
@@ -725,7 +736,12 @@ class Treatment(Page):
     )
 
     markdown_fields = ("what_it_is", "who_it_helps", "before_during_after", "recovery", "risks")
-    publish_at_once_fields = (*Page.publish_at_once_fields, "category", "conflict_of_interest")
+    publish_at_once_fields = (
+        *Page.publish_at_once_fields,
+        "category",
+        "conflict_of_interest",
+        *localized("conflict_of_interest"),
+    )
 
     translated_extra_fields = ("conflict_of_interest",)
     # history: registered in translation.py, after the Spanish fields
