@@ -7,7 +7,6 @@ columns start empty, which means "not translated".
 
 import django.contrib.postgres.search
 import django.db.models.deletion
-from django.contrib.postgres.operations import UnaccentExtension
 from django.db import migrations, models
 from django.db.models import F
 
@@ -29,7 +28,10 @@ TRANSLATED = {
 
 # Spanish words match with or without their accents ("cirugia" finds "cirugía"): the Spanish
 # stemmer reads text with the accents taken off, in the query and in the page alike.
+# Not Django's UnaccentExtension: migrating backwards, it queries PostgreSQL's catalogue on SQLite
+# too. The extension stays when migrating back; other things may use it.
 SPANISH_SEARCH = """
+CREATE EXTENSION IF NOT EXISTS unaccent;
 CREATE TEXT SEARCH CONFIGURATION spanish_unaccent (COPY = spanish);
 ALTER TEXT SEARCH CONFIGURATION spanish_unaccent
     ALTER MAPPING FOR hword, hword_part, word WITH unaccent, spanish_stem;
@@ -60,7 +62,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        UnaccentExtension(),  # only on PostgreSQL: it does nothing on SQLite
         migrations.RunPython(spanish_search, drop_spanish_search),
         migrations.AddField(
             model_name='clinicalreview',
