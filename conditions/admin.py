@@ -5,11 +5,14 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import translation
 from simple_history.admin import SimpleHistoryAdmin
 
 from conditions.models import (
     APPROVE_PERMISSION,
+    ENGLISH,
     FAQ,
+    SPANISH,
     ClinicalReview,
     Condition,
     ConditionRedFlag,
@@ -59,7 +62,7 @@ class AwaitingReviewFilter(admin.SimpleListFilter):
 
 class FAQInline(admin.StackedInline):
     model = FAQ
-    fields = ["position", "question", "answer"]
+    fields = ["position", "question", "answer", "question_es", "answer_es"]
     extra = 0
     formfield_overrides = {
         models.TextField: {"widget": admin.widgets.AdminTextareaWidget(attrs={"rows": 4})}
@@ -78,20 +81,47 @@ class ConditionRedFlagInline(admin.TabularInline):
     on every page already."""
 
     model = ConditionRedFlag
-    fields = ["tier", "text", "position"]
+    fields = ["tier", "text", "text_es", "position"]
     extra = 0
 
 
 class TreatmentStepInline(admin.TabularInline):
     model = TreatmentStep
-    fields = ["step", "position", "treatment", "note"]
+    fields = ["step", "position", "treatment", "note", "note_es"]
     autocomplete_fields = ["treatment"]
     extra = 0
 
 
-class PageAdmin(SimpleHistoryAdmin):
+class EnglishAdmin:
+    """The staff admin is in English, and so are its plain fields: a translated field's plain
+    name (`summary`) means the active language's column, so each view runs in English and the
+    Spanish columns are listed by their own names (`summary_es`)."""
+
+    def changelist_view(self, request, *args, **kwargs):
+        with translation.override("en"):
+            return super().changelist_view(request, *args, **kwargs)
+
+    def changeform_view(self, request, *args, **kwargs):
+        with translation.override("en"):
+            return super().changeform_view(request, *args, **kwargs)
+
+    def history_view(self, request, *args, **kwargs):
+        with translation.override("en"):
+            return super().history_view(request, *args, **kwargs)
+
+
+def spanish_fields(model):
+    """The Spanish columns an editor writes, in the order of the English form."""
+    names = ("name", "also_called", "search_terms", "summary", *model.markdown_fields)
+    return [f"{name}_es" for name in (*names, *model.translated_extra_fields)]
+
+
+class PageAdmin(EnglishAdmin, SimpleHistoryAdmin):
     """What condition and treatment admins share: editors keep pages current; clinical text
-    reaches the public only through a clinical reviewer's approval (the review view)."""
+    reaches the public only through a clinical reviewer's approval (the review view).
+
+    The Spanish version (its own fieldset) has its own review view (review/es/) and its own
+    approval."""
 
     list_display = [
         "name",
@@ -105,7 +135,7 @@ class PageAdmin(SimpleHistoryAdmin):
     list_filter = ["status", AwaitingReviewFilter, ReviewDueFilter]
     search_fields = ["name", "also_called", "search_terms", "summary"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["clinical_review"]
+    readonly_fields = ["clinical_review", "spanish_review"]
     list_select_related = ["approval"]
     actions = ["publish", "unpublish"]
     save_on_top = True
@@ -123,6 +153,12 @@ class PageAdmin(SimpleHistoryAdmin):
                 "<int:object_id>/review/",
                 self.admin_site.admin_view(self.review_view),
                 name=f"{opts.app_label}_{opts.model_name}_review",
+            ),
+            path(
+                "<int:object_id>/review/es/",
+                self.admin_site.admin_view(self.review_view),
+                {"language": SPANISH},
+                name=f"{opts.app_label}_{opts.model_name}_review_es",
             ),
             *super().get_urls(),
         ]
@@ -152,35 +188,53 @@ class PageAdmin(SimpleHistoryAdmin):
         """Where the page stands with its reviewers, for the editor on the change form."""
         if page.pk is None:
             return "A new page is not public until a clinical reviewer approves it."
+        return self._review_status(page, ENGLISH)
+
+    @admin.display(description="Spanish version")
+    def spanish_review(self, page):
+        """The Spanish version's own review: shown at /es/ only once approved."""
+        if page.pk is None or not (page.has_translation or page.translation_approval):
+            return "No Spanish version yet: the Spanish page shows the English text."
+        return self._review_status(page, SPANISH)
+
+    def _review_status(self, page, language):
+        suffix = "_es" if language == SPANISH else ""
         return render_to_string(
             "admin/conditions/clinical_review_status.html",
             {
                 "page": page,
-                "waiting": page.awaiting_review,
-                "latest": page.latest_review(),
+                "spanish": language == SPANISH,
+                "approval": page.approval_in(language),
+                "waiting": page.translation_awaiting_review
+                if language == SPANISH
+                else page.awaiting_review,
+                "latest": page.latest_review(language),
                 "review_url": reverse(
-                    f"admin:{page._meta.app_label}_{page._meta.model_name}_review",
+                    f"admin:{page._meta.app_label}_{page._meta.model_name}_review{suffix}",
                     args=[page.pk],
                 ),
             },
         )
 
-    def review_view(self, request, object_id):
+    def review_view(self, request, object_id, language=ENGLISH):
         """The reviewer reads what changed since the last approval and approves it or sends it
-        back with a comment. Only for users with the approve permission."""
+        back with a comment. Only for users with the approve permission. The Spanish version
+        is reviewed the same way, against the English the public reads."""
         if not request.user.has_perm(APPROVE_PERMISSION):
             raise PermissionDenied
         page = get_object_or_404(self.model.objects.with_clinical_parts(), pk=object_id)
         error = None
+        version = "the Spanish version of " if language == SPANISH else ""
         if request.method == "POST":
             comment = request.POST.get("comment", "")
+            seen = request.POST.get("seen")
             try:
                 if "approve" in request.POST:
-                    page.approve(request.user, comment.strip(), seen=request.POST.get("seen"))
-                    self.message_user(request, f"Approved: “{page}” now shows this text.")
+                    page.approve(request.user, comment.strip(), seen=seen, language=language)
+                    self.message_user(request, f"Approved: {version}“{page}” now shows this text.")
                 else:
-                    page.send_back(request.user, comment, seen=request.POST.get("seen"))
-                    self.message_user(request, f"Sent “{page}” back to the editors.")
+                    page.send_back(request.user, comment, seen=seen, language=language)
+                    self.message_user(request, f"Sent {version}“{page}” back to the editors.")
                 return redirect(
                     reverse(f"admin:{page._meta.app_label}_{page._meta.model_name}_changelist")
                 )
@@ -190,10 +244,17 @@ class PageAdmin(SimpleHistoryAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": f"Clinical review: {page}",
+            "title": f"Clinical review: {version}{page}",
             "page": page,
-            "changes": page.clinical_diff(),
-            "seen": page.clinical_fingerprint(),
+            "spanish": language == SPANISH,
+            "approval": page.approval_in(language),
+            # The English changed since the Spanish was approved: a new approval is due even
+            # when the Spanish text itself did not change.
+            "stale": language == SPANISH
+            and page.translation_approval is not None
+            and not page.translation_current,
+            "changes": page.clinical_diff(language),
+            "seen": page.clinical_fingerprint(language),
             "comment": request.POST.get("comment", ""),
             "error": error,
         }
@@ -228,6 +289,21 @@ PUBLICATION = (
 )
 
 
+def spanish_version(model):
+    return (
+        "Spanish version",
+        {
+            "fields": ["translated_by", *spanish_fields(model), "spanish_review"],
+            "classes": ["collapse"],
+            "description": "The Spanish page, field by field; an empty field is not translated. "
+            "Its clinical text (the sections here and the Spanish FAQs, notes and red flags "
+            "below) is reviewed and approved on its own. Until then, and whenever the English is "
+            "approved again with changes, the Spanish page shows the English text with a "
+            "notice that it is only available in English.",
+        },
+    )
+
+
 @admin.register(Condition)
 class ConditionAdmin(PageAdmin):
     fieldsets = [
@@ -238,6 +314,7 @@ class ConditionAdmin(PageAdmin):
         ),
         ("Related conditions", {"fields": ["related_conditions"]}),
         PUBLICATION,
+        spanish_version(Condition),
     ]
     filter_horizontal = ["related_conditions"]
     inlines = [ConditionRedFlagInline, TreatmentStepInline, FAQInline, ReferenceInline]
@@ -259,13 +336,23 @@ class TreatmentAdmin(PageAdmin):
         ),
         (None, {"fields": ["conflict_of_interest"]}),
         PUBLICATION,
+        spanish_version(Treatment),
     ]
     inlines = [FAQInline, ReferenceInline]
 
 
 @admin.register(TreatmentCategory)
-class TreatmentCategoryAdmin(SimpleHistoryAdmin):
+class TreatmentCategoryAdmin(EnglishAdmin, SimpleHistoryAdmin):
     list_display = ["name", "position", "is_procedure"]
+    fields = [
+        "name",
+        "slug",
+        "description",
+        "is_procedure",
+        "position",
+        "name_es",
+        "description_es",
+    ]
     list_editable = ["position"]
     prepopulated_fields = {"slug": ["name"]}
 
@@ -283,11 +370,13 @@ class ClinicalReviewAdmin(admin.ModelAdmin):
     delete permission, which no group has: deleting a page deletes its records, so editors
     unpublish an approved page rather than delete it."""
 
-    list_display = ["reviewed_at", "page", "outcome", "reviewer_label", "specialty"]
-    list_filter = ["outcome"]
+    list_display = ["reviewed_at", "page", "language", "outcome", "reviewer_label", "specialty"]
+    list_filter = ["outcome", "language"]
     list_select_related = ["condition", "treatment"]
     fields = [
         "page",
+        "language",
+        "translated_by",
         "outcome",
         "reviewer_name",
         "credentials",

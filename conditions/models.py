@@ -10,9 +10,12 @@ is saved. docs/content.md says why each field is on its side.
 
 import datetime
 import difflib
+import functools
 import hashlib
 import json
+import operator
 import re
+import unicodedata
 
 import markdown
 import nh3
@@ -20,11 +23,15 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, SearchVectorField
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, F, Func, Q, TextField, Value, When
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape, strip_tags
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from modeltranslation.utils import build_localized_fieldname
 from simple_history.models import HistoricalRecords
 
 from clinic.models import RedFlagTier
@@ -52,6 +59,28 @@ def render_markdown(text):
     )
 
 
+def strip_accents(text):
+    """The text with its accents taken off, letter for letter ("Ciática" → "Ciatica"), so
+    positions in it are positions in the text."""
+    return "".join(unicodedata.normalize("NFD", char)[0] for char in text)
+
+
+def fold(text):
+    """Text as Spanish search compares it: no accents, lower case ("Cirugía" → "cirugia")."""
+    return strip_accents(text or "").lower()
+
+
+class Unaccent(Func):
+    """A text column without its accents: PostgreSQL's unaccent extension (migration 0008);
+    on SQLite the same name calls fold() (conditions/apps.py)."""
+
+    function = "UNACCENT"
+    output_field = TextField()
+
+    def __init__(self, field):
+        super().__init__(Coalesce(F(field), Value("")))
+
+
 def plain_text(html):
     return re.sub(r"\s+", " ", strip_tags(html)).strip()
 
@@ -66,6 +95,28 @@ def lines(text):
 REVIEW_INTERVAL = datetime.timedelta(days=365)
 REVIEW_DUE_SOON = datetime.timedelta(days=30)
 APPROVE_PERMISSION = "conditions.approve_clinical_content"
+
+# The source language of every page, and the one language pages are translated into.
+ENGLISH = "en"
+SPANISH = "es"
+
+
+def in_language(obj, field, language):
+    """A translated field's own value in `language`, without falling back to English."""
+    return getattr(obj, build_localized_fieldname(field, language)) or ""
+
+
+def localized(*fields):
+    """Each field's column in each language: `name` → `name_en`, `name_es`."""
+    return tuple(
+        build_localized_fieldname(field, language)
+        for field in fields
+        for language in (ENGLISH, SPANISH)
+    )
+
+
+def active_language():
+    return (get_language() or ENGLISH).split("-")[0]
 
 
 class Reviewer(PublicContent):
@@ -134,8 +185,12 @@ class PageQuerySet(PublicContentQuerySet):
         pages = self.prefetch_related(None).with_clinical_parts()
         return self.filter(pk__in=[page.pk for page in pages if page.awaiting_review])
 
-    def search(self, text):
-        """Pages matching every word, best first: name, then other names, summary, then body."""
+    def search(self, text, language=ENGLISH):
+        """Pages matching every word, best first: name, then other names, summary, then body.
+
+        In Spanish, the Spanish fields, with accents ignored on both sides."""
+        if language == SPANISH:
+            return self._search_spanish(text)
         words = text.split()
         if connection.vendor == "postgresql":
             query = SearchQuery(text, search_type="websearch", config="english")
@@ -172,7 +227,49 @@ class PageQuerySet(PublicContentQuerySet):
             default=1,
             output_field=models.IntegerField(),
         )
-        return matches.annotate(tier=tier).order_by("-tier", "-rank", "name")
+        return matches.annotate(tier=tier).order_by("-tier", "-rank", "name_en")
+
+    def _search_spanish(self, text):
+        query = fold(text)
+        words = query.split()
+        folded = {
+            f"folded_{field}": Unaccent(build_localized_fieldname(field, SPANISH))
+            for field, _ in SEARCH_WEIGHTS
+        }
+        matches = self.annotate(**folded)
+        names = Q(folded_name__icontains=query) | Q(folded_also_called__icontains=query)
+        names |= Q(folded_search_terms__icontains=query)
+        if connection.vendor == "postgresql":
+            config = SEARCH_CONFIGS[SPANISH]
+            search = SearchQuery(text, search_type="websearch", config=config)
+            matches = matches.filter(Q(search_vector_es=search) | names).annotate(
+                rank=SearchRank(F("search_vector_es"), search)
+            )
+        else:
+            matches = matches.annotate(rank=Value(0.0))
+            for word in words:
+                matches = matches.filter(
+                    Q.create([(f"{name}__icontains", word) for name in folded], connector=Q.OR)
+                )
+
+        def all_words_in(*fields):
+            return Q(
+                *(
+                    Q.create(
+                        [(f"folded_{field}__icontains", word) for field in fields], connector=Q.OR
+                    )
+                    for word in words
+                )
+            )
+
+        tier = Case(
+            When(all_words_in("name"), then=4),
+            When(all_words_in("also_called", "search_terms"), then=3),
+            When(all_words_in("summary"), then=2),
+            default=1,
+            output_field=models.IntegerField(),
+        )
+        return matches.annotate(tier=tier).order_by("-tier", "-rank", "name_es", "name_en")
 
 
 class Page(PublicContent):
@@ -219,19 +316,40 @@ class Page(PublicContent):
     # PostgreSQL the weighted full-text vector (on save).
     search_text = models.TextField(editable=False, default="")
     search_vector = SearchVectorField(null=True, editable=False)
+    search_vector_es = SearchVectorField(null=True, editable=False)
     # What the content importer last wrote, so it never overwrites an editor's change.
     import_fingerprint = models.CharField(max_length=64, editable=False, blank=True)
+    # The Spanish version: its own translator and its own clinical approval (docs/decisions.md).
+    translated_by = models.CharField(
+        "Spanish translated by",
+        max_length=160,
+        blank=True,
+        help_text="Who translated the Spanish version, e.g. “Lucía Herrera, CHI-Spanish”. Shown "
+        "on the Spanish page.",
+    )
+    # What the importer last wrote into the Spanish fields (as import_fingerprint).
+    translation_import_fingerprint = models.CharField(max_length=64, editable=False, blank=True)
+    # Set only by approve(language=SPANISH): the Spanish text the public sees, as approved.
+    translation_approval = models.ForeignKey(
+        "ClinicalReview", on_delete=models.SET_NULL, null=True, editable=False, related_name="+"
+    )
 
     objects = PageQuerySet.as_manager()
 
     markdown_fields = ()
+    # Patient-facing text fields, beyond naming and sections, that have a Spanish version.
+    translated_extra_fields = ()
     # The clinical side, besides the Markdown sections: related rows shown as approved.
     clinical_relations = ("faqs", "references")
     # Shown as soon as saved: naming, the search-engine summary and publication.
     publish_at_once_fields = (
         "name", "slug", "also_called", "search_terms", "summary", "status", "published_at",
+        *localized("name", "also_called", "search_terms", "summary"), "translated_by",
     )  # fmt: skip
-    derived_fields = ["search_text", "search_vector", "import_fingerprint", "approval"]
+    derived_fields = [
+        "search_text", "search_vector", "search_vector_es", "import_fingerprint",
+        "translation_import_fingerprint", "approval",
+    ]  # fmt: skip
 
     class Meta:
         abstract = True
@@ -241,25 +359,37 @@ class Page(PublicContent):
         return self.name
 
     def save(self, *args, **kwargs):
-        # The working copy's HTML, for staff previews and the next approval's snapshot.
+        # The working copy's HTML in every language, for staff previews and the next
+        # approval's snapshot (whatever language the editor's request was in).
         for field in self.markdown_fields:
-            setattr(self, f"{field}_html", render_markdown(getattr(self, field)))
+            for language in LANGUAGES:
+                html = render_markdown(in_language(self, field, language))
+                setattr(self, build_localized_fieldname(f"{field}_html", language), html)
         super().save(*args, **kwargs)
         self._update_search_vector()
 
     @classmethod
     def clinical_fields(cls):
-        """Everything that waits for a clinical reviewer: sections, then related rows."""
-        return (*cls.markdown_fields, *cls.clinical_relations)
+        """Everything that waits for a clinical reviewer: sections (in each language), then
+        related rows."""
+        return (*cls.markdown_fields, *localized(*cls.markdown_fields), *cls.clinical_relations)
 
     def _update_search_vector(self):
         if connection.vendor == "postgresql":
+
+            def vector(language):
+                parts = [
+                    SearchVector(
+                        build_localized_fieldname(field, language),
+                        weight=weight,
+                        config=SEARCH_CONFIGS[language],
+                    )
+                    for field, weight in SEARCH_WEIGHTS
+                ]
+                return functools.reduce(operator.add, parts)
+
             type(self).objects.filter(pk=self.pk).update(
-                search_vector=SearchVector("name", weight="A", config="english")
-                + SearchVector("also_called", weight="B", config="english")
-                + SearchVector("search_terms", weight="B", config="english")
-                + SearchVector("summary", weight="C", config="english")
-                + SearchVector("search_text", weight="D", config="english")
+                search_vector=vector(ENGLISH), search_vector_es=vector(SPANISH)
             )
 
     @property
@@ -288,18 +418,27 @@ class Page(PublicContent):
         due = self.next_review_due
         return bool(due and due <= timezone.localdate() + REVIEW_DUE_SOON)
 
-    def clinical_snapshot(self):
-        """The clinical content as saved now, in the shape an approval stores and pages render.
+    def clinical_snapshot(self, language=ENGLISH):
+        """The clinical content as saved now in `language`, in the shape an approval stores and
+        pages render. Spanish text that is missing reads as empty, never as the English.
 
         Reads the related rows through .all(), so a prefetch serves them.
         """
+
+        def text(obj, field):
+            return in_language(obj, field, language)
+
         snapshot = {
             "sections": {
-                field: {"text": getattr(self, field), "html": getattr(self, f"{field}_html")}
+                field: {"text": text(self, field), "html": text(self, f"{field}_html")}
                 for field in self.markdown_fields
             },
             "faqs": [
-                {"question": faq.question, "answer": faq.answer, "answer_html": faq.answer_html}
+                {
+                    "question": text(faq, "question"),
+                    "answer": text(faq, "answer"),
+                    "answer_html": text(faq, "answer_html"),
+                }
                 for faq in self.faqs.all()
             ],
             "references": [
@@ -311,10 +450,10 @@ class Page(PublicContent):
             snapshot["steps"] = [
                 {
                     "treatment": step.treatment_id,
-                    "treatment_name": step.treatment.name,
+                    "treatment_name": step.treatment.name_en,
                     "step": step.step,
                     "position": step.position,
-                    "note": step.note,
+                    "note": text(step, "note"),
                 }
                 for step in self.steps.all()
             ]
@@ -327,13 +466,45 @@ class Page(PublicContent):
             return True
         return _comparable(self.clinical_snapshot()) != _comparable(self.approval.snapshot)
 
-    def clinical_diff(self):
+    @property
+    def has_translation(self):
+        """Some Spanish clinical text was written: a Spanish version exists to review."""
+        return any(in_language(self, field, SPANISH) for field in self.markdown_fields)
+
+    @property
+    def translation_current(self):
+        """The public may read the Spanish version: a clinician approved it as a translation of
+        the English text the public reads now. When the English is approved again with
+        changes, the Spanish waits for its own new approval and the English shows instead."""
+        review = self.translation_approval
+        return (
+            review is not None
+            and self.approval is not None
+            and review.source_fingerprint == fingerprint(_comparable(self.approval.snapshot))
+        )
+
+    @property
+    def translation_awaiting_review(self):
+        """A Spanish version exists, and the public does not see it as it is saved now."""
+        if not self.has_translation:
+            return False
+        if not self.translation_current:
+            return True
+        return _comparable(self.clinical_snapshot(SPANISH)) != _comparable(
+            self.translation_approval.snapshot
+        )
+
+    def approval_in(self, language):
+        return self.translation_approval if language == SPANISH else self.approval
+
+    def clinical_diff(self, language=ENGLISH):
         """(heading, lines) for each clinical part that changed since the last approval, each
         line a (kind, text) pair: kind is "added", "removed", "same" or "gap"."""
-        old = self.approval.snapshot if self.approval else {}
-        new = self.clinical_snapshot()
+        approval = self.approval_in(language)
+        old = approval.snapshot if approval else {}
+        new = self.clinical_snapshot(language)
         changes = []
-        for part in self.clinical_fields():
+        for part in (*self.markdown_fields, *self.clinical_relations):
             heading = (
                 self._meta.get_field(part).verbose_name
                 if part in self.markdown_fields
@@ -351,7 +522,9 @@ class Page(PublicContent):
         for field in self.markdown_fields:
             # A section added to the model after the approval has no approved text yet.
             section = snapshot["sections"].get(field, {"html": ""})
-            setattr(self, f"{field}_html", section["html"])
+            # In every language's column, so an empty section stays empty (no fallback).
+            for language in LANGUAGES:
+                setattr(self, build_localized_fieldname(f"{field}_html", language), section["html"])
         self.shown_faqs = [FAQ(**faq) for faq in snapshot["faqs"]]
         self.shown_references = [Reference(**ref) for ref in snapshot["references"]]
         treatments = treatments or {}
@@ -369,8 +542,14 @@ class Page(PublicContent):
             key=lambda step: (step.step, step.position),
         )
 
-    def _review(self, by, outcome, comment, seen=None):
-        """Record a reviewer's decision on the clinical content as saved now."""
+    def show_english_names(self):
+        """Show the English naming and summary whatever the active language: the page is shown
+        in English (its Spanish version is not approved)."""
+        for field in ("name", "also_called", "search_terms", "summary"):
+            setattr(self, field, in_language(self, field, ENGLISH))
+
+    def _review(self, by, outcome, comment, seen=None, language=ENGLISH):
+        """Record a reviewer's decision on the clinical content as saved now, in `language`."""
         if not by.has_perm(APPROVE_PERMISSION):
             raise PermissionDenied("Only clinical reviewers can approve or send back pages.")
         reviewer = Reviewer.objects.filter(user=by).first()
@@ -383,12 +562,29 @@ class Page(PublicContent):
         # Lock the page, then read it as saved (not as this instance holds it).
         type(self).objects.select_for_update().filter(pk=self.pk).values_list("pk").first()
         saved = type(self).objects.with_clinical_parts().get(pk=self.pk)
-        snapshot = saved.clinical_snapshot()
+        snapshot = saved.clinical_snapshot(language)
         if seen is not None and seen != fingerprint(_comparable(snapshot)):
             raise ValidationError(
                 "The page changed while you were reading it. Read the changes again.",
                 code="changed",
             )
+        translation = {}
+        if language == SPANISH:
+            if saved.approval is None:
+                raise ValidationError(
+                    "Approve the English page first: a translation is checked against the "
+                    "English text the public reads.",
+                    code="no_english_approval",
+                )
+            if not saved.translated_by.strip():
+                raise ValidationError(
+                    "Fill in “Spanish translated by” first: the Spanish page names its translator.",
+                    code="no_translator",
+                )
+            translation = {
+                "translated_by": saved.translated_by.strip(),
+                "source_fingerprint": fingerprint(_comparable(saved.approval.snapshot)),
+            }
         return ClinicalReview.objects.create(
             **{self._meta.model_name: self},
             outcome=outcome,
@@ -398,38 +594,46 @@ class Page(PublicContent):
             specialty=reviewer.specialty,
             snapshot=snapshot,
             comment=comment,
+            language=language,
+            **translation,
         )
 
     @transaction.atomic
-    def approve(self, by, comment="", seen=None):
-        """Publish the clinical content as saved now, approved by the user `by`.
+    def approve(self, by, comment="", seen=None, language=ENGLISH):
+        """Publish the clinical content in `language` as saved now, approved by the user `by`.
 
         `seen`: the fingerprint of the content the reviewer read; if the page changed since,
         nothing is approved (ValidationError), so no one approves text they have not seen.
+        A Spanish approval also records the translator and the English version it translates.
         """
-        review = self._review(by, ClinicalReview.Outcome.APPROVED, comment, seen)
-        self.approval = review
-        self.search_text = " ".join(
+        review = self._review(by, ClinicalReview.Outcome.APPROVED, comment, seen, language)
+        approval_field = "translation_approval" if language == SPANISH else "approval"
+        search_text = " ".join(
             plain_text(section["html"]) for section in review.snapshot["sections"].values()
         )
-        type(self).objects.filter(pk=self.pk).update(approval=review, search_text=self.search_text)
+        search_field = build_localized_fieldname("search_text", language)
+        setattr(self, approval_field, review)
+        setattr(self, search_field, search_text)
+        type(self).objects.filter(pk=self.pk).update(
+            **{approval_field: review, search_field: search_text}
+        )
         self._update_search_vector()
         return review
 
     @transaction.atomic
-    def send_back(self, by, comment, seen=None):
+    def send_back(self, by, comment, seen=None, language=ENGLISH):
         """Record a reviewer's request for changes; the public keeps the last approved text."""
         if not comment.strip():
             raise ValidationError(
                 "Say what needs to change: the editor reads your comment.", code="no_comment"
             )
-        return self._review(by, ClinicalReview.Outcome.SENT_BACK, comment.strip(), seen)
+        return self._review(by, ClinicalReview.Outcome.SENT_BACK, comment.strip(), seen, language)
 
-    def clinical_fingerprint(self):
-        return fingerprint(_comparable(self.clinical_snapshot()))
+    def clinical_fingerprint(self, language=ENGLISH):
+        return fingerprint(_comparable(self.clinical_snapshot(language)))
 
-    def latest_review(self):
-        return self.clinical_reviews.first()
+    def latest_review(self, language=ENGLISH):
+        return self.clinical_reviews.filter(language=language).first()
 
     def sections(self, exclude=()):
         """(anchor, heading, html) for each non-empty body section, in page order."""
@@ -444,25 +648,27 @@ class Page(PublicContent):
         ]
 
     def snippet(self, text, width=90):
-        """A short excerpt around the first word of `text` found, with the words marked."""
+        """A short excerpt around the first word of `text` found, with the words marked.
+        Accents are ignored ("cirugia" marks "cirugía")."""
         source = f"{self.summary} {self.search_text}"
-        words = [re.escape(word) for word in text.split() if len(word) > 1]
-        found = re.search("|".join(words), source, re.IGNORECASE) if words else None
+        plain = strip_accents(source)  # same length: a match in it is a match in source
+        words = [re.escape(strip_accents(word)) for word in text.split() if len(word) > 1]
+        pattern = re.compile("|".join(words), re.IGNORECASE) if words else None
+        found = pattern.search(plain) if pattern else None
         if found is None:
             return escape(self.summary)
         start = max(0, source.rfind(" ", 0, max(0, found.start() - width)) + 1)
         end = source.find(" ", found.end() + width)
         end = len(source) if end == -1 else end
-        excerpt = escape(source[start:end])
-        marked = re.sub(
-            "(" + "|".join(re.escape(escape(word)) for word in text.split() if len(word) > 1) + ")",
-            r"<mark>\1</mark>",
-            excerpt,
-            flags=re.IGNORECASE,
-        )
+        pieces, position = [], start
+        for match in pattern.finditer(plain, start, end):
+            pieces += [escape(source[position : match.start()]), "<mark>"]
+            pieces += [escape(source[match.start() : match.end()]), "</mark>"]
+            position = match.end()
+        pieces.append(escape(source[position:end]))
         prefix = "… " if start > 0 else ""
         suffix = " …" if end < len(source) else ""
-        return mark_safe(f"{prefix}{marked}{suffix}")  # noqa: S308 - escaped above
+        return mark_safe(f"{prefix}{''.join(pieces)}{suffix}")  # noqa: S308 - escaped above
 
     @classmethod
     def next_scheduled_change(cls, now):
@@ -495,7 +701,7 @@ class TreatmentCategory(PublicContent):
     )
     position = models.PositiveSmallIntegerField(default=0, help_text="Order on the index page.")
 
-    history = HistoricalRecords()
+    # history: registered in translation.py, after the Spanish fields
 
     class Meta:
         ordering = ["position", "name"]
@@ -509,13 +715,13 @@ class Treatment(Page):
     category = models.ForeignKey(
         TreatmentCategory, on_delete=models.PROTECT, related_name="treatments"
     )
-    what_it_is = models.TextField("What it is", help_text="Markdown.")
-    who_it_helps = models.TextField("Who it helps", help_text="Markdown.")
+    what_it_is = models.TextField(_("What it is"), help_text="Markdown.")
+    who_it_helps = models.TextField(_("Who it helps"), help_text="Markdown.")
     before_during_after = models.TextField(
-        "What to expect before, during and after", help_text="Markdown."
+        _("What to expect before, during and after"), help_text="Markdown."
     )
-    recovery = models.TextField("Recovery", help_text="Markdown.")
-    risks = models.TextField("Risks and side effects", help_text="Markdown.")
+    recovery = models.TextField(_("Recovery"), help_text="Markdown.")
+    risks = models.TextField(_("Risks and side effects"), help_text="Markdown.")
     what_it_is_html = models.TextField(editable=False, default="")
     who_it_helps_html = models.TextField(editable=False, default="")
     before_during_after_html = models.TextField(editable=False, default="")
@@ -530,11 +736,15 @@ class Treatment(Page):
     )
 
     markdown_fields = ("what_it_is", "who_it_helps", "before_during_after", "recovery", "risks")
-    publish_at_once_fields = (*Page.publish_at_once_fields, "category", "conflict_of_interest")
-
-    history = HistoricalRecords(
-        excluded_fields=[*Page.derived_fields, *(f"{f}_html" for f in markdown_fields)]
+    publish_at_once_fields = (
+        *Page.publish_at_once_fields,
+        "category",
+        "conflict_of_interest",
+        *localized("conflict_of_interest"),
     )
+
+    translated_extra_fields = ("conflict_of_interest",)
+    # history: registered in translation.py, after the Spanish fields
 
     class Meta(Page.Meta):
         indexes = [models.Index(fields=["status", "published_at"])]
@@ -548,18 +758,18 @@ class Treatment(Page):
 
 
 class Condition(Page):
-    overview = models.TextField("Overview", help_text="Markdown.")
-    symptoms = models.TextField("Symptoms", help_text="Markdown. List the symptoms as bullets.")
-    causes = models.TextField("Causes", help_text="Markdown.")
-    diagnosis = models.TextField("Diagnosis", help_text="Markdown.")
+    overview = models.TextField(_("Overview"), help_text="Markdown.")
+    symptoms = models.TextField(_("Symptoms"), help_text="Markdown. List the symptoms as bullets.")
+    causes = models.TextField(_("Causes"), help_text="Markdown.")
+    diagnosis = models.TextField(_("Diagnosis"), help_text="Markdown.")
     treatment_approach = models.TextField(
-        "How it is treated",
+        _("How it is treated"),
         blank=True,
         help_text="Markdown, optional: the treatment plan step by step. The linked treatments "
         "are listed after it in ladder order.",
     )
-    when_to_seek_care = models.TextField("When to seek care", help_text="Markdown.")
-    prognosis = models.TextField("Outlook", help_text="Markdown.")
+    when_to_seek_care = models.TextField(_("When to seek care"), help_text="Markdown.")
+    prognosis = models.TextField(_("Outlook"), help_text="Markdown.")
     # Unused: red flags are ConditionRedFlag rows now. Kept for one release so the previous
     # release's code still reads them during an upgrade (docs/deploy.md); drop in the next.
     red_flags = models.TextField(blank=True, default="", editable=False)
@@ -586,13 +796,7 @@ class Condition(Page):
     # Links between pages are navigation, not advice.
     publish_at_once_fields = (*Page.publish_at_once_fields, "related_conditions")
 
-    history = HistoricalRecords(
-        excluded_fields=[
-            *Page.derived_fields,
-            *(f"{f}_html" for f in markdown_fields),
-            "red_flags_html",
-        ]
-    )
+    # history: registered in translation.py, after the Spanish fields
 
     class Meta(Page.Meta):
         indexes = [models.Index(fields=["status", "published_at"])]
@@ -619,13 +823,13 @@ class TreatmentStep(PublicContent):
     """A treatment's place on a condition's treatment ladder."""
 
     class Step(models.IntegerChoices):
-        CONSERVATIVE = 10, "Conservative care"
-        INJECTION = 20, "Injections and nerve blocks"
-        ABLATION = 30, "Nerve ablation"
-        PROCEDURE = 40, "Minimally invasive procedures"
-        STIMULATION = 50, "Neuromodulation"
-        PUMP = 60, "Implanted drug delivery"
-        SURGERY = 70, "Surgery"
+        CONSERVATIVE = 10, _("Conservative care")
+        INJECTION = 20, _("Injections and nerve blocks")
+        ABLATION = 30, _("Nerve ablation")
+        PROCEDURE = 40, _("Minimally invasive procedures")
+        STIMULATION = 50, _("Neuromodulation")
+        PUMP = 60, _("Implanted drug delivery")
+        SURGERY = 70, _("Surgery")
 
     condition = models.ForeignKey(Condition, on_delete=models.CASCADE, related_name="steps")
     treatment = models.ForeignKey(Treatment, on_delete=models.CASCADE, related_name="steps")
@@ -633,7 +837,7 @@ class TreatmentStep(PublicContent):
     position = models.PositiveSmallIntegerField(default=0, help_text="Order within the step.")
     note = models.CharField(max_length=200, blank=True, help_text="Its role for this condition.")
 
-    history = HistoricalRecords()
+    # history: registered in translation.py, after the Spanish fields
 
     class Meta:
         ordering = ["step", "position", "pk"]
@@ -663,7 +867,7 @@ class ConditionRedFlag(PublicContent):
     )
     position = models.PositiveSmallIntegerField(default=0, help_text="Order within its tier.")
 
-    history = HistoricalRecords()
+    # history: registered in translation.py, after the Spanish fields
 
     class Meta:
         ordering = ["position", "pk"]
@@ -703,7 +907,7 @@ class FAQ(PageItem):
     answer = models.TextField(help_text="Markdown.")
     answer_html = models.TextField(editable=False, default="")
 
-    history = HistoricalRecords(excluded_fields=["answer_html"])
+    # history: registered in translation.py, after the Spanish fields
 
     class Meta(PageItem.Meta):
         verbose_name = "FAQ"
@@ -714,7 +918,9 @@ class FAQ(PageItem):
         return self.question
 
     def save(self, *args, **kwargs):
-        self.answer_html = render_markdown(self.answer)
+        for language in LANGUAGES:
+            html = render_markdown(in_language(self, "answer", language))
+            setattr(self, build_localized_fieldname("answer_html", language), html)
         super().save(*args, **kwargs)
 
     @property
@@ -762,6 +968,11 @@ class ClinicalReview(PublicContent):
     reviewed_at = models.DateTimeField(default=timezone.now)
     snapshot = models.JSONField(help_text="The clinical content as the reviewer read it.")
     comment = models.TextField(blank=True)
+    # Which version was reviewed: the English page, or its Spanish translation (docs/decisions.md).
+    language = models.CharField(max_length=5, choices=settings.LANGUAGES, default="en")
+    translated_by = models.CharField(max_length=160, blank=True)
+    # A Spanish review: the fingerprint of the English approval it was read against.
+    source_fingerprint = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-reviewed_at", "-pk"]
@@ -815,12 +1026,23 @@ def _comparable(snapshot):
     return {
         "sections": {field: part["text"] for field, part in snapshot["sections"].items()},
         "faqs": [[faq["question"], faq["answer"]] for faq in snapshot["faqs"]],
-        "references": [list(ref.values()) for ref in snapshot["references"]],
+        # By name: PostgreSQL's jsonb gives the keys back in its own order.
+        "references": [
+            [ref["organisation"], ref["title"], ref["url"]] for ref in snapshot["references"]
+        ],
         "steps": [
             [step["treatment"], step["step"], step["position"], step["note"]]
             for step in snapshot.get("steps", [])
         ],
     }
+
+
+LANGUAGES = (ENGLISH, SPANISH)
+SEARCH_CONFIGS = {ENGLISH: "english", SPANISH: "spanish_unaccent"}  # the latter: migration 0008
+SEARCH_WEIGHTS = (
+    ("name", "A"), ("also_called", "B"), ("search_terms", "B"), ("summary", "C"),
+    ("search_text", "D"),
+)  # fmt: skip
 
 
 def fingerprint(data):

@@ -5,10 +5,21 @@ from django.db.models import Prefetch
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, ListView
 
 from clinic.pagecache import cache_public_page
-from conditions.models import Condition, Treatment, TreatmentCategory, lines
+from conditions.models import (
+    ENGLISH,
+    SPANISH,
+    Condition,
+    Treatment,
+    TreatmentCategory,
+    active_language,
+    fold,
+    lines,
+)
 
 SEARCH_MAX_LENGTH = 100
 SEARCH_MAX_RESULTS = 50
@@ -34,14 +45,39 @@ class PreviewableMixin:
     def get_object(self, queryset=None):
         page = super().get_object(queryset)
         preview = self.may_preview()
-        snapshot = page.clinical_snapshot() if preview else page.approval.snapshot
+        language = self.shown_language(page, preview)
+        if preview:
+            snapshot = page.clinical_snapshot(language)
+        elif language == SPANISH:
+            snapshot = page.translation_approval.snapshot
+        else:
+            snapshot = page.approval.snapshot
         ids = [step["treatment"] for step in snapshot.get("steps", [])]
         treatments = (
             Treatment.objects.published().select_related("category").in_bulk(ids) if ids else {}
         )
         page.show(snapshot, treatments)
-        page.preview_waiting = preview and page.awaiting_review
+        page.preview_waiting = preview and (
+            page.translation_awaiting_review if language == SPANISH else page.awaiting_review
+        )
+        # A Spanish visitor of a page with no approved Spanish version reads the English page,
+        # told in Spanish that it is only available in English.
+        page.only_in_english = active_language() == SPANISH and language == ENGLISH
+        # The Spanish page names its translator and the clinician who approved the translation.
+        page.translation_credit = (
+            page.translation_approval if language == SPANISH and not preview else None
+        )
+        if page.only_in_english:
+            page.show_english_names()
         return page
+
+    def shown_language(self, page, preview):
+        """Spanish when the visitor reads Spanish and the page's Spanish version may be shown:
+        approved against the English the public reads (staff previews: when one exists)."""
+        if active_language() != SPANISH:
+            return ENGLISH
+        available = page.has_translation if preview else page.translation_current
+        return SPANISH if available else ENGLISH
 
 
 def _absolute(request, path):
@@ -51,10 +87,12 @@ def _absolute(request, path):
 @method_decorator(cache_public_page, name="dispatch")
 class ConditionListView(ListView):
     extra_context = {
-        "title": "Conditions we treat",
-        "description": "Spine, joint and nerve pain conditions we diagnose and treat, from low "
-        "back pain and sciatica to pain that continues after spine surgery.",
-        "breadcrumbs": [("Conditions we treat", None)],
+        "title": gettext_lazy("Conditions we treat"),
+        "description": gettext_lazy(
+            "Spine, joint and nerve pain conditions we diagnose and treat, from low back pain "
+            "and sciatica to pain that continues after spine surgery."
+        ),
+        "breadcrumbs": [(gettext_lazy("Conditions we treat"), None)],
     }
 
     def get_queryset(self):
@@ -83,7 +121,7 @@ class ConditionDetailView(PreviewableMixin, DetailView):
             description=condition.summary,
             og_type="article",
             breadcrumbs=[
-                ("Conditions we treat", reverse("conditions:condition_list")),
+                (_("Conditions we treat"), reverse("conditions:condition_list")),
                 (condition.name, None),
             ],
             structured_data=condition_structured_data(self.request, condition),
@@ -95,10 +133,12 @@ class ConditionDetailView(PreviewableMixin, DetailView):
 class TreatmentListView(ListView):
     template_name = "conditions/treatment_list.html"
     extra_context = {
-        "title": "Treatments we provide",
-        "description": "Injections, nerve treatments, implanted devices, medicines, therapy and "
-        "more: the treatments we offer, grouped by kind.",
-        "breadcrumbs": [("Treatments we provide", None)],
+        "title": gettext_lazy("Treatments we provide"),
+        "description": gettext_lazy(
+            "Injections, nerve treatments, implanted devices, medicines, therapy and more: the "
+            "treatments we offer, grouped by kind."
+        ),
+        "breadcrumbs": [(gettext_lazy("Treatments we provide"), None)],
     }
 
     def get_queryset(self):
@@ -133,7 +173,7 @@ class TreatmentDetailView(PreviewableMixin, DetailView):
             description=treatment.summary,
             og_type="article",
             breadcrumbs=[
-                ("Treatments we provide", reverse("conditions:treatment_list")),
+                (_("Treatments we provide"), reverse("conditions:treatment_list")),
                 (treatment.name, None),
             ],
             structured_data=treatment_structured_data(self.request, treatment),
@@ -151,7 +191,7 @@ def _clean_query(raw):
 def search(request):
     raw = request.GET.get("q", "")
     query = _clean_query(raw)
-    context = {"query": query, "title": "Search", "breadcrumbs": [("Search", None)]}
+    context = {"query": query, "title": _("Search"), "breadcrumbs": [(_("Search"), None)]}
     if len(query) > SEARCH_MAX_LENGTH:
         context.update(query=query[:SEARCH_MAX_LENGTH], problem="too_long")
         return render(request, "conditions/search.html", context)
@@ -166,23 +206,26 @@ def search(request):
             context["suggestion"] = suggestion
             results = _search_pages(suggestion)
     context.update(
-        title=f"Search results for “{query}”",
+        title=_("Search results for “%(query)s”") % {"query": query},
         results=[(page, page.snippet(context.get("suggestion", query))) for page in results],
     )
     return render(request, "conditions/search.html", context)
 
 
 def _search_pages(text):
-    conditions = Condition.objects.published().search(text)[:SEARCH_MAX_RESULTS]
-    treatments = Treatment.objects.published().search(text)[:SEARCH_MAX_RESULTS]
+    language = active_language()
+    conditions = Condition.objects.published().search(text, language)[:SEARCH_MAX_RESULTS]
+    treatments = Treatment.objects.published().search(text, language)[:SEARCH_MAX_RESULTS]
     pages = [*conditions, *treatments]
     pages.sort(key=lambda page: (-page.tier, -page.rank, page.name))
     return pages[:SEARCH_MAX_RESULTS]
 
 
 def _closest_name(text):
-    """The published name, other name or search term closest to a misspelled query, if any."""
-    fields = ("name", "also_called", "search_terms")
+    """The published name, other name or search term closest to a misspelled query, if any
+    (in Spanish: among the Spanish ones, accents ignored)."""
+    language = active_language()
+    fields = [f"{field}_{language}" for field in ("name", "also_called", "search_terms")]
     names = (
         Condition.objects.published()
         .order_by()
@@ -190,11 +233,11 @@ def _closest_name(text):
         .union(Treatment.objects.published().order_by().values_list(*fields))
     )
     vocabulary = {
-        term.lower(): term
+        fold(term): term
         for name, also_called, search_terms in names
-        for term in [*lines(name), *lines(also_called), *lines(search_terms)]
+        for term in [*lines(name or ""), *lines(also_called or ""), *lines(search_terms or "")]
     }
-    found = difflib.get_close_matches(text.lower(), vocabulary, n=1, cutoff=0.75)
+    found = difflib.get_close_matches(fold(text), vocabulary, n=1, cutoff=0.75)
     return vocabulary[found[0]] if found else None
 
 

@@ -217,7 +217,7 @@ def demo_reviewer():
 
 
 def approve_demo_pages():
-    from conditions.models import Condition, Treatment
+    from conditions.models import SPANISH, Condition, Treatment
 
     reviewer = demo_reviewer()
     pages = [
@@ -227,7 +227,21 @@ def approve_demo_pages():
     ]
     for page in pages:
         page.approve(reviewer, "Demo content, approved when the demo was loaded.")
-    return len(pages)
+    # Spanish versions likewise: each is its own reviewable version, approved once, naming
+    # its translator (from the file); an edited translation waits for a real reviewer.
+    translations = [
+        page
+        for model in (Treatment, Condition)
+        for page in model.objects.filter(translation_approval__isnull=True)
+        .select_related("approval")
+        .with_clinical_parts()
+        if page.has_translation and page.approval is not None
+    ]
+    for page in translations:
+        page.approve(
+            reviewer, "Demo translation, approved when the demo was loaded.", language=SPANISH
+        )
+    return len(pages) + len(translations)
 
 
 def _next_weekday(day):

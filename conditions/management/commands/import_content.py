@@ -7,6 +7,12 @@ and otherwise left alone, so an editor's changes are never overwritten (unless -
 
 The import never approves anything: what it writes is a working copy that the public sees only
 once a clinical reviewer approves it, and it takes no review dates or reviewers from files.
+
+Spanish: conditions/content/es/<kind>/<slug>.md holds the Spanish version of the English page
+with the same slug: its translated front matter (naming, translator, FAQs, step notes, red
+flags) and the same "## " section markers, in English. It fills the pages' Spanish fields only,
+so it never changes or un-approves the English; the Spanish version then waits for its own
+clinical approval. The English file stays the source of the page's structure.
 """
 
 import hashlib
@@ -18,11 +24,13 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from modeltranslation.translator import translator
 
 from clinic.models import RedFlagTier
 from conditions.models import (
     FAQ,
+    SPANISH,
     Condition,
     ConditionRedFlag,
     Reference,
@@ -54,6 +62,17 @@ TREATMENT_SECTIONS = {
 # A page's other names in the front matter: `also_called` (true synonyms, shown on the page)
 # and `search_terms` (found by search, never shown). Each a list of strings.
 NAME_LISTS = ("also_called", "search_terms")
+# Spanish files: what the front matter holds besides translated text fields.
+TRANSLATION_KEYS = {
+    "slug",
+    "translated_by",
+    "source_fingerprint",
+    "faqs",
+    "treatments",
+    "red_flags",
+}
+# The English file's structure, which a Spanish file may repeat unchanged but never changes.
+STRUCTURE_KEYS = {"category", "related", "references"}
 STEPS = {
     "conservative": TreatmentStep.Step.CONSERVATIVE,
     "injection": TreatmentStep.Step.INJECTION,
@@ -161,6 +180,11 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, content_dir, force, **options):
+        # Plain field names mean the English ones; the Spanish fields are named explicitly.
+        with translation.override("en"):
+            self._handle(content_dir, force)
+
+    def _handle(self, content_dir, force):
         self.force = force
         self.counts = {"created": 0, "updated": 0, "unchanged": 0, "kept": 0}
         self.kept = []
@@ -221,6 +245,73 @@ class Command(BaseCommand):
         for name in self.kept:
             self.stdout.write(f"  kept as edited in the admin: {name}")
 
+        self.counts = dict.fromkeys(self.counts, 0)
+        self.kept = []
+        for kind, model, sections in (
+            ("treatments", Treatment, TREATMENT_SECTIONS),
+            ("conditions", Condition, CONDITION_SECTIONS),
+        ):
+            for path in sorted(content_dir.glob(f"{SPANISH}/{kind}/*.md")):
+                self._import_translation(model, ContentFile(path, sections), sections)
+        summary = ", ".join(f"{count} {what}" for what, count in self.counts.items())
+        self.stdout.write(f"Spanish: {summary}.")
+        for name in self.kept:
+            self.stdout.write(f"  Spanish kept as edited in the admin: {name}")
+
+    def _import_translation(self, model, content, sections):
+        """Fill one page's Spanish fields from its Spanish file, unless an editor changed them
+        since the last import (as for English: --force overwrites)."""
+        name = f"{SPANISH}/{content.path.parent.name}/{content.path.name}"
+        page = model.objects.with_clinical_parts().filter(slug=content.meta["slug"]).first()
+        if page is None:
+            raise CommandError(f"{name}: no English page with this slug")
+        wanted = _translation_state(name, content, page, sections)
+        current = _translation_of(page, sections)
+        if fingerprint(current) == fingerprint(wanted):
+            self.counts["unchanged"] += 1
+            return
+        untouched = {page.translation_import_fingerprint, fingerprint(_untranslated(current))}
+        if fingerprint(current) not in untouched and not self.force:
+            self.counts["kept"] += 1
+            self.kept.append(page.name)
+            return
+        outcome = "updated" if any(_flatten(current)) else "created"
+
+        for field, text in wanted["fields"].items():
+            # An untranslated name is NULL: Spanish names are unique, empty ones need not be.
+            setattr(page, f"{field}_{SPANISH}", text or (None if field == "name" else ""))
+        for field, text in wanted["sections"].items():
+            setattr(page, f"{field}_{SPANISH}", text)
+        page.translated_by = wanted["translated_by"]
+        items = [
+            (faq, {"question": question, "answer": answer})
+            for faq, (question, answer) in zip(page.faqs.all(), wanted["faqs"], strict=True)
+        ]
+        if model is Condition:
+            items += [
+                (flag, {"text": text})
+                for flag, text in zip(page.own_red_flags.all(), wanted["red_flags"], strict=True)
+            ]
+            items += [
+                (step, {"note": wanted["notes"][step.treatment.slug]}) for step in page.steps.all()
+            ]
+        try:
+            page.full_clean()
+            for item, texts in items:
+                for field, text in texts.items():
+                    setattr(item, f"{field}_{SPANISH}", text)
+                item.full_clean()
+        except ValidationError as error:
+            raise CommandError(f"{name}: {error.message_dict}") from error
+        page.save()
+        for item, _ in items:
+            item.save()
+        page.translation_import_fingerprint = fingerprint(wanted)
+        model.objects.filter(pk=page.pk).update(
+            translation_import_fingerprint=page.translation_import_fingerprint
+        )
+        self.counts[outcome] += 1
+
     def _import(self, model, content, sections, extra):
         wanted = content.state(extra)
         page = model.objects.filter(slug=content.meta["slug"]).first()
@@ -251,6 +342,10 @@ class Command(BaseCommand):
         except ValidationError as error:
             raise CommandError(f"{content.path.name}: {error.message_dict}") from error
         page.save()
+        # The rows below are written anew: each keeps the Spanish of the row it replaces, so
+        # the Spanish import sees its own text (the Spanish waits for approval again anyway,
+        # since its approval was checked against the previous English).
+        spanish = _spanish_items(page) if outcome == "updated" else {}
         page.faqs.all().delete()
         for number, (question, answer) in enumerate(wanted["faqs"]):
             FAQ.objects.create(
@@ -259,6 +354,7 @@ class Command(BaseCommand):
                 question=question,
                 answer=answer,
                 position=number,
+                **spanish.get(("faq", number), {}),
             )
         page.references.all().delete()
         Reference.objects.bulk_create(
@@ -275,10 +371,16 @@ class Command(BaseCommand):
         if model is Condition:
             page.own_red_flags.all().delete()
             ConditionRedFlag.objects.bulk_create(
-                ConditionRedFlag(condition=page, tier=tier, text=text, position=number)
+                ConditionRedFlag(
+                    condition=page,
+                    tier=tier,
+                    text=text,
+                    position=number,
+                    **spanish.get(("red_flag", number), {}),
+                )
                 for number, (tier, text) in enumerate(extra["red_flags"])
             )
-            self._set_treatments(page, extra)
+            self._set_treatments(page, extra, spanish)
         else:
             self._remember_import(page, sections, extra)
         self.counts[outcome] += 1
@@ -289,7 +391,7 @@ class Command(BaseCommand):
         page.import_fingerprint = fingerprint(page_state(page, sections, _links_of(page, extra)))
         type(page).objects.filter(pk=page.pk).update(import_fingerprint=page.import_fingerprint)
 
-    def _set_treatments(self, condition, links):
+    def _set_treatments(self, condition, links, spanish):
         condition.steps.all().delete()
         treatments = Treatment.objects.in_bulk(
             [slug for slug, _, _ in links["treatments"]], field_name="slug"
@@ -301,6 +403,7 @@ class Command(BaseCommand):
                 step=step,
                 position=number,
                 note=note,
+                **spanish.get(("step", slug), {}),
             )
             for number, (slug, step, note) in enumerate(links["treatments"])
         )
@@ -336,3 +439,108 @@ def _links_of(page, extra):
             "related": sorted(page.related_conditions.values_list("slug", flat=True)),
         }
     return {"category": page.category.slug} if "category" in extra else {}
+
+
+def _meta_fields(model):
+    """The front-matter keys that are translated text fields: naming and the like, not the
+    sections (from the body) nor what is derived from text (HTML, search text)."""
+    derived = {"search_text", *(f"{field}_html" for field in model.markdown_fields)}
+    fields = translator.get_options_for_model(model).fields
+    return [
+        field for field in fields if field not in derived and field not in model.markdown_fields
+    ]
+
+
+def _steps(page):
+    return page.steps.all() if isinstance(page, Condition) else []
+
+
+def _translation_state(name, content, page, sections):
+    """What a Spanish file asks the page's Spanish fields to hold; refused unless it has the
+    shape of the English page (same FAQs, red flags and ladder)."""
+    meta = content.meta
+    model = type(page)
+    fields = _meta_fields(model)
+    unknown = set(meta) - TRANSLATION_KEYS - STRUCTURE_KEYS - set(fields)
+    if unknown:
+        raise CommandError(f"{name}: unknown keys {', '.join(sorted(unknown))}")
+    faqs = meta.get("faqs", [])
+    if len(faqs) != len(page.faqs.all()):
+        raise CommandError(
+            f"{name}: {len(faqs)} [[faqs]], the English page has {len(page.faqs.all())}"
+        )
+    flags = meta.get("red_flags", [])
+    english_flags = list(page.own_red_flags.all()) if model is Condition else []
+    if [flag.get("tier") for flag in flags] != [flag.tier for flag in english_flags]:
+        raise CommandError(f"{name}: [[red_flags]] must be the English ones, in order and tier")
+    notes = {link.get("slug"): link.get("note", "").strip() for link in meta.get("treatments", [])}
+    english_slugs = {step.treatment.slug for step in _steps(page)}
+    if set(notes) != english_slugs or len(notes) != len(meta.get("treatments", [])):
+        raise CommandError(f"{name}: [[treatments]] must name the English page's treatments")
+    if not meta.get("translated_by", "").strip():
+        raise CommandError(f"{name}: 'translated_by' must name who translated the page")
+    for key in fields:
+        if key in meta and not isinstance(meta[key], (str, list)):
+            raise CommandError(f"{name}: '{key}' must be text")
+    return {
+        "fields": {
+            key: "\n".join(term.strip() for term in meta.get(key, []))
+            if key in NAME_LISTS
+            else meta.get(key, "").strip()
+            for key in fields
+        },
+        "sections": dict(content.sections),
+        "faqs": [[faq["question"].strip(), faq["answer"].strip()] for faq in faqs],
+        "red_flags": [flag.get("text", "").strip() for flag in flags],
+        "notes": notes,
+        "translated_by": meta.get("translated_by", "").strip(),
+    }
+
+
+def _translation_of(page, sections):
+    """The page's Spanish fields as saved, in the shape of _translation_state."""
+
+    def spanish(obj, field):
+        return getattr(obj, f"{field}_{SPANISH}") or ""
+
+    return {
+        "fields": {key: spanish(page, key) for key in _meta_fields(type(page))},
+        "sections": {field: spanish(page, field) for field in sections.values()},
+        "faqs": [[spanish(faq, "question"), spanish(faq, "answer")] for faq in page.faqs.all()],
+        "red_flags": [spanish(flag, "text") for flag in page.own_red_flags.all()]
+        if isinstance(page, Condition)
+        else [],
+        "notes": {step.treatment.slug: spanish(step, "note") for step in _steps(page)},
+        "translated_by": page.translated_by,
+    }
+
+
+def _flatten(state):
+    """Every text in a translation state."""
+    if isinstance(state, dict):
+        return [text for value in state.values() for text in _flatten(value)]
+    if isinstance(state, list):
+        return [text for value in state for text in _flatten(value)]
+    return [state]
+
+
+def _untranslated(state):
+    """The same shape with every text empty: a page nobody translated yet."""
+    if isinstance(state, dict):
+        return {key: _untranslated(value) for key, value in state.items()}
+    if isinstance(state, list):
+        return [_untranslated(value) for value in state]
+    return ""
+
+
+def _spanish_items(page):
+    """The Spanish text of a page's FAQs, red flags and step notes, keyed by their place."""
+    spanish = {}
+    for number, faq in enumerate(page.faqs.all()):
+        spanish["faq", number] = {"question_es": faq.question_es, "answer_es": faq.answer_es}
+    if isinstance(page, Condition):
+        for number, flag in enumerate(page.own_red_flags.all()):
+            spanish["red_flag", number] = {"text_es": flag.text_es}
+        for step in page.steps.select_related("treatment"):
+            spanish["step", step.treatment.slug] = {"note_es": step.note_es}
+    return spanish
