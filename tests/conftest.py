@@ -54,6 +54,16 @@ def _fresh_worker():
     pagecache.forget_local()
 
 
+@pytest.fixture(autouse=True)
+def _english_after_each_test():
+    """A Spanish request leaves Spanish active in the test's thread; the next test starts in
+    the site's default language, as a new request would."""
+    yield
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def empty_caches():
     """Empty the shared cache and what this process remembers of it: a cold start."""

@@ -1,8 +1,6 @@
 """The site's own pages in Spanish: templates, clinic's strings, red flags and demo wording.
 
-Pages are rendered by their views with Spanish active (translation.override), the way
-LocaleMiddleware activates it for a /es/ address, so these tests hold before and after the
-/es/ URLs exist. The same pages in English are checked unchanged.
+Pages are fetched as visitors get them: Spanish under /es/, English unprefixed.
 """
 
 import datetime
@@ -16,8 +14,7 @@ import time_machine
 from django.conf import settings
 from django.core.management import call_command
 from django.template.loader import render_to_string
-from django.test import RequestFactory
-from django.urls import resolve
+from django.test import Client, RequestFactory
 from django.utils import translation
 from django.views import defaults
 
@@ -45,7 +42,7 @@ PAGES = {
         ["What we aim for", "If you need an interpreter", "Tell us about a problem"],
     ),
     "/providers/": (
-        ["Cómo referir a un paciente", "Qué enviar", "Fax para referencias"],
+        ["Cómo remitir a un paciente", "Qué enviar", "Fax para remisiones"],
         ["How to refer a patient", "What to send", "Referral fax"],
     ),
 }
@@ -57,13 +54,11 @@ CHROME = (
 
 
 def render(path, language):
-    """The page at `path` as its view renders it with `language` active."""
-    request = RequestFactory().get(path)
-    with translation.override(language):
-        response = resolve(path).func(request, **resolve(path).kwargs)
-        if hasattr(response, "render"):
-            response.render()
-        return response.content.decode()
+    """The page at `path` in `language`, as a visitor gets it: Spanish under /es/."""
+    address = f"/es{path}" if language == "es" else path
+    response = Client().get(address)
+    assert response.status_code in (200, 404), (address, response.status_code)
+    return response.content.decode()
 
 
 def visible_text(html):
