@@ -55,14 +55,18 @@ def test_demo_loader_also_imports_the_pages_and_records_their_approval_now(db, c
     with time_machine.travel(moment, tick=False):
         call_command("load_demo", stdout=out)
     assert "Content: 43 created" in out.getvalue()
-    assert "Approved 43 page(s) as the demo clinical reviewer." in out.getvalue()
+    # The 43 English pages and the 29 Spanish versions (FBSS, five conditions, 23 treatments).
+    assert "Spanish: 29 created" in out.getvalue()
+    assert "Approved 72 page(s) as the demo clinical reviewer." in out.getvalue()
     fbss = Condition.objects.published().get(slug="failed-back-surgery-syndrome")
     review = fbss.approval
     assert (review.reviewer_name, review.credentials) == ("Dr. Avery Lindqvist", "MD")
     assert review.reviewed_at == moment  # honest: reviewed when the demo was loaded
     assert review.user.username == "demo-clinical-reviewer"
     assert not review.user.has_usable_password()
-    assert ClinicalReview.objects.count() == Condition.objects.count() + Treatment.objects.count()
+    pages = Condition.objects.count() + Treatment.objects.count()
+    assert ClinicalReview.objects.filter(language="en").count() == pages
+    assert ClinicalReview.objects.filter(language="es").count() == 29
     html = client.get(fbss.get_absolute_url()).text
     assert '<time datetime="2026-11-24">November 24, 2026</time>' in html
 
@@ -70,7 +74,9 @@ def test_demo_loader_also_imports_the_pages_and_records_their_approval_now(db, c
     fbss.overview = "An editor's change."
     fbss.save()
     call_command("load_demo", stdout=StringIO())
-    assert ClinicalReview.objects.count() == Condition.objects.count() + Treatment.objects.count()
+    pages = Condition.objects.count() + Treatment.objects.count()
+    assert ClinicalReview.objects.filter(language="en").count() == pages
+    assert ClinicalReview.objects.filter(language="es").count() == 29
     fbss.refresh_from_db()
     assert fbss.awaiting_review
 

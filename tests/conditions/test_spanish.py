@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from clinic.management.commands.load_demo import approve_demo_pages
-from conditions.models import ClinicalReview, Condition, Treatment, plain_text
+from conditions.models import FAQ, ClinicalReview, Condition, Treatment, plain_text
 from tests.admin_forms import admin_form_data
 from tests.conditions.conftest import rewrite, run
 from tests.conditions.factories import ConditionFactory, approve, clinical_reviewer
@@ -344,3 +344,17 @@ def test_every_spanish_page_reads_at_grade_9_or_lower(demo, spanish_content, cap
         for slug, score in sorted(ease.items(), key=lambda item: item[1]):
             print(f"  {score:5.1f}  {slug}")
     assert {slug: score for slug, score in ease.items() if score < MIN_SPANISH_EASE} == {}
+
+
+def test_a_translation_whose_english_page_gained_an_faq_waits_and_the_import_goes_on(
+    demo, spanish_content
+):
+    run(spanish_content)
+    pirft = Treatment.objects.get(slug="pirft")
+    FAQ.objects.create(treatment=pirft, question="A new question?", answer="A new answer.")
+    sample = spanish_content / "es" / "treatments" / "pirft.md"
+    rewrite(sample, "Un tratamiento con calor", "Un tratamiento de calor")
+    output = run(spanish_content)  # no error: the other pages are still imported
+    assert "Spanish not imported, the English page differs: es/treatments/pirft.md" in output
+    pirft.refresh_from_db()
+    assert "Un tratamiento de calor" not in pirft.summary_es

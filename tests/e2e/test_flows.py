@@ -280,7 +280,8 @@ def test_content_editor_changes_a_summary_and_the_public_sees_it(site, browser, 
     editor.get_by_label("Password").fill("a long staff password")
     editor.get_by_role("button", name="Log in").click()
     editor.goto(f"/admin/conditions/condition/{condition.pk}/change/")
-    editor.get_by_label("Summary:", exact=True).fill("Widespread pain with tiredness and poor sleep.")
+    summary = editor.get_by_label("Summary:", exact=True)  # not "Summary [es]:"
+    summary.fill("Widespread pain with tiredness and poor sleep.")
     editor.get_by_role("button", name="Save", exact=True).first.click()
     expect(editor.locator(".messagelist")).to_contain_text("was changed successfully")
 

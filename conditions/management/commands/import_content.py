@@ -247,6 +247,7 @@ class Command(BaseCommand):
 
         self.counts = dict.fromkeys(self.counts, 0)
         self.kept = []
+        self.outdated = []
         for kind, model, sections in (
             ("treatments", Treatment, TREATMENT_SECTIONS),
             ("conditions", Condition, CONDITION_SECTIONS),
@@ -257,6 +258,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Spanish: {summary}.")
         for name in self.kept:
             self.stdout.write(f"  Spanish kept as edited in the admin: {name}")
+        for reason in self.outdated:
+            self.stdout.write(f"  Spanish not imported, the English page differs: {reason}")
 
     def _import_translation(self, model, content, sections):
         """Fill one page's Spanish fields from its Spanish file, unless an editor changed them
@@ -265,7 +268,13 @@ class Command(BaseCommand):
         page = model.objects.with_clinical_parts().filter(slug=content.meta["slug"]).first()
         if page is None:
             raise CommandError(f"{name}: no English page with this slug")
-        wanted = _translation_state(name, content, page, sections)
+        try:
+            wanted = _translation_state(name, content, page, sections)
+        except ShapeDiffers as difference:
+            # The English page changed (an editor added an FAQ, say) since it was translated:
+            # the Spanish file waits for its translator; the import goes on without it.
+            self.outdated.append(f"{name}: {difference}")
+            return
         current = _translation_of(page, sections)
         if fingerprint(current) == fingerprint(wanted):
             self.counts["unchanged"] += 1
@@ -455,6 +464,10 @@ def _steps(page):
     return page.steps.all() if isinstance(page, Condition) else []
 
 
+class ShapeDiffers(Exception):
+    """A Spanish file whose FAQs, red flags or ladder no longer match its English page."""
+
+
 def _translation_state(name, content, page, sections):
     """What a Spanish file asks the page's Spanish fields to hold; refused unless it has the
     shape of the English page (same FAQs, red flags and ladder)."""
@@ -466,17 +479,15 @@ def _translation_state(name, content, page, sections):
         raise CommandError(f"{name}: unknown keys {', '.join(sorted(unknown))}")
     faqs = meta.get("faqs", [])
     if len(faqs) != len(page.faqs.all()):
-        raise CommandError(
-            f"{name}: {len(faqs)} [[faqs]], the English page has {len(page.faqs.all())}"
-        )
+        raise ShapeDiffers(f"{len(faqs)} [[faqs]], the English page has {len(page.faqs.all())}")
     flags = meta.get("red_flags", [])
     english_flags = list(page.own_red_flags.all()) if model is Condition else []
     if [flag.get("tier") for flag in flags] != [flag.tier for flag in english_flags]:
-        raise CommandError(f"{name}: [[red_flags]] must be the English ones, in order and tier")
+        raise ShapeDiffers("[[red_flags]] are not the English ones, in order and tier")
     notes = {link.get("slug"): link.get("note", "").strip() for link in meta.get("treatments", [])}
     english_slugs = {step.treatment.slug for step in _steps(page)}
     if set(notes) != english_slugs or len(notes) != len(meta.get("treatments", [])):
-        raise CommandError(f"{name}: [[treatments]] must name the English page's treatments")
+        raise ShapeDiffers("[[treatments]] do not name the English page's treatments")
     if not meta.get("translated_by", "").strip():
         raise CommandError(f"{name}: 'translated_by' must name who translated the page")
     for key in fields:
