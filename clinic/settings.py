@@ -248,8 +248,17 @@ if os.environ.get("PRIVATE_STORAGE_BUCKET"):
 # the first encrypts, all decrypt. With debug on and none set, a development key derived from
 # the secret key is used; with debug off, the system check clinic.E002 stops the site.
 CLINIC_FILE_KEYS = env_list("CLINIC_FILE_KEYS")
+# Public files staff upload in the admin: doctors' portraits (re-encoded by Pillow before they
+# are written) and the forms patients fill in before a visit (PDFs, examined and virus-scanned
+# before they are written). Nothing else is written here: anyone may read it, at /media/.
+PUBLIC_MEDIA_ROOT = Path(os.environ.get("PUBLIC_MEDIA_ROOT", BASE_DIR / "public-media"))
+PUBLIC_MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "public": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": PUBLIC_MEDIA_ROOT, "base_url": PUBLIC_MEDIA_URL},
+    },
     "private": {
         "BACKEND": "appointments.storage.EncryptedStorage",
         "OPTIONS": {"inner": PRIVATE_FILES},

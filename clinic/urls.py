@@ -66,6 +66,7 @@ sitemaps = {
 urlpatterns = [
     path("robots.txt", views.robots_txt, name="robots"),
     path("healthz", views.healthz, name="healthz"),
+    path("media/<path:path>", views.public_file, name="public_file"),
     path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
     path("admin/", admin.site.urls),
     # Public pages: English at their usual addresses, Spanish under /es/.

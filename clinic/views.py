@@ -1,9 +1,12 @@
 import sys
 import uuid
+from pathlib import PurePosixPath
 
 from django.core.cache import cache
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.storage import storages
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
-from django.http import Http404, HttpResponse, HttpResponseServerError
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseServerError
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -99,6 +102,35 @@ def language_help(request):
 @require_GET
 def robots_txt(request):
     return render(request, "robots.txt", content_type="text/plain")
+
+
+# What the public storage holds (settings.PUBLIC_MEDIA_ROOT), by extension; nothing else is served.
+PUBLIC_FILE_TYPES = {
+    ".avif": "image/avif",
+    ".webp": "image/webp",
+    ".jpg": "image/jpeg",
+    ".png": "image/png",
+    ".pdf": "application/pdf",
+}
+
+
+@require_GET
+def public_file(request, path):
+    """A file staff published (a portrait, a form to fill in), from the public storage.
+
+    Their names change with their content, so browsers and proxies keep them for a year. In
+    production the proxy may serve settings.PUBLIC_MEDIA_ROOT at /media/ itself (docs/deploy.md).
+    """
+    content_type = PUBLIC_FILE_TYPES.get(PurePosixPath(path).suffix.lower())
+    if content_type is None:
+        raise Http404("Not a public file.")
+    try:
+        opened = storages["public"].open(path)
+    except (FileNotFoundError, IsADirectoryError, SuspiciousFileOperation) as error:
+        raise Http404("No such file.") from error
+    response = FileResponse(opened, content_type=content_type)
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
 
 
 @never_cache

@@ -18,11 +18,18 @@ from clinic.models import Location, Practice
 
 @pytest.fixture(autouse=True, scope="session")
 def _test_storages(tmp_path_factory):
-    """Static files without the manifest only `collectstatic` writes; attachments in a
-    temporary private folder."""
+    """Static files without the manifest only `collectstatic` writes; attachments and public
+    files in temporary folders."""
     storages = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        "public": {
+            **settings.STORAGES["public"],
+            "OPTIONS": {
+                **settings.STORAGES["public"]["OPTIONS"],
+                "location": tmp_path_factory.mktemp("public-media"),
+            },
+        },
         "private": {
             **settings.STORAGES["private"],
             "OPTIONS": {

@@ -6,6 +6,8 @@ import pytest
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.staticfiles import finders
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from appointments.models import Attachment, StatusLink
@@ -32,6 +34,7 @@ def public_urls(condition_slug, treatment_slug, location_slug, status_token):
         "appointments/status/<str:token>/": f"appointments/status/{status_token}/",
         # The first question page: it starts a request, so it needs no earlier answers.
         "appointments/request/<slug:slug>/": f"appointments/request/{STEPS[0].slug}/",
+        "media/<path:path>": "media/tests/public.pdf",
     }
     urls = []
 
@@ -72,6 +75,8 @@ def every_url(pages, admin_user):
     from conditions.models import Condition, Treatment
 
     attachment = AttachmentFactory()
+    if not storages["public"].exists("tests/public.pdf"):
+        storages["public"].save("tests/public.pdf", ContentFile(b"%PDF-1.4 a form"))
     return public_urls(
         Condition.objects.first().slug,
         Treatment.objects.first().slug,
