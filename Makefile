@@ -1,6 +1,6 @@
 # The two commands a newcomer needs: `make run` and `make test`. See README.md.
 .DEFAULT_GOAL := help
-.PHONY: help install messages compilemessages run test test-browser format serve bench bench-site bench-admin bench-fax clean
+.PHONY: help install messages compilemessages run test test-browser screenshots format serve bench bench-site bench-admin bench-fax lighthouse clean
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -52,6 +52,9 @@ test: compilemessages ## Lint, check, and run every test
 test-browser: install ## Only the browser tests (Chromium); screenshots of failures in test-results/
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
+screenshots: compilemessages ## Save the README's screenshots of the home page (phone, desktop) in docs/screenshots/
+	CLINIC_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/e2e/test_screenshots.py -p no:cacheprovider
+
 format: install ## Fix what ruff can fix and format the code
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -81,5 +84,12 @@ bench-admin: install ## Benchmark the triage changelist with 1,000 and 100,000 r
 bench-fax: install ## Read 25 generated faxes (OCR): fields right, wrong dates of birth, s/page
 	OMP_THREAD_LIMIT=1 $(BIN)/python tests/bench/bench_fax.py
 
+# Lighthouse 12 (13 needs Node.js 22), installed with npm into .lighthouse/ (not committed).
+LIGHTHOUSE_VERSION := 12.8.2
+lighthouse: compilemessages ## Lighthouse scores (phone, desktop) of every page type; needs Node.js and Chromium
+	@command -v npm >/dev/null || { echo "Node.js and npm are needed: apt-get install nodejs npm"; exit 1; }
+	npm install --prefix .lighthouse --no-audit --no-fund --silent lighthouse@$(LIGHTHOUSE_VERSION)
+	LIGHTHOUSE=.lighthouse/node_modules/.bin/lighthouse $(BIN)/python tests/bench/lighthouse.py
+
 clean: ## Remove the virtual environment and collected static files (keeps db.sqlite3)
-	rm -rf $(VENV) staticfiles build clinic.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) .lighthouse staticfiles build clinic.egg-info .pytest_cache .ruff_cache
