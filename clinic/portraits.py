@@ -15,6 +15,7 @@ the public reads a page.
 
 import hashlib
 import io
+import warnings
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -61,9 +62,19 @@ def check(upload):
         )
     try:
         upload.seek(0)
-        # Only these decoders are tried: whatever else the file is, it is refused.
-        image = Image.open(upload, formats=ACCEPTED_FORMATS)
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as error:
+        with warnings.catch_warnings():
+            # Pillow warns, then refuses, far above MAX_PIXELS: both are a refusal here.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Only these decoders are tried: whatever else the file is, it is refused.
+            image = Image.open(upload, formats=ACCEPTED_FORMATS)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
+        raise ValidationError(
+            "This image has far more than %(limit)s million pixels. Please upload a smaller "
+            "version of it.",
+            code="too_many_pixels",
+            params={"limit": MAX_PIXELS // 1_000_000},
+        ) from error
+    except (UnidentifiedImageError, OSError) as error:
         raise ValidationError(
             "This file is not a JPEG, PNG or WebP image. Please upload a photo or "
             "illustration in one of those formats.",
