@@ -1,11 +1,24 @@
+from functools import partial
+
+from django import forms
 from django.contrib import admin
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from appointments.models import AppointmentRequest
+from clinic import portraits
 from clinic.adminsite import ROUTING_PERMISSION
-from clinic.models import Closure, Location, OpeningHours, Practice, RedFlag
+from clinic.models import (
+    Closure,
+    Location,
+    OpeningHours,
+    Practice,
+    Provider,
+    RedFlag,
+    SpokenLanguage,
+)
 
 # A link typed without a scheme is https (the Django 6.0 default).
 HTTPS_LINKS = {models.URLField: {"assume_scheme": "https"}}
@@ -141,3 +154,172 @@ class RedFlagAdmin(SimpleHistoryAdmin):
     list_display_links = ["text"]
     ordering = ["tier", "position", "pk"]
     fields = ["tier", "text_en", "text_es", "position"]
+
+
+class ProviderForm(forms.ModelForm):
+    """A doctor's profile, with the portrait upload checked here and published on save.
+
+    The upload is checked in full (clinic/portraits.py) before anything is written, so a bad
+    file leaves nothing behind; the renditions are written when the form is saved.
+    """
+
+    portrait_upload = forms.FileField(
+        label="Portrait",
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        help_text="A photo or illustration: JPEG, PNG or WebP, at least "
+        f"{portraits.MIN_SIDE} pixels on each side. It is cropped to a square around the "
+        "middle and a little above, and only a copy re-made from its pixels is published: "
+        "location data and other details in the file are left out.",
+    )
+    remove_portrait = forms.BooleanField(
+        label="Remove the portrait", required=False, help_text="The page shows the initials."
+    )
+    languages = forms.MultipleChoiceField(
+        choices=SpokenLanguage.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The languages this doctor speaks with patients, each in its own name.",
+    )
+    # Set by ProviderAdmin.get_form: files the upload limits dropped before the form saw them.
+    refused_uploads = ()
+
+    class Meta:
+        model = Provider
+        fields = [
+            "name",
+            "slug",
+            "credentials",
+            "specialty_en",
+            "specialty_es",
+            "bio_en",
+            "bio_es",
+            "board_certifications_en",
+            "board_certifications_es",
+            "languages",
+            "portrait_is_illustration",
+            "locations",
+            "treatments",
+            "position",
+            "published",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial["languages"] = self.instance.language_codes
+        self.portrait_image = None
+
+    def clean_languages(self):
+        return " ".join(self.cleaned_data["languages"])
+
+    def clean_portrait_upload(self):
+        upload = self.cleaned_data.get("portrait_upload")
+        if self.refused_uploads:
+            # The upload handler dropped it before the form could see it (larger than 10 MB).
+            raise forms.ValidationError(
+                "This file is larger than %(limit)s MB. Please upload a smaller image.",
+                code="too_large",
+                params={"limit": portraits.MAX_UPLOAD_BYTES // (1024 * 1024)},
+            )
+        if upload:
+            self.portrait_image = portraits.check(upload)
+        return upload
+
+    def save(self, commit=True):
+        provider = super().save(commit=False)
+        replaced = provider.portrait
+        if self.portrait_image is not None:
+            provider.portrait = portraits.publish(self.portrait_image)
+        elif self.cleaned_data.get("remove_portrait"):
+            provider.portrait = ""
+        if replaced and replaced != provider.portrait:
+            # Once the new one is saved; kept if another doctor shows the same picture.
+            transaction.on_commit(partial(_withdraw_unused, replaced))
+        if commit:
+            provider.save()
+            self.save_m2m()
+        return provider
+
+
+def _withdraw_unused(stem):
+    if not Provider.objects.filter(portrait=stem).exists():
+        portraits.withdraw(stem)
+
+
+@admin.register(Provider)
+class ProviderAdmin(SimpleHistoryAdmin):
+    form = ProviderForm
+    list_display = ["thumbnail", "full_name", "specialty", "published", "position"]
+    list_display_links = ["thumbnail", "full_name"]
+    list_editable = ["position"]
+    list_filter = ["published", "locations"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["locations", "treatments"]
+    readonly_fields = ["current_portrait"]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "credentials", "specialty_en", "specialty_es"]}),
+        (
+            "Portrait",
+            {
+                "fields": [
+                    "current_portrait",
+                    "portrait_upload",
+                    "portrait_is_illustration",
+                    "remove_portrait",
+                ]
+            },
+        ),
+        (
+            "About",
+            {
+                "fields": [
+                    "bio_en",
+                    "bio_es",
+                    "board_certifications_en",
+                    "board_certifications_es",
+                    "languages",
+                ]
+            },
+        ),
+        ("Where and what", {"fields": ["locations", "treatments"]}),
+        ("On the site", {"fields": ["position", "published"]}),
+    ]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        # A class of its own for each request (modelform_factory), so this stays with it.
+        form.refused_uploads = tuple(getattr(request, "refused_uploads", ()))
+        return form
+
+    def view_on_site(self, provider):
+        return provider.get_absolute_url() if provider.published else None
+
+    @admin.display(description="")
+    def thumbnail(self, provider):
+        if not provider.picture:
+            return ""
+        return format_html(
+            '<img src="{}" width="40" height="40" alt="">', provider.picture.url(160, "jpg")
+        )
+
+    @admin.display(description="Name", ordering="name")
+    def full_name(self, provider):
+        return provider.full_name
+
+    @admin.display(description="Current portrait")
+    def current_portrait(self, provider):
+        if not provider.picture:
+            return "None: the page shows the initials."
+        return format_html(
+            '<img src="{}" width="160" height="160" alt="">', provider.picture.url(160, "jpg")
+        )
+
+    def delete_model(self, request, provider):
+        stem = provider.portrait
+        super().delete_model(request, provider)
+        if stem:
+            transaction.on_commit(partial(_withdraw_unused, stem))
+
+    def delete_queryset(self, request, queryset):
+        for provider in queryset:
+            self.delete_model(request, provider)

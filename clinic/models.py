@@ -8,6 +8,7 @@ import holidays
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
@@ -20,6 +21,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
 from clinic.pagecache import PublicContent, PublicContentQuerySet, content_changed, site_info_key
+from clinic.portraits import Portrait
 
 SITE_INFO_TIMEOUT = 6 * 60 * 60
 
@@ -267,6 +269,17 @@ class Location(SiteContent):
                         closed.append((day, day, holiday_name(name)))
         return sorted(closed)
 
+    def postal_address(self):
+        """schema.org PostalAddress, for structured data."""
+        return {
+            "@type": "PostalAddress",
+            "streetAddress": " ".join(filter(None, [self.street_address, self.address_line2])),
+            "addressLocality": self.city,
+            "addressRegion": self.state,
+            "postalCode": self.zip_code,
+            "addressCountry": "US",
+        }
+
     def structured_data(self, practice, today):
         """schema.org MedicalClinic for search engines, as a dict for JSON-LD."""
         opening = []
@@ -300,14 +313,7 @@ class Location(SiteContent):
             "@type": "MedicalClinic",
             "name": f"{practice.name} – {self.name}" if practice else self.name,
             "telephone": self.phone.as_e164,
-            "address": {
-                "@type": "PostalAddress",
-                "streetAddress": " ".join(filter(None, [self.street_address, self.address_line2])),
-                "addressLocality": self.city,
-                "addressRegion": self.state,
-                "postalCode": self.zip_code,
-                "addressCountry": "US",
-            },
+            "address": self.postal_address(),
             "openingHoursSpecification": opening,
             "specialOpeningHoursSpecification": special,
         }
@@ -475,6 +481,221 @@ def red_flag_tiers(site_flags, page_flags=()):
     """[(tier, [text, …])] for every tier, most urgent first: the site's signs, then a page's."""
     flags = [*site_flags, *page_flags]
     return [(tier, [flag.text for flag in flags if flag.tier == tier]) for tier in RedFlagTier]
+
+
+class SpokenLanguage(models.TextChoices):
+    """A language a doctor speaks, in its own name: the name its speakers look for.
+
+    The values are BCP 47 tags, for lang attributes and search engines. The labels are not
+    translated, on purpose: "Español" reads the same on the English and the Spanish page.
+    """
+
+    ENGLISH = "en", "English"
+    SPANISH = "es", "Español"
+    POLISH = "pl", "Polski"
+    MANDARIN = "zh-cmn", "普通话"
+    CANTONESE = "zh-yue", "粵語"
+    ARABIC = "ar", "العربية"
+    TAGALOG = "tl", "Tagalog"
+    KOREAN = "ko", "한국어"
+    GUJARATI = "gu", "ગુજરાતી"
+    HINDI = "hi", "हिन्दी"
+    URDU = "ur", "اردو"
+    RUSSIAN = "ru", "Русский"
+    UKRAINIAN = "uk", "Українська"
+    VIETNAMESE = "vi", "Tiếng Việt"
+    FRENCH = "fr", "Français"
+    HAITIAN_CREOLE = "ht", "Kreyòl ayisyen"
+    PORTUGUESE = "pt", "Português"
+    GERMAN = "de", "Deutsch"
+    ITALIAN = "it", "Italiano"
+    AMERICAN_SIGN_LANGUAGE = "ase", "American Sign Language (ASL)"
+
+    @property
+    def direction(self):
+        return "rtl" if self.value in ("ar", "ur") else "ltr"
+
+    @property
+    def label_language(self):
+        """The language its label is written in, for the lang attribute: ASL's is English."""
+        return "en" if self.value == "ase" else self.value
+
+
+class ProviderQuerySet(PublicContentQuerySet):
+    def published(self):
+        return self.filter(published=True)
+
+    def with_locations(self):
+        """With the locations the public sees (not archived), in one more query."""
+        return self.prefetch_related(Prefetch("locations", queryset=Location.objects.active()))
+
+    def with_treatments(self):
+        """With the treatments whose pages are public, in one more query."""
+        # Here, not at the top: clinic's models never import conditions' (which import them).
+        from conditions.models import Treatment
+
+        published = Treatment.objects.published().select_related("category")
+        return self.prefetch_related(Prefetch("treatments", queryset=published))
+
+
+class Provider(PublicContent):
+    """One of the practice's doctors, on the "Our doctors" pages."""
+
+    name = models.CharField(
+        max_length=120,
+        help_text="As patients know them, without “Dr.” or credentials, e.g. “Maya Okafor”.",
+    )
+    slug = models.SlugField(unique=True, help_text="The page's address: /doctors/<slug>/.")
+    credentials = models.CharField(
+        max_length=60,
+        help_text="Degrees shown after the name, e.g. “MD” or “DO, MPH”. The same in every "
+        "language.",
+    )
+    specialty = models.CharField(
+        max_length=120, help_text="A few words, e.g. “Interventional pain medicine”."
+    )
+    board_certifications = models.TextField(
+        blank=True,
+        help_text="One per line, as the board words it, e.g. “American Board of "
+        "Anesthesiology — Pain Medicine”.",
+    )
+    bio = models.TextField(
+        help_text="Plain text, shown as written: a few short paragraphs, with a blank line "
+        "between them."
+    )
+    languages = models.CharField(
+        max_length=200,
+        default=SpokenLanguage.ENGLISH,
+        help_text="The languages this doctor speaks with patients.",
+    )
+    # The stem of the portrait's renditions in the public storage (clinic/portraits.py), set
+    # by the admin form from an upload; the upload itself is never kept.
+    portrait = models.CharField(max_length=100, blank=True, editable=False)
+    portrait_is_illustration = models.BooleanField(
+        "the portrait is an illustration",
+        default=False,
+        help_text="Tick for a drawing rather than a photo: people who cannot see it are told "
+        "it is an illustration.",
+    )
+    locations = models.ManyToManyField(
+        Location,
+        related_name="providers",
+        blank=True,
+        help_text="Where patients see this doctor. Each location's page lists its doctors.",
+    )
+    treatments = models.ManyToManyField(
+        "conditions.Treatment",
+        related_name="providers",
+        blank=True,
+        help_text="The treatments this doctor performs. Each treatment's page links here.",
+    )
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order on the site.")
+    published = models.BooleanField(
+        default=False, help_text="Shown on the site. Leave it off until the profile is ready."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProviderQuerySet.as_manager()
+    # history: registered in clinic/translation.py, after the Spanish fields.
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = "doctor"
+
+    def __str__(self):
+        return self.full_name
+
+    def get_absolute_url(self):
+        return reverse("clinic:provider_detail", kwargs={"slug": self.slug})
+
+    @property
+    def full_name(self):
+        """The name with the credentials, as the site writes it: "Maya Okafor, MD"."""
+        return f"{self.name}, {self.credentials}" if self.credentials else self.name
+
+    @property
+    def initials(self):
+        """For the placeholder of a doctor without a portrait: "MO"."""
+        words = self.name.split()
+        return "".join(word[0] for word in (words[:1] + words[1:][-1:])).upper()
+
+    @property
+    def picture(self):
+        """The portrait's renditions, or None without a portrait."""
+        return Portrait(self.portrait) if self.portrait else None
+
+    @property
+    def certification_list(self):
+        return [line.strip() for line in self.board_certifications.splitlines() if line.strip()]
+
+    @property
+    def language_codes(self):
+        return self.languages.split()
+
+    @property
+    def spoken_languages(self):
+        """The SpokenLanguage of each language, in the order the choices list them."""
+        codes = set(self.language_codes)
+        return [language for language in SpokenLanguage if language.value in codes]
+
+    def structured_data(self, practice, absolute):
+        """schema.org Physician for search engines, as a dict for JSON-LD. `absolute` makes a
+        path a full URL (request.build_absolute_uri); locations and treatments as prefetched
+        by with_locations() and with_treatments().
+
+        schema.org's Physician is a MedicalOrganization, not a Person, so it has no
+        honorificSuffix: the credentials are in the name, as the page writes it, and the
+        board certifications are credentials of their own.
+        """
+        locations = list(self.locations.all())
+        data = {
+            "@context": "https://schema.org",
+            "@type": "Physician",
+            "name": self.full_name,
+            "url": absolute(self.get_absolute_url()),
+            "medicalSpecialty": self.specialty,
+            "knowsLanguage": self.language_codes,
+        }
+        if self.picture:
+            data["image"] = absolute(self.picture.largest_url)
+        if practice:
+            data["memberOf"] = {
+                "@type": "MedicalOrganization",
+                "name": practice.name,
+                "url": absolute(reverse("clinic:home")),
+            }
+        if locations:
+            data["address"] = locations[0].postal_address()
+            data["location"] = [
+                {
+                    "@type": "MedicalClinic",
+                    "name": location.name,
+                    "url": absolute(location.get_absolute_url()),
+                    "telephone": location.phone.as_e164,
+                    "address": location.postal_address(),
+                }
+                for location in locations
+            ]
+        if self.certification_list:
+            data["hasCredential"] = [
+                {
+                    "@type": "EducationalOccupationalCredential",
+                    "credentialCategory": "Board certification",
+                    "name": certification,
+                }
+                for certification in self.certification_list
+            ]
+        treatments = self.treatments.all()
+        if treatments:
+            data["availableService"] = [
+                {
+                    "@type": treatment.schema_type,
+                    "name": treatment.name,
+                    "url": absolute(treatment.get_absolute_url()),
+                }
+                for treatment in treatments
+            ]
+        return data
 
 
 # How federal_holidays marks a holiday observed on another day: "Independence Day, observed".

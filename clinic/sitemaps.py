@@ -1,7 +1,7 @@
 from django.contrib.sitemaps import Sitemap
 from django.urls import reverse
 
-from clinic.models import Location
+from clinic.models import Location, Provider
 
 
 class BilingualSitemap(Sitemap):
@@ -19,6 +19,7 @@ class PageSitemap(BilingualSitemap):
             "conditions:condition_list",
             "conditions:treatment_list",
             "clinic:location_list",
+            "clinic:provider_list",
             "clinic:providers",
             "clinic:privacy",
             "clinic:accessibility",
@@ -35,3 +36,11 @@ class LocationSitemap(BilingualSitemap):
 
     def lastmod(self, location):
         return location.updated_at
+
+
+class ProviderSitemap(BilingualSitemap):
+    def items(self):
+        return Provider.objects.published()
+
+    def lastmod(self, provider):
+        return provider.updated_at

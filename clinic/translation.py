@@ -12,7 +12,7 @@ and every save would fail (docs/decisions.md, "Spanish content").
 import simple_history
 from modeltranslation.translator import TranslationOptions, register
 
-from clinic.models import Closure, Location, Practice, RedFlag
+from clinic.models import Closure, Location, Practice, Provider, RedFlag
 
 
 @register(Practice)
@@ -38,5 +38,12 @@ class RedFlagTranslation(TranslationOptions):
     required_languages = ("en",)
 
 
-for model in (Practice, Location, Closure, RedFlag):
+@register(Provider)
+class ProviderTranslation(TranslationOptions):
+    # A doctor's name and credentials are the same in every language.
+    fields = ("specialty", "bio", "board_certifications")
+    required_languages = {"en": ("specialty", "bio")}
+
+
+for model in (Practice, Location, Closure, RedFlag, Provider):
     simple_history.register(model)

@@ -7,7 +7,7 @@ from django.views.generic import TemplateView
 
 from clinic import views
 from clinic.pagecache import cache_public_page
-from clinic.sitemaps import LocationSitemap, PageSitemap
+from clinic.sitemaps import LocationSitemap, PageSitemap, ProviderSitemap
 from conditions.sitemaps import ConditionSitemap, TreatmentSitemap
 
 
@@ -23,6 +23,8 @@ clinic_patterns = [
     path("", views.home, name="home"),
     path("locations/", views.location_list, name="location_list"),
     path("locations/<slug:slug>/", views.location_detail, name="location_detail"),
+    path("doctors/", views.ProviderListView.as_view(), name="provider_list"),
+    path("doctors/<slug:slug>/", views.ProviderDetailView.as_view(), name="provider_detail"),
     path(
         "providers/",
         public_page(
@@ -59,6 +61,7 @@ clinic_patterns = [
 sitemaps = {
     "pages": PageSitemap,
     "locations": LocationSitemap,
+    "doctors": ProviderSitemap,
     "conditions": ConditionSitemap,
     "treatments": TreatmentSitemap,
 }

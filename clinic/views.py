@@ -12,13 +12,15 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
-from django.utils.translation import gettext
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext, gettext_lazy
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.generic import DetailView, ListView
 
 from clinic.language_help import taglines_for
-from clinic.models import SiteInfo
+from clinic.models import Provider, SiteInfo
 from clinic.pagecache import cache_public_page, page_language, site_info_key
 from conditions.models import Condition
 
@@ -73,11 +75,55 @@ def location_detail(request, slug):
                 (location.name, None),
             ],
             "location": location,
+            "providers": Provider.objects.published().filter(locations=location.pk),
             "status": location.status_at(timezone.now()),
             "closures": location.upcoming_closures(today, days=90),
             "structured_data": location.structured_data(site.practice, today),
         },
     )
+
+
+@method_decorator(cache_public_page, name="dispatch")
+class ProviderListView(ListView):
+    extra_context = {
+        "title": gettext_lazy("Our doctors"),
+        "description": gettext_lazy(
+            "The doctors who see you: their specialties, board certifications, the languages "
+            "they speak and where they see patients."
+        ),
+        "breadcrumbs": [(gettext_lazy("Our doctors"), None)],
+    }
+
+    def get_queryset(self):
+        return Provider.objects.published().with_locations()
+
+
+@method_decorator(cache_public_page, name="dispatch")
+class ProviderDetailView(DetailView):
+    def get_queryset(self):
+        return Provider.objects.published().with_locations().with_treatments()
+
+    def get_context_data(self, **kwargs):
+        provider = self.object
+        site = SiteInfo.for_request(self.request)
+        return super().get_context_data(
+            title=gettext("%(name)s: %(specialty)s")
+            % {"name": provider.full_name, "specialty": provider.specialty},
+            description=gettext(
+                "%(name)s, %(specialty)s: background, board certifications, languages, where "
+                "to see them and the treatments they perform."
+            )
+            % {"name": provider.full_name, "specialty": provider.specialty},
+            og_type="profile",
+            breadcrumbs=[
+                (gettext("Our doctors"), reverse("clinic:provider_list")),
+                (provider.full_name, None),
+            ],
+            structured_data=provider.structured_data(
+                site.practice, self.request.build_absolute_uri
+            ),
+            **kwargs,
+        )
 
 
 @cache_public_page

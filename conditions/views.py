@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, ListView
 
+from clinic.models import Provider
 from clinic.pagecache import cache_public_page
 from conditions.models import (
     ENGLISH,
@@ -163,6 +164,7 @@ class TreatmentDetailView(PreviewableMixin, DetailView):
                     "conditions",
                     queryset=Condition.objects.published().only("name", "slug").distinct(),
                 ),
+                Prefetch("providers", queryset=Provider.objects.published()),
             )
         )
 

@@ -6,9 +6,11 @@ from io import StringIO
 from pathlib import Path
 
 import time_machine
+from django.core.files.storage import storages
 from django.core.management import call_command
 
-from clinic.models import Closure, Location, OpeningHours, Practice
+from clinic.management.commands.load_demo import add_demo_providers
+from clinic.models import Closure, Location, OpeningHours, Practice, Provider
 from conditions.models import ClinicalReview, Condition, Treatment
 
 
@@ -79,6 +81,47 @@ def test_demo_loader_also_imports_the_pages_and_records_their_approval_now(db, c
     assert ClinicalReview.objects.filter(language="es").count() == 29
     fbss.refresh_from_db()
     assert fbss.awaiting_review
+
+
+def test_demo_loader_adds_drawn_doctors_once_and_keeps_staff_edits(db, client):
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    assert "Doctors: added 4." in out.getvalue()
+    doctors = {doctor.slug: doctor for doctor in Provider.objects.published()}
+    assert len(doctors) == 4
+    public = storages["public"]
+    for doctor in doctors.values():
+        # Drawn, never a photo of a real person, and said to be so.
+        assert doctor.portrait_is_illustration
+        assert all(public.exists(name) for name in doctor.picture.names())
+        assert doctor.bio_es and doctor.specialty_es
+        assert doctor.locations.exists() and doctor.treatments.exists()
+    assert len({doctor.portrait for doctor in doctors.values()}) == 4  # each their own
+    spanish = [doctor.full_name for doctor in doctors.values() if "es" in doctor.language_codes]
+    assert spanish == ["Daniel Reyes, DO"]
+    page = client.get("/doctors/daniel-reyes/").text
+    assert 'alt="Illustrated portrait of Daniel Reyes, DO"' in page
+    assert 'href="/treatments/facet-joint-injections/"' in page
+    assert "Atiende a sus pacientes en inglés" in client.get("/es/doctors/daniel-reyes/").text
+
+    # Again: what staff edited or deleted stays as they left it.
+    reyes = doctors["daniel-reyes"]
+    reyes.bio = "Edited by staff."
+    reyes.save()
+    reyes.treatments.clear()
+    doctors["priya-raman"].delete()
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    assert "Doctors already present." in out.getvalue()
+    reyes.refresh_from_db()
+    assert (reyes.bio, reyes.treatments.count()) == ("Edited by staff.", 0)
+    assert not Provider.objects.filter(slug="priya-raman").exists()
+
+    # The same drawings each time: loading them again writes no new picture.
+    portraits = {doctor.slug: doctor.portrait for doctor in doctors.values()}
+    Provider.objects.all().delete()
+    assert add_demo_providers() == 4
+    assert dict(Provider.objects.values_list("slug", "portrait")) == portraits
 
 
 def test_a_first_migrate_on_a_new_laptop_prints_no_error(tmp_path):

@@ -13,6 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from appointments.models import Attachment, StatusLink
 from appointments.steps import STEPS
 from tests.appointments.factories import AttachmentFactory
+from tests.clinic.factories import ProviderFactory
 from tests.conftest import log_in_with_second_factor
 
 REQUIRED_CSP = [
@@ -25,12 +26,13 @@ REQUIRED_CSP = [
 NO_STORE = ("/appointments/", "/admin/")
 
 
-def public_urls(condition_slug, treatment_slug, location_slug, status_token):
+def public_urls(condition_slug, treatment_slug, location_slug, provider_slug, status_token):
     """Every non-admin URL pattern, filled in with real objects; fails on a new pattern."""
     values = {
         "conditions/<slug:slug>/": f"conditions/{condition_slug}/",
         "treatments/<slug:slug>/": f"treatments/{treatment_slug}/",
         "locations/<slug:slug>/": f"locations/{location_slug}/",
+        "doctors/<slug:slug>/": f"doctors/{provider_slug}/",
         "appointments/status/<str:token>/": f"appointments/status/{status_token}/",
         # The first question page: it starts a request, so it needs no earlier answers.
         "appointments/request/<slug:slug>/": f"appointments/request/{STEPS[0].slug}/",
@@ -81,6 +83,7 @@ def every_url(pages, admin_user):
         Condition.objects.first().slug,
         Treatment.objects.first().slug,
         "main-clinic",
+        ProviderFactory().slug,
         StatusLink.issue(attachment.request),
     ), admin_urls(Attachment.objects.get(pk=attachment.pk))
 

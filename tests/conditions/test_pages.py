@@ -8,8 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from clinic.models import Location, Provider
 from clinic.pagecache import VERSION_CHECK_SECONDS, VERSION_KEY
 from conditions.models import Condition, ConditionRedFlag, Treatment, TreatmentStep
+from tests.clinic.factories import ProviderFactory
 from tests.conditions.factories import (
     CategoryFactory,
     ConditionFactory,
@@ -208,7 +210,9 @@ def test_sitemap_lists_published_pages_with_lastmod(client, db, demo):
     assert f"<loc>http://testserver{treatment.get_absolute_url()}</loc>" in xml
     assert draft.get_absolute_url() not in xml
     entry = xml[xml.index(live.get_absolute_url()) :]
-    assert f"<lastmod>{live.updated_at:%Y-%m-%d}" in entry[: entry.index("</url>")]
+    assert (
+        f"<lastmod>{timezone.localtime(live.updated_at):%Y-%m-%d}" in entry[: entry.index("</url>")]
+    )
 
 
 def test_home_lists_the_published_conditions(client, pages):
@@ -241,6 +245,13 @@ def build_content(size):
         FAQFactory.create_batch(2, treatment=treatment)
     for page in [*conditions, *treatments]:
         approve(page)  # the public sees FAQs, references and ladders as approved
+    # Doctors who perform the treatments, at every location.
+    for index in range(size):
+        ProviderFactory(
+            locations=Location.objects.all(),
+            treatments=[treatments[(index + offset) % size] for offset in range(3)],
+            portrait="portraits/x",
+        )
     return conditions[0], treatments[0]
 
 
@@ -274,6 +285,9 @@ def test_public_pages_run_the_same_queries_with_3_or_300_of_everything(client, d
         "/search/?q=treatmnt",
         "/sitemap.xml",
         "/locations/",
+        "/locations/main-clinic/",
+        "/doctors/",
+        Provider.objects.first().get_absolute_url(),
     ]
     small = queries_for(client, urls)
     build_content(297)

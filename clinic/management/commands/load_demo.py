@@ -8,18 +8,22 @@ change stays waiting for a real reviewer.
 """
 
 import datetime
+import io
 import tomllib
 from datetime import time
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
+from PIL import Image, ImageDraw
 
-from clinic.models import Closure, Location, OpeningHours, Practice
+from clinic import portraits
+from clinic.models import Closure, Location, OpeningHours, Practice, Provider
 
 PRACTICE = {
     "name": "Bluestem Spine & Pain Center",
@@ -131,6 +135,212 @@ SPANISH = [
 ]
 
 
+# The practice's doctors: fictional people, drawn, not photographed (see illustrated_portrait).
+# Each look: background, skin and its shade, hair and its style, the shirt under the white coat.
+PROVIDERS = [
+    {
+        "slug": "maya-okafor",
+        "name": "Maya Okafor",
+        "credentials": "MD",
+        "specialty": "Interventional pain medicine",
+        "specialty_es": "Medicina intervencionista del dolor",
+        "board_certifications": (
+            "American Board of Anesthesiology — Anesthesiology\n"
+            "American Board of Anesthesiology — Pain Medicine"
+        ),
+        "board_certifications_es": (
+            "American Board of Anesthesiology — Anestesiología\n"
+            "American Board of Anesthesiology — Medicina del dolor"
+        ),
+        "bio": (
+            "Dr. Okafor trained in anesthesiology and then in interventional pain medicine. She "
+            "treats back and neck pain with image-guided injections, radiofrequency ablation "
+            "and spinal cord stimulation, and leads our spinal cord stimulation program.\n\n"
+            "She explains each option in plain words, starting with the simplest, and works "
+            "closely with her patients' surgeons, family doctors and physical therapists."
+        ),
+        "bio_es": (
+            "La Dra. Okafor se formó en anestesiología y después en medicina intervencionista "
+            "del dolor. Trata el dolor de espalda y de cuello con inyecciones guiadas por "
+            "imágenes, ablación por radiofrecuencia y estimulación de la médula espinal, y "
+            "dirige nuestro programa de estimulación de la médula espinal.\n\n"
+            "Explica cada opción con palabras sencillas, empezando por la más simple, y trabaja "
+            "de cerca con los cirujanos, médicos de familia y fisioterapeutas de sus pacientes."
+        ),
+        "languages": "en",
+        "locations": ["main-clinic"],
+        "treatments": [
+            "epidural-steroid-injections",
+            "medial-branch-blocks",
+            "radiofrequency-ablation",
+            "spinal-cord-stimulation",
+            "intrathecal-drug-delivery",
+            "basivertebral-nerve-ablation",
+        ],
+        "look": {
+            "background": "#cfe6e4",
+            "skin": "#8d5a3b",
+            "skin_shade": "#7a4c31",
+            "hair": "#1f1a17",
+            "hair_style": "bun",
+            "shirt": "#2f6f8f",
+        },
+    },
+    {
+        "slug": "daniel-reyes",
+        "name": "Daniel Reyes",
+        "credentials": "DO",
+        "specialty": "Physical medicine and rehabilitation",
+        "specialty_es": "Medicina física y rehabilitación",
+        "board_certifications": (
+            "American Board of Physical Medicine and Rehabilitation\n"
+            "American Board of Physical Medicine and Rehabilitation — Pain Medicine"
+        ),
+        "board_certifications_es": (
+            "American Board of Physical Medicine and Rehabilitation\n"
+            "American Board of Physical Medicine and Rehabilitation — Medicina del dolor"
+        ),
+        "bio": (
+            "Dr. Reyes is a physiatrist: a doctor of physical medicine and rehabilitation. He "
+            "looks at how pain changes the way you move, work and sleep, and builds a plan that "
+            "pairs treatment with exercise to get you moving again.\n\n"
+            "He performs joint, facet and sacroiliac joint injections and trigger point "
+            "injections, and works with our physical therapists on each patient's home "
+            "exercise program. He sees patients in English and Spanish."
+        ),
+        "bio_es": (
+            "El Dr. Reyes es fisiatra: médico especialista en medicina física y rehabilitación. "
+            "Se fija en cómo el dolor cambia su manera de moverse, trabajar y dormir, y prepara "
+            "un plan que combina el tratamiento con ejercicio para que usted vuelva a moverse.\n\n"
+            "Realiza inyecciones en las articulaciones, en las facetas, en la articulación "
+            "sacroilíaca y en puntos gatillo, y trabaja con nuestros fisioterapeutas en el "
+            "programa de ejercicios en casa de cada paciente. Atiende a sus pacientes en inglés "
+            "y en español."
+        ),
+        "languages": "en es",
+        "locations": ["main-clinic", "eastside"],
+        "treatments": [
+            "facet-joint-injections",
+            "sacroiliac-joint-injections",
+            "joint-and-bursa-injections",
+            "trigger-point-injections",
+            "physical-therapy-and-exercise",
+            "medication-management",
+        ],
+        "look": {
+            "background": "#f3e1c7",
+            "skin": "#c98d63",
+            "skin_shade": "#b57c54",
+            "hair": "#2a1d15",
+            "hair_style": "side_part",
+            "beard": True,
+            "shirt": "#6d8f3a",
+        },
+    },
+    {
+        "slug": "priya-raman",
+        "name": "Priya Raman",
+        "credentials": "MD",
+        "specialty": "Neurology and pain medicine",
+        "specialty_es": "Neurología y medicina del dolor",
+        "board_certifications": (
+            "American Board of Psychiatry and Neurology — Neurology\n"
+            "American Board of Psychiatry and Neurology — Pain Medicine"
+        ),
+        "board_certifications_es": (
+            "American Board of Psychiatry and Neurology — Neurología\n"
+            "American Board of Psychiatry and Neurology — Medicina del dolor"
+        ),
+        "bio": (
+            "Dr. Raman trained in neurology before she specialized in pain medicine. She cares "
+            "for people with nerve pain: neuropathy, complex regional pain syndrome, facial pain "
+            "and headaches, and pain that stays after shingles.\n\n"
+            "She combines nerve blocks and peripheral nerve stimulation with carefully chosen "
+            "medicines, and takes the time to explain how nerve pain works, because "
+            "understanding it is part of treating it."
+        ),
+        "bio_es": (
+            "La Dra. Raman se formó en neurología antes de especializarse en medicina del dolor. "
+            "Atiende a personas con dolor de los nervios: neuropatía, síndrome de dolor regional "
+            "complejo, dolor facial y dolores de cabeza, y el dolor que queda después del "
+            "herpes zóster (culebrilla).\n\n"
+            "Combina bloqueos nerviosos y estimulación de nervios periféricos con medicamentos "
+            "elegidos con cuidado, y se toma el tiempo de explicar cómo funciona el dolor de los "
+            "nervios, porque entenderlo es parte del tratamiento."
+        ),
+        "languages": "en hi",
+        "locations": ["eastside"],
+        "treatments": [
+            "nerve-blocks",
+            "sympathetic-plexus-blocks",
+            "peripheral-nerve-stimulation",
+            "medication-management",
+        ],
+        "look": {
+            "background": "#dcd6ef",
+            "skin": "#a86f4c",
+            "skin_shade": "#955f3e",
+            "hair": "#17120f",
+            "hair_style": "long",
+            "glasses": True,
+            "shirt": "#8c3b5a",
+        },
+    },
+    {
+        "slug": "samuel-kowalski",
+        "name": "Samuel Kowalski",
+        "credentials": "MD, MPH",
+        "specialty": "Interventional spine and pain medicine",
+        "specialty_es": "Medicina intervencionista de la columna y del dolor",
+        "board_certifications": (
+            "American Board of Anesthesiology — Anesthesiology\n"
+            "American Board of Anesthesiology — Pain Medicine"
+        ),
+        "board_certifications_es": (
+            "American Board of Anesthesiology — Anestesiología\n"
+            "American Board of Anesthesiology — Medicina del dolor"
+        ),
+        "bio": (
+            "Dr. Kowalski performs our minimally invasive spine procedures, such as the MILD "
+            "procedure, interspinous spacers and sacroiliac joint fusion, for patients whose "
+            "pain has not eased with injections and therapy. They are done through small "
+            "incisions, and most patients go home the same day.\n\n"
+            "He also holds a degree in public health and follows the research closely: he will "
+            "tell you what a procedure is likely to do for someone like you, and what it will "
+            "not."
+        ),
+        "bio_es": (
+            "El Dr. Kowalski realiza nuestros procedimientos de columna mínimamente invasivos, "
+            "como el procedimiento MILD, los espaciadores interespinosos y la fusión de la "
+            "articulación sacroilíaca, para pacientes cuyo dolor no ha mejorado con inyecciones "
+            "y terapia. Se hacen por incisiones pequeñas, y la mayoría de los pacientes vuelve a "
+            "casa el mismo día.\n\n"
+            "También tiene un título en salud pública y sigue de cerca las investigaciones: le "
+            "dirá qué puede esperar de un procedimiento alguien como usted, y qué no."
+        ),
+        "languages": "en pl",
+        "locations": ["main-clinic", "eastside"],
+        "treatments": [
+            "mild-procedure",
+            "interspinous-spacer",
+            "sacroiliac-joint-fusion",
+            "minimally-invasive-si-joint-implant",
+            "percutaneous-discectomy",
+            "kyphoplasty-and-vertebroplasty",
+        ],
+        "look": {
+            "background": "#d6e4f2",
+            "skin": "#f0c9a8",
+            "skin_shade": "#e0b592",
+            "hair": "#8a6a45",
+            "hair_style": "bald",
+            "glasses": True,
+            "shirt": "#34495e",
+        },
+    },
+]
+
+
 class Command(BaseCommand):
     help = (
         "Load the demo practice and its locations. Adds only what is missing and never "
@@ -141,7 +351,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--without-pages",
             action="store_true",
-            help="Only the practice and its locations, not the condition and treatment pages.",
+            help="Only the practice and its locations, not the condition, treatment and doctors' "
+            "pages.",
         )
 
     @transaction.atomic
@@ -177,6 +388,9 @@ class Command(BaseCommand):
             call_command("import_content", stdout=self.stdout)
             approved = approve_demo_pages()
             self.stdout.write(f"Approved {approved} page(s) as the demo clinical reviewer.")
+            # After the pages: the doctors' pages link to the treatments they perform.
+            added = add_demo_providers()
+            self.stdout.write(f"Doctors: added {added}." if added else "Doctors already present.")
 
 
 def add_spanish():
@@ -248,3 +462,100 @@ def _next_weekday(day):
     while day.weekday() >= 5:
         day += datetime.timedelta(days=1)
     return day
+
+
+def add_demo_providers():
+    """The demo doctors, with their illustrated portraits, into an empty table (so a doctor
+    staff deleted stays deleted). Returns how many were added."""
+    if Provider.objects.exists():
+        return 0
+    from conditions.models import Treatment
+
+    locations = {location.slug: location for location in Location.objects.all()}
+    treatments = Treatment.objects.in_bulk(
+        [slug for data in PROVIDERS for slug in data["treatments"]], field_name="slug"
+    )
+    for position, data in enumerate(PROVIDERS):
+        fields = {
+            key: value
+            for key, value in data.items()
+            if key not in {"locations", "treatments", "look"}
+        }
+        provider = Provider.objects.create(
+            **fields,
+            portrait=_publish_illustration(data["look"]),
+            portrait_is_illustration=True,
+            position=position,
+            published=True,
+        )
+        # Those that exist: staff may have deleted a location, and pages may not be loaded.
+        provider.locations.set(filter(None, map(locations.get, data["locations"])))
+        provider.treatments.set(filter(None, map(treatments.get, data["treatments"])))
+    return len(PROVIDERS)
+
+
+def _publish_illustration(look):
+    """Through the same checks and renditions as a portrait uploaded in the admin."""
+    encoded = io.BytesIO()
+    illustrated_portrait(look).save(encoded, "PNG")
+    return portraits.publish(portraits.check(ContentFile(encoded.getvalue())))
+
+
+PORTRAIT_SIZE = 640
+SCALE = 2  # drawn at twice the size, then scaled down: smooth edges
+COAT, COAT_SHADE, STETHOSCOPE, EYES, MOUTH = "#ffffff", "#d5dbe0", "#3b4650", "#2b2b2b", "#7a3b32"
+
+
+def illustrated_portrait(look):
+    """A flat head-and-shoulders drawing in a white coat, from a few colours and shapes.
+
+    No photo of a real person stands in for a fictional doctor. The same look always gives
+    the same picture, so loading the demo again writes no new files.
+    """
+    image = Image.new("RGB", (PORTRAIT_SIZE * SCALE,) * 2, look["background"])
+    draw = ImageDraw.Draw(image)
+
+    def box(*coords):
+        return [value * SCALE for value in coords]
+
+    hair, skin, shade, style = look["hair"], look["skin"], look["skin_shade"], look["hair_style"]
+    if style == "long":  # behind the head and shoulders
+        draw.rounded_rectangle(box(196, 170, 444, 470), radius=110 * SCALE, fill=hair)
+    # The coat, the shirt in its opening, the lapels.
+    draw.ellipse(box(70, 470, 570, 900), fill=COAT)
+    draw.polygon(box(262, 478, 378, 478, 320, 600), fill=look["shirt"])
+    draw.line(box(262, 478, 320, 600, 378, 478), fill=COAT_SHADE, width=6 * SCALE)
+    draw.line(box(230, 500, 288, 640), fill=COAT_SHADE, width=5 * SCALE)
+    draw.line(box(410, 500, 352, 640), fill=COAT_SHADE, width=5 * SCALE)
+    # The neck, the stethoscope around it, the ears and the head.
+    draw.rounded_rectangle(box(282, 380, 358, 500), radius=20 * SCALE, fill=shade)
+    draw.arc(box(236, 420, 404, 600), 20, 160, fill=STETHOSCOPE, width=9 * SCALE)
+    draw.ellipse(box(372, 560, 408, 596), fill="#8a96a0", outline=STETHOSCOPE, width=5 * SCALE)
+    draw.ellipse(box(208, 250, 248, 320), fill=shade)
+    draw.ellipse(box(392, 250, 432, 320), fill=shade)
+    draw.ellipse(box(220, 150, 420, 410), fill=skin)
+    # The hair on top.
+    if style == "bald":
+        draw.chord(box(214, 190, 426, 330), 150, 210, fill=hair)
+        draw.chord(box(214, 190, 426, 330), 330, 30, fill=hair)
+    else:
+        draw.chord(box(214, 136, 426, 330), 180, 360, fill=hair)
+    if style == "bun":
+        draw.ellipse(box(272, 88, 368, 180), fill=hair)
+    if style == "side_part":
+        draw.polygon(box(300, 160, 420, 226, 424, 260, 350, 214), fill=hair)
+    # The face.
+    brows = EYES if style == "bald" else hair
+    draw.ellipse(box(272, 262, 288, 280), fill=EYES)
+    draw.ellipse(box(352, 262, 368, 280), fill=EYES)
+    draw.line(box(264, 246, 294, 242), fill=brows, width=5 * SCALE)
+    draw.line(box(346, 242, 376, 246), fill=brows, width=5 * SCALE)
+    if look.get("beard"):
+        draw.chord(box(232, 250, 408, 412), 10, 170, fill=hair)
+    smile = "#f2f2f2" if look.get("beard") else MOUTH  # light on a dark beard
+    draw.arc(box(290, 300, 350, 350), 20, 160, fill=smile, width=5 * SCALE)
+    if look.get("glasses"):
+        draw.ellipse(box(252, 246, 308, 298), outline=STETHOSCOPE, width=5 * SCALE)
+        draw.ellipse(box(332, 246, 388, 298), outline=STETHOSCOPE, width=5 * SCALE)
+        draw.line(box(308, 270, 332, 270), fill=STETHOSCOPE, width=5 * SCALE)
+    return image.resize((PORTRAIT_SIZE, PORTRAIT_SIZE), Image.Resampling.LANCZOS)
