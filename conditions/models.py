@@ -15,6 +15,7 @@ import hashlib
 import json
 import operator
 import re
+import secrets
 import unicodedata
 
 import markdown
@@ -27,13 +28,14 @@ from django.db.models import Case, F, Func, Q, TextField, Value, When
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape, strip_tags
+from django.utils.html import escape, format_html, strip_tags
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.utils import build_localized_fieldname
 from simple_history.models import HistoricalRecords
 
+from clinic.illustrations import illustration_at
 from clinic.models import RedFlagTier
 from clinic.pagecache import PublicContent, PublicContentQuerySet
 
@@ -43,20 +45,83 @@ ALLOWED_TAGS = {
 }  # fmt: skip
 
 
+# A figure: a line of its own holding only a Markdown image of one of the site's illustrations,
+# `![what it shows](/static/img/illustrations/name.svg "caption")` (docs/content.md).
+FIGURE_LINE = re.compile(
+    r'^!\[(?P<alt>[^\]\n]*)\]\((?P<src>[^\s)]*)(?:[ \t]+"(?P<caption>[^"\n]*)")?\)[ \t]*$', re.M
+)
+FIGURE_EXAMPLE = '![what it shows](/static/img/illustrations/name.svg "caption")'
+
+
 def render_markdown(text):
     """Editor Markdown as safe HTML: no raw HTML, script, style or foreign attributes survive.
 
-    Headings are demoted to <h3> at most, since each section already has its <h2>.
+    Headings are demoted to <h3> at most, since each section already has its <h2>. Figure
+    lines become <figure>s of the site's own illustrations; the sanitiser allows no <img> at
+    all, so no other picture (from another site, or a script address) can get through.
     """
-    html = markdown.markdown(text or "", extensions=["sane_lists", "tables"])
+    figures = []
+    # Unguessable, so no text an editor types can stand in for a figure.
+    marker = f"figure{secrets.token_hex(8)}n"
+
+    def set_aside(line):
+        figures.append(_figure(line["alt"], line["src"], line["caption"]))
+        return f"\n\n{marker}{len(figures) - 1}\n\n"
+
+    html = markdown.markdown(
+        FIGURE_LINE.sub(set_aside, text or ""), extensions=["sane_lists", "tables"]
+    )
     html = re.sub(r"<(/?)h[12]([ >])", r"<\1h3\2", html)
-    return nh3.clean(
+    html = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes={"a": {"href", "title"}, "abbr": {"title"}, "th": {"scope"}},
         url_schemes={"http", "https", "mailto", "tel"},
         link_rel=None,
     )
+    # Built from escaped parts after sanitising, so its <img> is the only one on the page.
+    return re.sub(rf"<p>{marker}(\d+)</p>", lambda found: figures[int(found[1])], html)
+
+
+def _figure(alt, src, caption):
+    """An illustration with its size from its file (so the page keeps its room while it
+    loads), loaded when the reader scrolls near it. Nothing without a description."""
+    picture = illustration_at(src)
+    if picture is None or not alt.strip():
+        return ""
+    caption = (caption or "").strip()
+    return format_html(
+        '<figure class="illustration"><img src="{}" alt="{}" width="{}" height="{}" '
+        'loading="lazy" decoding="async" class="img-fluid">{}</figure>',
+        picture.url,
+        alt.strip(),
+        picture.width,
+        picture.height,
+        format_html("<figcaption>{}</figcaption>", caption) if caption else "",
+    )
+
+
+def figure_problems(text):
+    """What is wrong with the pictures in some Markdown, for the editor who wrote it: each must
+    be a figure line with a description, of one of the site's illustrations."""
+    problems = []
+    for line in FIGURE_LINE.finditer(text or ""):
+        if not line["alt"].strip():
+            problems.append(
+                f"The picture {line['src']} needs a description of what it shows (its alt text, "
+                f"for people who cannot see it) between the square brackets: {FIGURE_EXAMPLE}"
+            )
+        if illustration_at(line["src"]) is None:
+            problems.append(
+                f"{line['src'] or 'A picture without an address'} is not one of the site's "
+                "illustrations: a picture must be a file in /static/img/illustrations/."
+            )
+    if "![" in FIGURE_LINE.sub("", text or ""):
+        problems.append(
+            "A picture must be one of the site's illustrations, alone on a line of its own: "
+            f"{FIGURE_EXAMPLE}"
+        )
+    return problems
 
 
 def strip_accents(text):
@@ -117,6 +182,19 @@ def localized(*fields):
 
 def active_language():
     return (get_language() or ENGLISH).split("-")[0]
+
+
+def _check_figures(obj, fields):
+    """Refuse Markdown whose pictures would not show (figure_problems), naming the field in
+    the language it is in: the admin shows the message under it, the import with the file."""
+    problems = {
+        name: messages
+        for field in fields
+        for language, name in ((ENGLISH, field), (SPANISH, f"{field}_{SPANISH}"))
+        if (messages := figure_problems(in_language(obj, field, language)))
+    }
+    if problems:
+        raise ValidationError(problems)
 
 
 class Reviewer(PublicContent):
@@ -357,6 +435,10 @@ class Page(PublicContent):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        _check_figures(self, self.markdown_fields)
 
     def save(self, *args, **kwargs):
         # The working copy's HTML in every language, for staff previews and the next
@@ -916,6 +998,10 @@ class FAQ(PageItem):
 
     def __str__(self):
         return self.question
+
+    def clean(self):
+        super().clean()
+        _check_figures(self, ["answer"])
 
     def save(self, *args, **kwargs):
         for language in LANGUAGES:

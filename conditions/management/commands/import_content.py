@@ -357,7 +357,7 @@ class Command(BaseCommand):
         spanish = _spanish_items(page) if outcome == "updated" else {}
         page.faqs.all().delete()
         for number, (question, answer) in enumerate(wanted["faqs"]):
-            FAQ.objects.create(
+            faq = FAQ(
                 condition=page if model is Condition else None,
                 treatment=page if model is Treatment else None,
                 question=question,
@@ -365,6 +365,11 @@ class Command(BaseCommand):
                 position=number,
                 **spanish.get(("faq", number), {}),
             )
+            try:
+                faq.full_clean()
+            except ValidationError as error:
+                raise CommandError(f"{content.path.name}: {error.message_dict}") from error
+            faq.save()
         page.references.all().delete()
         Reference.objects.bulk_create(
             Reference(
