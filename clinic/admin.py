@@ -233,11 +233,6 @@ class PatientFormAdminForm(forms.ModelForm):
         self.refused_uploads = list(refused_uploads)
 
     def clean_file(self):
-        if self.refused_uploads:  # larger than the limit: dropped while it streamed in
-            raise ValidationError(
-                [refusal_message(name, reason) for name, reason in self.refused_uploads],
-                code="refused",
-            )
         upload = self.cleaned_data["file"]
         if not isinstance(upload, UploadedFile):
             return upload  # the file already published, unchanged
@@ -250,6 +245,21 @@ class PatientFormAdminForm(forms.ModelForm):
             )
         scan_before_publishing(upload)
         return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.refused_uploads:
+            # Dropped while it streamed in, past the size limit: say so, instead of "This field
+            # is required" (or, on a change, silently keeping the file already published).
+            self.errors.pop("file", None)
+            self.add_error(
+                "file",
+                ValidationError(
+                    [refusal_message(name, reason) for name, reason in self.refused_uploads],
+                    code="refused",
+                ),
+            )
+        return cleaned
 
 
 @admin.register(PatientForm)

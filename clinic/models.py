@@ -345,11 +345,10 @@ class Location(SiteContent):
             },
             "openingHoursSpecification": opening,
             "specialOpeningHoursSpecification": special,
+            "hasMap": self.map_link,
         }
         if self.fax:
             data["faxNumber"] = self.fax.as_e164
-        if self.map_url:
-            data["hasMap"] = self.map_url
         return data
 
 
@@ -635,9 +634,7 @@ class PatientForm(PublicContent):
         blank=True,
         help_text="A sentence or two in the form's own language: what it is for, when to bring it.",
     )
-    language = models.CharField(
-        max_length=2, choices=Language.choices, default=Language.ENGLISH
-    )
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
     file = models.FileField(
         "PDF",
         storage=public_storage,
