@@ -14,7 +14,7 @@ PAGES = [
     "/search/?q=", "/locations/", "/locations/main-clinic/", "/providers/", "/privacy/",
     "/accessibility/", "/appointments/request/", "/appointments/refer/", "/no-such-page/",
     "/language-help/", "/es/", "/es/conditions/failed-back-surgery-syndrome/",
-    "/es/language-help/", "/es/no-such-page/",
+    "/es/language-help/", "/es/no-such-page/", "/insurance/", "/insurance/?q=zzz", "/first-visit/",
 ]  # fmt: skip
 
 
