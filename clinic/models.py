@@ -617,6 +617,11 @@ class PatientFormQuerySet(PublicContentQuerySet):
     def published(self):
         return self.filter(published=True)
 
+    def language_first(self, language):
+        """The forms in `language` first (the page's), then the others, each in their order."""
+        first = models.Case(models.When(language=language, then=0), default=1)
+        return self.order_by(first, "position", "title")
+
 
 class PatientForm(PublicContent):
     """A form patients fill in before their first visit: a PDF staff upload in the admin,

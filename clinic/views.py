@@ -146,7 +146,9 @@ def first_visit(request):
                 "to fill in before you come, and parking and directions for each office."
             ),
             "breadcrumbs": [(title, None)],
-            "patient_forms": PatientForm.objects.published(),
+            "patient_forms": PatientForm.objects.published().language_first(
+                translation.get_language()
+            ),
         },
     )
 
