@@ -2,11 +2,14 @@
 
 import datetime
 import functools
+import re
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import holidays
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.files.storage import storages
 from django.db import models
 from django.db.models import Prefetch
 from django.urls import reverse
@@ -14,12 +17,15 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.dateformat import time_format
 from django.utils.formats import get_format
+from django.utils.functional import LazyObject
+from django.utils.text import slugify
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from localflavor.us.models import USStateField, USZipCodeField
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
+from appointments.encryption import sha256_of
 from clinic.pagecache import PublicContent, PublicContentQuerySet, content_changed, site_info_key
 from clinic.portraits import Portrait
 
@@ -109,9 +115,28 @@ class Location(SiteContent):
     zip_code = USZipCodeField("ZIP code")
     phone = PhoneNumberField()
     fax = PhoneNumberField(blank=True)
-    map_url = models.URLField(blank=True, help_text="Link to directions on a map site.")
+    map_url = models.URLField(
+        blank=True,
+        help_text="Link to directions on a map site. Empty: an OpenStreetMap search for the "
+        "address.",
+    )
     directions = models.TextField(
-        blank=True, help_text="Parking, entrance, accessibility: plain text, shown as written."
+        blank=True,
+        help_text="Finding the entrance and the office once inside: plain text, shown as written.",
+    )
+    parking = models.TextField(
+        blank=True,
+        help_text="Where to park, what it costs, accessible spaces. Plain text, shown as written.",
+    )
+    public_transit = models.TextField(
+        blank=True,
+        help_text="Bus or train lines and the nearest stop. Plain text, shown as written.",
+    )
+    accessibility = models.TextField(
+        "accessibility of the building",
+        blank=True,
+        help_text="Steps, ramps, doors, elevators, restrooms, wheelchairs to borrow. Plain text, "
+        "shown as written.",
     )
     notify_emails = models.TextField(
         "staff to notify",
@@ -155,6 +180,16 @@ class Location(SiteContent):
 
     def get_absolute_url(self):
         return reverse("clinic:location_detail", kwargs={"slug": self.slug})
+
+    @property
+    def map_link(self):
+        """Where "Directions on a map" goes: the link staff set, else an OpenStreetMap search for
+        the street address (without the suite, which map searches do not know). A plain link:
+        no map is embedded, nothing is loaded from the map site until the visitor follows it."""
+        if self.map_url:
+            return self.map_url
+        address = f"{self.street_address}, {self.city}, {self.state} {self.zip_code}"
+        return f"https://www.openstreetmap.org/search?{urlencode({'query': address})}"
 
     @property
     def notify_email_list(self):
@@ -316,11 +351,10 @@ class Location(SiteContent):
             "address": self.postal_address(),
             "openingHoursSpecification": opening,
             "specialOpeningHoursSpecification": special,
+            "hasMap": self.map_link,
         }
         if self.fax:
             data["faxNumber"] = self.fax.as_e164
-        if self.map_url:
-            data["hasMap"] = self.map_url
         return data
 
 
@@ -475,6 +509,175 @@ class RedFlag(SiteContent):
 
     def __str__(self):
         return f"{self.get_tier_display()}: {self.text}"
+
+
+def search_words(text):
+    """The words of a name or a search as plan search compares them: accents, case and
+    punctuation gone ("Blue Cross—PPO" → ["blue", "cross", "ppo"])."""
+    from conditions.models import fold  # conditions imports this module
+
+    return re.findall(r"\w+", fold(text))
+
+
+class InsurancePlanQuerySet(PublicContentQuerySet):
+    def search(self, text):
+        """Plans whose name or other names hold every word of `text`, anywhere in them:
+        "blue cross", "BCBS", "medicaid", "Clínica" finds "Clinica"."""
+        words = search_words(text)
+        if not words:
+            return self.none()
+        return self.filter(*(models.Q(search_text__contains=word) for word in words))
+
+    def by_kind(self):
+        """[(kind, [plans])] in the order of InsurancePlan.Kind, kinds without a plan left out."""
+        plans = list(self)
+        return [
+            (kind, group)
+            for kind in InsurancePlan.Kind
+            if (group := [plan for plan in plans if plan.kind == kind])
+        ]
+
+
+class InsurancePlan(PublicContent):
+    """A plan patients ask about, on the insurance page: one we take, or one we do not, so that
+    its members get a clear answer before they call."""
+
+    class Kind(models.TextChoices):
+        # The headings of the insurance page, in this order.
+        COMMERCIAL = "commercial", _("Commercial insurance")
+        MEDICARE = "medicare", _("Medicare")
+        MEDICARE_ADVANTAGE = "medicare_advantage", _("Medicare Advantage")
+        MEDICAID = "medicaid", _("Medicaid and managed Medicaid")
+        WORKERS_COMPENSATION = "workers_compensation", _("Workers' compensation")
+        AUTO = "auto", _("Auto accident and personal injury")
+        OTHER = "other", _("Other plans")
+
+    name = models.CharField(
+        max_length=150,
+        help_text="As it reads on the member's card, e.g. 'Blue Cross Blue Shield of Illinois — "
+        "PPO'. The same in English and Spanish.",
+    )
+    also_called = models.TextField(
+        blank=True,
+        help_text="Other names patients search for, one a line, e.g. 'BCBS' or 'Blue Cross'. "
+        "Not shown; only searched.",
+    )
+    kind = models.CharField(max_length=30, choices=Kind.choices, default=Kind.COMMERCIAL)
+    accepted = models.BooleanField(
+        default=True,
+        help_text="Untick for a plan we do not take: it stays listed, so its members read a "
+        "clear 'not accepted'.",
+    )
+    note = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="One short line for members, e.g. 'Referral required' or 'Prior authorization "
+        "for procedures'.",
+    )
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order within its kind.")
+    # Derived on save from the name and other names: what search compares (search_words).
+    search_text = models.TextField(blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = InsurancePlanQuerySet.as_manager()
+    # history: registered in clinic/translation.py, after the Spanish fields.
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.search_text = " ".join(search_words(f"{self.name}\n{self.also_called}"))
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("clinic:insurance")
+
+
+class PublicStorage(LazyObject):
+    """The "public" storage of settings.STORAGES (served at /media/), looked up when first
+    used, so a test's storage settings apply."""
+
+    def _setup(self):
+        self._wrapped = storages["public"]
+
+
+_public_storage = PublicStorage()
+
+
+def public_storage():
+    return _public_storage
+
+
+def patient_form_name(form, filename):
+    """forms/<title>-<the content's hash>.pdf: a new file has a new name, so the copies that
+    browsers keep for a year (clinic.views.public_file) are never out of date."""
+    return f"forms/{slugify(form.title)[:80] or 'form'}-{sha256_of(form.file)[:12]}.pdf"
+
+
+class PatientFormQuerySet(PublicContentQuerySet):
+    def published(self):
+        return self.filter(published=True)
+
+    def language_first(self, language):
+        """The forms in `language` first (the page's), then the others, each in their order."""
+        first = models.Case(models.When(language=language, then=0), default=1)
+        return self.order_by(first, "position", "title")
+
+
+class PatientForm(PublicContent):
+    """A form patients fill in before their first visit: a PDF staff upload in the admin,
+    examined and scanned for viruses before it is written to the public storage."""
+
+    class Language(models.TextChoices):
+        ENGLISH = "en", _("English")
+        SPANISH = "es", _("Spanish")
+
+    title = models.CharField(
+        max_length=120,
+        help_text="In the form's own language, e.g. 'New patient health history'.",
+    )
+    description = models.TextField(
+        blank=True,
+        help_text="A sentence or two in the form's own language: what it is for, when to bring it.",
+    )
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
+    file = models.FileField(
+        "PDF",
+        storage=public_storage,
+        upload_to=patient_form_name,
+        max_length=200,
+        help_text="A PDF of at most 10 MB, without scripts or attached files. It is checked and "
+        "scanned for viruses before anyone can download it.",
+    )
+    file_size = models.PositiveIntegerField(default=0, editable=False)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order on the page.")
+    published = models.BooleanField(
+        default=True, help_text="Shown on the first-visit page for patients to download."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PatientFormQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["position", "title"]
+        verbose_name = "form for patients"
+        verbose_name_plural = "forms for patients"
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        self.file_size = self.file.size if self.file else 0
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("clinic:first_visit")
 
 
 def red_flag_tiers(site_flags, page_flags=()):

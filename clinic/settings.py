@@ -257,7 +257,13 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "public": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": PUBLIC_MEDIA_ROOT, "base_url": PUBLIC_MEDIA_URL},
+        "OPTIONS": {
+            "location": PUBLIC_MEDIA_ROOT,
+            "base_url": PUBLIC_MEDIA_URL,
+            # Public, unlike uploads (FILE_UPLOAD_PERMISSIONS): a proxy may serve the folder.
+            "file_permissions_mode": 0o644,
+            "directory_permissions_mode": 0o755,
+        },
     },
     "private": {
         "BACKEND": "appointments.storage.EncryptedStorage",

@@ -24,6 +24,8 @@ class PageSitemap(BilingualSitemap):
             "clinic:privacy",
             "clinic:accessibility",
             "clinic:language_help",
+            "clinic:insurance",
+            "clinic:first_visit",
         ]
 
     def location(self, item):

@@ -12,7 +12,7 @@ and every save would fail (docs/decisions.md, "Spanish content").
 import simple_history
 from modeltranslation.translator import TranslationOptions, register
 
-from clinic.models import Closure, Location, Practice, Provider, RedFlag
+from clinic.models import Closure, InsurancePlan, Location, Practice, Provider, RedFlag
 
 
 @register(Practice)
@@ -23,7 +23,7 @@ class PracticeTranslation(TranslationOptions):
 
 @register(Location)
 class LocationTranslation(TranslationOptions):
-    fields = ("directions",)
+    fields = ("directions", "parking", "public_transit", "accessibility")
 
 
 @register(Closure)
@@ -45,5 +45,11 @@ class ProviderTranslation(TranslationOptions):
     required_languages = {"en": ("specialty", "bio")}
 
 
-for model in (Practice, Location, Closure, RedFlag, Provider):
+@register(InsurancePlan)
+class InsurancePlanTranslation(TranslationOptions):
+    # Plan names are what the member's card says, in either language; only the note is worded.
+    fields = ("note",)
+
+
+for model in (Practice, Location, Closure, RedFlag, Provider, InsurancePlan):
     simple_history.register(model)

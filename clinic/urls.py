@@ -56,6 +56,8 @@ clinic_patterns = [
         name="accessibility",
     ),
     path("language-help/", views.language_help, name="language_help"),
+    path("insurance/", views.insurance, name="insurance"),
+    path("first-visit/", views.first_visit, name="first_visit"),
 ]
 
 sitemaps = {

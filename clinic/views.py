@@ -1,3 +1,4 @@
+import re
 import sys
 import uuid
 from pathlib import PurePosixPath
@@ -20,7 +21,7 @@ from django.views.decorators.http import require_GET
 from django.views.generic import DetailView, ListView
 
 from clinic.language_help import taglines_for
-from clinic.models import Provider, SiteInfo
+from clinic.models import InsurancePlan, PatientForm, Provider, SiteInfo
 from clinic.pagecache import cache_public_page, page_language, site_info_key
 from conditions.models import Condition
 
@@ -141,6 +142,59 @@ def language_help(request):
             ),
             "breadcrumbs": [(title, None)],
             "taglines": taglines_for(translation.get_language()),
+        },
+    )
+
+
+# A search is a few words of a plan's name: anything longer is cut, not searched.
+INSURANCE_SEARCH_MAX_LENGTH = 100
+
+
+@cache_public_page(query=["q"])
+def insurance(request):
+    """The plans we take and do not take, by kind, searchable without JavaScript (?q=)."""
+    raw = request.GET.get("q", "")
+    # Printable characters only, white space folded: nothing odd is echoed or searched.
+    query = re.sub(r"\s+", " ", "".join(c if c.isprintable() else " " for c in raw)).strip()
+    query = query[:INSURANCE_SEARCH_MAX_LENGTH]
+    plans = InsurancePlan.objects.all()
+    if query:
+        plans = plans.search(query)
+    title = gettext("Insurance")
+    return render(
+        request,
+        "clinic/insurance.html",
+        {
+            "title": title,
+            "description": gettext(
+                "The insurance plans we accept and do not accept, what referral and prior "
+                "authorization mean for you, and paying for your care yourself."
+            ),
+            "breadcrumbs": [(title, None)],
+            "query": query,
+            "plan_groups": plans.by_kind(),
+        },
+    )
+
+
+@cache_public_page
+def first_visit(request):
+    """What to bring, how long it takes, what happens, the forms to fill in, and how to get to
+    each office (the locations come with the site chrome)."""
+    title = gettext("Your first visit")
+    return render(
+        request,
+        "clinic/first_visit.html",
+        {
+            "title": title,
+            "description": gettext(
+                "What to bring to your first visit, how long it takes, what happens, the forms "
+                "to fill in before you come, and parking and directions for each office."
+            ),
+            "breadcrumbs": [(title, None)],
+            "patient_forms": PatientForm.objects.published().language_first(
+                translation.get_language()
+            ),
         },
     )
 

@@ -13,7 +13,7 @@ from django.test import override_settings
 from django.utils.functional import empty
 
 from appointments.models import private_storage
-from clinic.models import Location, Practice
+from clinic.models import Location, Practice, public_storage
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -45,8 +45,10 @@ def _test_storages(tmp_path_factory):
     }
     with override_settings(STORAGES=storages):
         private_storage()._wrapped = empty  # look it up again, in the temporary folder
+        public_storage()._wrapped = empty
         yield
     private_storage()._wrapped = empty
+    public_storage()._wrapped = empty
 
 
 @pytest.fixture(autouse=True)

@@ -168,7 +168,7 @@ def test_opening_status_in_spanish(main_clinic, moment, expected):
 def test_the_demo_loader_adds_spanish_wording_and_keeps_what_staff_wrote(demo):
     practice = Practice.objects.get()
     assert practice.referral_policy_es.startswith("Atendemos a pacientes nuevos")
-    assert Location.objects.get(slug="eastside").directions_es.startswith("Estacionamiento")
+    assert Location.objects.get(slug="eastside").parking_es.startswith("Estacionamiento")
     practice.referral_policy_es = "Escrito por el personal."
     practice.referral_details_es = ""
     practice.save()

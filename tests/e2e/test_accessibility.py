@@ -13,8 +13,8 @@ PAGES = [
     "/treatments/radiofrequency-ablation/", "/search/?q=sciatica", "/search/?q=qwxzjkv",
     "/search/?q=", "/locations/", "/locations/main-clinic/", "/providers/", "/privacy/",
     "/accessibility/", "/appointments/request/", "/appointments/refer/", "/no-such-page/",
-    "/language-help/", "/doctors/", "/doctors/maya-okafor/", "/es/",
-    "/es/conditions/failed-back-surgery-syndrome/", "/es/language-help/",
+    "/language-help/", "/doctors/", "/doctors/maya-okafor/", "/insurance/", "/insurance/?q=zzz",
+    "/first-visit/", "/es/", "/es/conditions/failed-back-surgery-syndrome/", "/es/language-help/",
     "/es/doctors/daniel-reyes/", "/es/no-such-page/",
 ]  # fmt: skip
 

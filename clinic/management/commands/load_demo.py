@@ -12,6 +12,7 @@ import io
 import tomllib
 from datetime import time
 
+import pikepdf
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
@@ -23,7 +24,15 @@ from django.utils import timezone, translation
 from PIL import Image, ImageDraw
 
 from clinic import portraits
-from clinic.models import Closure, Location, OpeningHours, Practice, Provider
+from clinic.models import (
+    Closure,
+    InsurancePlan,
+    Location,
+    OpeningHours,
+    PatientForm,
+    Practice,
+    Provider,
+)
 
 PRACTICE = {
     "name": "Bluestem Spine & Pain Center",
@@ -73,8 +82,21 @@ LOCATIONS = [
         "phone": "+12175550100",
         "fax": "+12175550101",
         "directions": (
-            "Free parking in the surface lot by the main entrance. The building is step-free; "
-            "take the elevator to the second floor. Wheelchairs are available at the front desk."
+            "Enter through the glass doors facing the parking lot. Take the elevator to the "
+            "second floor; Suite 200 is on the left as you step out."
+        ),
+        "parking": (
+            "Free parking in the lot in front of the building, with six accessible spaces next "
+            "to the main entrance. No ticket or permit needed."
+        ),
+        "public_transit": (
+            "City bus route 10 stops at Prairie Crossing Dr & Wabash Ave, a two-minute walk "
+            "along a level sidewalk."
+        ),
+        "accessibility": (
+            "Step-free from the parking lot to the front desk: automatic doors, an elevator to "
+            "the second floor and accessible restrooms on each floor. Wheelchairs are available "
+            "at the entrance; ask at the front desk if you need a hand."
         ),
         "notify_emails": "frontdesk@bluestem-pain.example",
         "hours": MAIN_HOURS,
@@ -90,7 +112,21 @@ LOCATIONS = [
         "zip_code": "61820",
         "phone": "+12175550140",
         "fax": "+12175550141",
-        "directions": "Street parking and a lot behind the building. Ground floor, step-free.",
+        "directions": (
+            "The entrance faces Meadowlark Lane. The clinic is on the ground floor, to the right "
+            "of the lobby."
+        ),
+        "parking": (
+            "Free street parking on Meadowlark Lane (two-hour limit) and a free lot behind the "
+            "building, with two accessible spaces by the rear door."
+        ),
+        "public_transit": (
+            "City bus route 5 stops at Meadowlark Ln & Oak St, one block west of the clinic."
+        ),
+        "accessibility": (
+            "Ground floor, step-free from the street and from the rear lot. The rear door opens "
+            "with a push button. An accessible restroom is next to the waiting room."
+        ),
         "notify_emails": "eastside-desk@bluestem-pain.example",
         "hours": EAST_HOURS,
     },
@@ -121,17 +157,270 @@ SPANISH = [
         Location,
         "directions",
         LOCATIONS[0]["directions"],
-        "Estacionamiento gratis en el lote junto a la entrada principal. El edificio no tiene "
-        "escalones: tome el elevador al segundo piso. Hay sillas de ruedas en la recepción.",
+        "Entre por las puertas de vidrio que dan al estacionamiento. Tome el elevador al segundo "
+        "piso; la Suite 200 está a la izquierda al salir del elevador.",
+    ),
+    (
+        Location,
+        "parking",
+        LOCATIONS[0]["parking"],
+        "Estacionamiento gratis en el lote frente al edificio, con seis espacios accesibles "
+        "junto a la entrada principal. No necesita boleto ni permiso.",
+    ),
+    (
+        Location,
+        "public_transit",
+        LOCATIONS[0]["public_transit"],
+        "La ruta 10 del autobús de la ciudad para en Prairie Crossing Dr y Wabash Ave, a dos "
+        "minutos a pie por una acera plana.",
+    ),
+    (
+        Location,
+        "accessibility",
+        LOCATIONS[0]["accessibility"],
+        "Sin escalones desde el estacionamiento hasta la recepción: puertas automáticas, "
+        "elevador al segundo piso y baños accesibles en cada piso. Hay sillas de ruedas en la "
+        "entrada; pida ayuda en la recepción si la necesita.",
     ),
     (
         Location,
         "directions",
         LOCATIONS[1]["directions"],
-        "Estacionamiento en la calle y en un lote detrás del edificio. En la planta baja, "
-        "sin escalones.",
+        "La entrada da a Meadowlark Lane. La clínica está en la planta baja, a la derecha del "
+        "vestíbulo.",
+    ),
+    (
+        Location,
+        "parking",
+        LOCATIONS[1]["parking"],
+        "Estacionamiento gratis en Meadowlark Lane (máximo dos horas) y en un lote gratis detrás "
+        "del edificio, con dos espacios accesibles junto a la puerta trasera.",
+    ),
+    (
+        Location,
+        "public_transit",
+        LOCATIONS[1]["public_transit"],
+        "La ruta 5 del autobús de la ciudad para en Meadowlark Ln y Oak St, a una cuadra al "
+        "oeste de la clínica.",
+    ),
+    (
+        Location,
+        "accessibility",
+        LOCATIONS[1]["accessibility"],
+        "Planta baja, sin escalones desde la calle y desde el lote trasero. La puerta trasera "
+        "se abre con un botón. Hay un baño accesible junto a la sala de espera.",
     ),
     (Closure, "reason", TRAINING_DAY_REASON, "Capacitación del personal"),
+]
+
+# How to reach each demo office, added to a demo location that has none of it yet (one loaded
+# before these fields existed).
+LOCATION_DETAILS = ("parking", "public_transit", "accessibility")
+
+COMMERCIAL, MEDICARE, ADVANTAGE, MEDICAID, WORKERS, AUTO, OTHER = InsurancePlan.Kind
+REFERRAL = ("Referral required", "Se necesita remisión")
+PRIOR_AUTHORIZATION = (
+    "Prior authorization for procedures",
+    "Autorización previa para procedimientos",
+)
+# (kind, name, other names, accepted, (note, its Spanish)): plan names stay as on the card.
+INSURANCE_PLANS = [
+    (COMMERCIAL, "Aetna — PPO and HMO", "Aetna Choice POS", True, PRIOR_AUTHORIZATION),
+    (
+        COMMERCIAL,
+        "Blue Cross Blue Shield of Illinois — PPO",
+        "BCBS\nBCBSIL\nBlue Cross\nBlue Shield",
+        True,
+        PRIOR_AUTHORIZATION,
+    ),
+    (
+        COMMERCIAL,
+        "Blue Cross Blue Shield of Illinois — HMO Illinois and Blue Advantage HMO",
+        "BCBS HMO\nBCBSIL\nBlue Cross\nBlue Shield",
+        True,
+        (
+            "Referral from your HMO primary care doctor required",
+            "Se necesita remisión de su médico de cabecera del HMO",
+        ),
+    ),
+    (COMMERCIAL, "Cigna — Open Access Plus and PPO", "Cigna OAP", True, PRIOR_AUTHORIZATION),
+    (COMMERCIAL, "Health Alliance — PPO and HMO", "HA", True, REFERRAL),
+    (
+        COMMERCIAL,
+        "UnitedHealthcare — Choice Plus",
+        "UHC\nUnited Healthcare\nUnited",
+        True,
+        PRIOR_AUTHORIZATION,
+    ),
+    (
+        COMMERCIAL,
+        "Ambetter from Meridian (Health Insurance Marketplace)",
+        "Ambetter\nMarketplace\nObamacare\nACA",
+        False,
+        ("", ""),
+    ),
+    (
+        MEDICARE,
+        "Original Medicare (Part B)",
+        "Traditional Medicare\nMedicare Part B",
+        True,
+        (
+            "With or without a supplement (Medigap) plan",
+            "Con o sin un plan suplementario (Medigap)",
+        ),
+    ),
+    (
+        MEDICARE,
+        "Medicare supplement (Medigap) plans",
+        "Medigap\nMedicare supplement",
+        True,
+        ("With Original Medicare", "Junto con Medicare Original"),
+    ),
+    (MEDICARE, "Railroad Medicare", "RRB\nRailroad Retirement Board", True, ("", "")),
+    (ADVANTAGE, "Aetna Medicare Advantage — PPO and HMO", "Aetna Medicare", True, REFERRAL),
+    (
+        ADVANTAGE,
+        "Humana Medicare Advantage — Gold Plus HMO and PPO",
+        "Humana Gold\nHumana Medicare",
+        True,
+        REFERRAL,
+    ),
+    (
+        ADVANTAGE,
+        "UnitedHealthcare Medicare Advantage — AARP Medicare Advantage",
+        "AARP\nUHC Medicare\nUnited Healthcare Medicare",
+        True,
+        PRIOR_AUTHORIZATION,
+    ),
+    (ADVANTAGE, "Health Alliance Medicare", "HA Medicare", True, PRIOR_AUTHORIZATION),
+    (ADVANTAGE, "Wellcare Medicare Advantage", "Wellcare", False, ("", "")),
+    (
+        MEDICAID,
+        "Illinois Medicaid (HFS medical card)",
+        "HFS\nMedical card\nIllinois Medicaid\nMedicaid",
+        True,
+        ("Bring your HFS medical card", "Traiga su tarjeta médica de HFS"),
+    ),
+    (
+        MEDICAID,
+        "Blue Cross Community Health Plans (HealthChoice Illinois)",
+        "BCCHP\nMedicaid\nHealthChoice Illinois\nBlue Cross\nBCBS",
+        True,
+        REFERRAL,
+    ),
+    (
+        MEDICAID,
+        "Meridian (HealthChoice Illinois)",
+        "Meridian Medicaid\nMedicaid\nHealthChoice Illinois",
+        True,
+        REFERRAL,
+    ),
+    (
+        MEDICAID,
+        "Molina Healthcare of Illinois (HealthChoice Illinois)",
+        "Molina\nMedicaid\nHealthChoice Illinois",
+        True,
+        REFERRAL,
+    ),
+    (
+        MEDICAID,
+        "CountyCare Health Plan (Cook County)",
+        "CountyCare\nMedicaid\nHealthChoice Illinois",
+        False,
+        ("", ""),
+    ),
+    (
+        WORKERS,
+        "Illinois workers' compensation",
+        "Workers comp\nWork injury\nJob injury\nIWCC",
+        True,
+        (
+            "Bring your claim number and your adjuster's name and phone number",
+            "Traiga su número de reclamo y el nombre y teléfono de su ajustador",
+        ),
+    ),
+    (
+        AUTO,
+        "Auto insurance medical payments coverage (MedPay)",
+        "MedPay\nCar accident\nAuto accident",
+        True,
+        (
+            "Bring the claim number and your auto insurer's phone number",
+            "Traiga el número de reclamo y el teléfono de su aseguradora de auto",
+        ),
+    ),
+    (
+        AUTO,
+        "Letters of protection and liens (personal injury cases)",
+        "LOP\nLien\nAttorney\nLawyer",
+        False,
+        ("", ""),
+    ),
+    (
+        OTHER,
+        "TRICARE — Prime and Select",
+        "Tricare\nMilitary",
+        True,
+        (
+            "Referral required for TRICARE Prime",
+            "Se necesita remisión para TRICARE Prime",
+        ),
+    ),
+]
+
+# (title, language, description, lines to fill in): small PDFs made when the demo is loaded.
+PATIENT_FORMS = [
+    (
+        "New patient health history",
+        PatientForm.Language.ENGLISH,
+        "Your pain, your medicines and the treatments and surgeries you have had. Fill it in "
+        "at home and bring it to your first visit.",
+        [
+            "Name",
+            "Date of birth",
+            "Doctor who referred you",
+            "Where is your pain?",
+            "Since when?",
+            "Pain today, from 0 (none) to 10 (the worst)",
+            "Treatments you have tried",
+            "Surgeries (what and when)",
+            "Medicines and doses",
+            "Allergies",
+        ],
+    ),
+    (
+        "Historia clínica del paciente nuevo",
+        PatientForm.Language.SPANISH,
+        "Su dolor, sus medicamentos y los tratamientos y cirugías que ha tenido. Llénela en "
+        "casa y tráigala a su primera visita.",
+        [
+            "Nombre",
+            "Fecha de nacimiento",
+            "Médico que lo remitió",
+            "¿Dónde le duele?",
+            "¿Desde cuándo?",
+            "Dolor hoy, de 0 (nada) a 10 (el peor)",
+            "Tratamientos que ha probado",
+            "Cirugías (cuáles y cuándo)",
+            "Medicamentos y dosis",
+            "Alergias",
+        ],
+    ),
+    (
+        "Pain diary",
+        PatientForm.Language.ENGLISH,
+        "Write down your pain each day for the two weeks before your visit: how strong, where, "
+        "and what helps. It shows your doctor what a visit cannot.",
+        [
+            "Date",
+            "Pain in the morning, 0 to 10",
+            "Pain in the evening, 0 to 10",
+            "Where it hurt",
+            "What made it better",
+            "What made it worse",
+            "Medicines you took",
+        ],
+    ),
 ]
 
 
@@ -379,6 +668,14 @@ class Command(BaseCommand):
                     reason=TRAINING_DAY_REASON,
                 )
             created.append(location.name)
+        if add_location_details():
+            created.append("parking and transit details")
+        if not InsurancePlan.objects.exists():
+            add_insurance_plans()
+            created.append("insurance plans")
+        if not PatientForm.objects.exists():
+            add_patient_forms()
+            created.append("forms for patients")
         if add_spanish():
             created.append("the Spanish wording")
         self.stdout.write(
@@ -405,6 +702,83 @@ def add_spanish():
             row.save(update_fields=[f"{field}_es"])
             added += 1
     return added
+
+
+def add_location_details():
+    """Parking, transit and accessibility for the demo's own locations that have none of them
+    yet (loaded before these fields existed). Returns how many locations."""
+    added = 0
+    empty = {f"{field}_en": "" for field in LOCATION_DETAILS}
+    for data in LOCATIONS:
+        for location in Location.objects.filter(slug=data["slug"], **empty):
+            for field in LOCATION_DETAILS:
+                setattr(location, f"{field}_en", data[field])
+            location.save(update_fields=[f"{field}_en" for field in LOCATION_DETAILS])
+            added += 1
+    return added
+
+
+def add_insurance_plans():
+    # One save each, not bulk_create(): save() derives what search compares.
+    positions = {}
+    for kind, name, also_called, accepted, (note, note_es) in INSURANCE_PLANS:
+        positions[kind] = positions.get(kind, -1) + 1
+        InsurancePlan.objects.create(
+            kind=kind,
+            name=name,
+            also_called=also_called,
+            accepted=accepted,
+            note_en=note,
+            note_es=note_es,
+            position=positions[kind],
+        )
+
+
+def add_patient_forms():
+    """The demo's forms, as PDFs made here: our own, so not scanned (make run has no clamd)."""
+    for position, (title, language, description, lines) in enumerate(PATIENT_FORMS):
+        PatientForm.objects.create(
+            title=title,
+            language=language,
+            description=description,
+            file=ContentFile(form_pdf(title, lines), name="form.pdf"),
+            position=position,
+        )
+
+
+def form_pdf(title, lines):
+    """A one-page letter-size PDF: the title, then a line to write on for each item. Helvetica
+    in WinAnsi encoding, which has Spanish's accented letters and ¿."""
+    document = pikepdf.new()
+    font = document.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font,
+            Subtype=pikepdf.Name.Type1,
+            BaseFont=pikepdf.Name.Helvetica,
+            Encoding=pikepdf.Name.WinAnsiEncoding,
+        )
+    )
+
+    def text(x, y, size, words):
+        escaped = words.encode("cp1252").replace(b"\\", b"\\\\")
+        escaped = escaped.replace(b"(", b"\\(").replace(b")", b"\\)")
+        return b"BT /F1 %d Tf %d %d Td (%s) Tj ET\n" % (size, x, y, escaped)
+
+    content = text(72, 710, 18, title)
+    for number, line in enumerate(lines):
+        y = 660 - number * 48
+        content += text(72, y, 11, line) + b"72 %d m 540 %d l S\n" % (y - 22, y - 22)
+    page = pikepdf.Dictionary(
+        Type=pikepdf.Name.Page,
+        MediaBox=[0, 0, 612, 792],
+        Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font)),
+        Contents=document.make_stream(content),
+    )
+    document.pages.append(pikepdf.Page(page))
+    document.docinfo["/Title"] = title
+    output = io.BytesIO()
+    document.save(output, deterministic_id=True)
+    return output.getvalue()
 
 
 def demo_reviewer():
