@@ -15,7 +15,6 @@ The parser is the standard library's: CSS's structure (strings, comments, blocks
 @media) is all a filter of selectors needs, and tinycss2 is not a dependency of the site.
 """
 
-import io
 import re
 import tokenize
 from pathlib import Path
@@ -67,12 +66,12 @@ def split_top_level(text, separator):
     """Split on `separator` where it is outside strings and brackets."""
     parts, depth, start = [], 0, 0
     for match in re.finditer(rf"{STRING}|[()\[\]{re.escape(separator)}]", text, re.S):
-        token = match.group()
-        if token in "([":
+        piece = match.group()
+        if piece in "([":
             depth += 1
-        elif token in ")]":
+        elif piece in ")]":
             depth -= 1
-        elif token == separator and depth == 0:
+        elif piece == separator and depth == 0:
             parts.append(text[start : match.start()])
             start = match.end()
     parts.append(text[start:])
@@ -83,23 +82,23 @@ def blocks(css):
     """(prelude, block text or None) for each rule at the top level of comment-free CSS."""
     depth, parens, start, block_start = 0, 0, 0, 0
     for match in STRUCTURE.finditer(css):
-        token = match.group()
-        if token == "(":
+        piece = match.group()
+        if piece == "(":
             parens += 1
-        elif token == ")":
+        elif piece == ")":
             parens -= 1
-        elif token == "{":
+        elif piece == "{":
             if depth == 0:
                 prelude, block_start = css[start : match.start()], match.end()
             depth += 1
-        elif token == "}":
+        elif piece == "}":
             depth -= 1
             if depth < 0:
                 raise ValueError(f"unbalanced '}}' at character {match.start()}")
             if depth == 0:
                 yield prelude, css[block_start : match.start()]
                 start = match.end()
-        elif token == ";" and depth == 0 and parens == 0:
+        elif piece == ";" and depth == 0 and parens == 0:
             yield css[start : match.start()], None
             start = match.end()
     if depth or css[start:].strip():
@@ -141,10 +140,10 @@ def needs(selector):
     for match in re.finditer(rf"{STRING}|[()\[\]]", selector):
         if depth == 0:
             outside.append(selector[index : match.start()])
-        token = match.group()
-        if token in "([":
+        piece = match.group()
+        if piece in "([":
             depth += 1
-        elif token in ")]":
+        elif piece in ")]":
             depth -= 1
         index = match.end()
     outside.append(selector[index:])
@@ -152,7 +151,7 @@ def needs(selector):
 
 
 def keep_used_selectors(rules, used):
-    """The style rules reduced to the selectors that can match; @keyframes and others as they are."""
+    """Style rules cut down to the selectors that can match; @keyframes and the like as they are."""
     kept = []
     for rule in rules:
         if rule.is_at and rule.at_keyword in GROUPING:
@@ -206,9 +205,8 @@ def prune(rules, words):
     for rule in rules:
         if rule.is_at and rule.at_keyword in GROUPING:
             rule.body = prune(rule.body, words)
-        elif rule.at_keyword.endswith("keyframes"):
-            if rule.prelude.split()[-1] not in words:
-                continue
+        elif rule.at_keyword.endswith("keyframes") and rule.prelude.split()[-1] not in words:
+            continue
         if rule.body == []:
             continue
         kept.append(rule)
@@ -271,9 +269,9 @@ def template_dirs():
 
 def python_strings(path):
     with path.open("rb") as source:
-        for token in tokenize.tokenize(source.readline):
-            if token.type == tokenize.STRING:
-                yield token.string
+        for piece in tokenize.tokenize(source.readline):
+            if piece.type == tokenize.STRING:
+                yield piece.string
 
 
 def used_words():
