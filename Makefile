@@ -1,6 +1,6 @@
 # The two commands a newcomer needs: `make run` and `make test`. See README.md.
 .DEFAULT_GOAL := help
-.PHONY: help install messages compilemessages run test test-browser screenshots format serve bench bench-site bench-admin bench-fax lighthouse clean
+.PHONY: help install messages compilemessages css run test test-browser screenshots format serve bench bench-site bench-admin bench-fax lighthouse clean
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -25,6 +25,9 @@ messages: install ## Collect the interface strings into each app's locale/es/LC_
 
 compilemessages: install ## Compile the .po files (the .mo files are not committed)
 	DJANGO_DEBUG=1 $(MANAGE) compilemessages -l es --ignore=.venv
+
+css: install ## Rebuild static/css/bootstrap.css from the templates
+	DJANGO_DEBUG=1 $(MANAGE) build_css
 
 run: export DJANGO_DEBUG := 1
 run: export OMP_THREAD_LIMIT := 1

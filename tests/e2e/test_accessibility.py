@@ -136,3 +136,21 @@ def test_refused_form_pages(site, page, base_url, watch, settings):
     expect(page.get_by_role("heading", level=1)).to_have_text("Your form could not be sent")
     assert_accessible(page)
     watch.assert_clean()
+
+
+def test_dark_mode_pages_and_forms_showing_errors(site, page, base_url, watch):
+    """With the system set to dark (site.css's prefers-color-scheme), still AA everywhere."""
+    page.emulate_media(color_scheme="dark")
+    for path in ["/", "/conditions/failed-back-surgery-syndrome/", "/treatments/", "/locations/"]:
+        page.goto(base_url + path)
+        assert_accessible(page)
+    page.goto(base_url + "/appointments/request/safety/")  # a patient's request started
+    for path, button in [
+        ("/appointments/request/about-you/", "Continue"),
+        ("/appointments/refer/", "Send"),
+    ]:
+        page.goto(base_url + path)
+        page.get_by_role("button", name=button).click()
+        expect(page.get_by_role("alert")).to_be_visible()
+        assert_accessible(page)
+    watch.assert_clean()
