@@ -34,7 +34,11 @@ def home(request):
     return render(
         request,
         "clinic/home.html",
-        {"title": gettext("Pain care for your spine, joints and nerves"), "conditions": conditions},
+        {
+            "title": gettext("Pain care for your spine, joints and nerves"),
+            "conditions": conditions,
+            "providers": Provider.objects.published(),
+        },
     )
 
 

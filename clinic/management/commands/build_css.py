@@ -16,6 +16,7 @@ The parser is the standard library's: CSS's structure (strings, comments, blocks
 """
 
 import re
+import sys
 import tokenize
 from pathlib import Path
 
@@ -250,12 +251,14 @@ def slim(css, used, read_elsewhere):
 
 
 def project_paths():
-    """The apps of this project (not the installed packages)."""
+    """The apps of this project (not the installed packages, even in a .venv inside it)."""
     base = Path(settings.BASE_DIR).resolve()
+    environment = Path(sys.prefix).resolve()
     return [
         Path(config.path)
         for config in apps.get_app_configs()
         if Path(config.path).resolve().is_relative_to(base)
+        and not Path(config.path).resolve().is_relative_to(environment)
     ]
 
 
