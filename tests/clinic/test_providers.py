@@ -301,6 +301,33 @@ def test_doctors_page_lists_the_published_doctors(client, doctor):
     assert 'aria-current="page">Our doctors</li>' in html
 
 
+def test_home_page_introduces_the_doctors(client, doctor):
+    ProviderFactory(name="Hidden Person", published=False)
+    html = client.get("/").text
+    section = html[html.index('id="our-doctors"') : html.index('id="how-referral-works"')]
+    assert 'href="/doctors/maya-okafor/">Maya Okafor, MD</a>' in section
+    assert "Interventional pain medicine" in section
+    assert 'href="/doctors/">More about our doctors</a>' in section
+    assert "Hidden Person" not in html
+    spanish = client.get("/es/").text
+    assert "Medicina intervencionista del dolor" in spanish
+    assert 'href="/es/doctors/">Más sobre nuestros médicos</a>' in spanish
+
+
+def test_every_page_links_the_doctors_the_first_visit_and_insurance(client, demo):
+    navigation = client.get("/privacy/").text.split('<nav class="navbar', 1)[1].split("</nav>")[0]
+    for href, name in [
+        ("/doctors/", "Our doctors"),
+        ("/first-visit/", "Your first visit"),
+        ("/insurance/", "Insurance"),
+    ]:
+        assert f'href="{href}">{name}</a>' in navigation
+    assert (
+        'href="/first-visit/" aria-current="page">Your first visit</a>'
+        in client.get("/first-visit/").text
+    )
+
+
 def test_doctor_page_shows_the_profile(client, doctor):
     rfa = TreatmentFactory(name="Nerve ablation test", slug="nerve-ablation-test")
     draft = TreatmentFactory(name="Draft procedure", status="draft")
@@ -479,6 +506,7 @@ def test_pages_run_the_same_queries_with_2_or_40_doctors(client, demo):
     treatments = TreatmentFactory.create_batch(3)
     first, _ = add_doctors(2, treatments)
     urls = [
+        "/",
         "/doctors/",
         first.get_absolute_url(),
         "/es/doctors/",
@@ -492,6 +520,7 @@ def test_pages_run_the_same_queries_with_2_or_40_doctors(client, demo):
     # Each page's own queries, beyond what any page pays on a cold cache.
     bookkeeping = cold_queries(client, "/providers/")
     own = {url: count - bookkeeping for url, count in few.items()}
+    assert own["/"] == 2  # the conditions, the doctors
     assert own["/doctors/"] == 2  # the doctors, their locations
     assert own[first.get_absolute_url()] == 3  # the doctor, locations, treatments
     assert own["/locations/main-clinic/"] == 1  # its doctors: the location is in the chrome
