@@ -50,9 +50,20 @@ PAGES = {
     "condition page": "/conditions/failed-back-surgery-syndrome/",
     "treatment index": "/treatments/",
     "search": "/search/?q=sciatica",
+    "doctors": "/doctors/",
+    "insurance search": "/insurance/?q=blue+cross",
+    "first visit": "/first-visit/",
     "request start page": "/appointments/request/",
 }
-CONTENT_PAGES = ["home", "condition page", "treatment index", "search"]
+CONTENT_PAGES = [
+    "home",
+    "condition page",
+    "treatment index",
+    "search",
+    "doctors",
+    "insurance search",
+    "first visit",
+]
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))

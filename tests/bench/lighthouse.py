@@ -2,9 +2,10 @@
 
 Run with `make lighthouse`, which installs Lighthouse (npm, pinned in the Makefile) and points
 it at Debian's Chromium. Serves the site as `make bench` does (gunicorn, production settings,
-demo content) and prints the four category scores of each page, mobile then desktop. Exits 1 if
-any score is under 100, so the target can guard a release; it is not part of `make test`
-(Lighthouse needs Node.js and takes minutes).
+demo content) and prints the four category scores of each page, mobile then desktop, with the
+audits that cost points. Exits 1 if a page fails an audit (other than those in DELIBERATE), so
+the target can guard a release; it is not part of `make test` (Lighthouse needs Node.js and
+takes about 7 minutes).
 """
 
 import json
@@ -40,6 +41,14 @@ PAGES = {
     "request form": "/appointments/request/",
     "referral form": "/appointments/refer/",
     "Spanish home": "/es/",
+}
+
+
+# Audits a page fails on purpose, and why. Search results are kept out of search engines
+# (`noindex`, as Google advises for a site's own search), which Lighthouse's SEO category counts
+# against the page; the scores are still printed, the audit named.
+DELIBERATE = {
+    "search": {"is-crawlable": "search results carry noindex on purpose"},
 }
 
 
@@ -108,15 +117,18 @@ def main():
                     + (f"   below 1: {', '.join(failing)}" if failing else ""),
                     flush=True,
                 )
-                if min(results.values()) < 100:
+                if set(failing) - set(DELIBERATE.get(name, {})):
                     below.append(f"{name} ({preset})")
     finally:
         server.terminate()
         server.wait()
+    for name, audits in DELIBERATE.items():
+        for audit, reason in audits.items():
+            print(f"Failed on purpose: {name}, {audit}: {reason}.")
     if below:
-        print("Under 100:", ", ".join(below))
+        print("Under 100 (other than on purpose):", ", ".join(below))
         sys.exit(1)
-    print("Every page scores 100 in every category, mobile and desktop.")
+    print("Every other audit passes: 100 in every category, mobile and desktop.")
 
 
 if __name__ == "__main__":
