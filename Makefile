@@ -1,6 +1,6 @@
 # The two commands a newcomer needs: `make run` and `make test`. See README.md.
 .DEFAULT_GOAL := help
-.PHONY: help install messages compilemessages css run test test-browser screenshots format serve bench bench-site bench-admin bench-fax lighthouse clean
+.PHONY: help install lock messages compilemessages css run test test-browser screenshots format serve bench bench-site bench-admin bench-fax lighthouse clean
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -11,14 +11,23 @@ PORT ?= 8000
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: pyproject.toml
+# requirements.lock pins every package, with its hashes, within pyproject.toml's ranges: the
+# same versions on every machine. The project itself is run from the checkout, not installed.
+$(BIN)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet ".[dev]"
-	rm -rf build clinic.egg-info
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	touch $@
 
-install: $(BIN)/.installed ## Create .venv and install the dependencies
+install: $(BIN)/.installed ## Create .venv and install the dependencies from requirements.lock
+
+# Keeps each pin that still fits pyproject.toml's ranges; LOCK_ARGS=--upgrade takes the newest
+# of everything, LOCK_ARGS="--upgrade-package django" of one package. For CPython 3.11 on
+# Linux x86_64 (what CI runs); the hashes cover every file of each release.
+lock: install ## Update requirements.lock from pyproject.toml's ranges (LOCK_ARGS=--upgrade: newest)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --quiet \
+		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+		--custom-compile-command "make lock" $(LOCK_ARGS) --output-file requirements.lock
 
 messages: install ## Collect the interface strings into each app's locale/es/LC_MESSAGES/django.po
 	DJANGO_DEBUG=1 $(MANAGE) messages

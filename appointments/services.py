@@ -248,7 +248,8 @@ def _queue_emails(appointment, admin_url, status_token=None):
     try:
         with transaction.atomic():  # both emails or neither, so the note below is true
             queue_new_request_emails(appointment, admin_url, status_token)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001
+        # Whatever failed (the database, a template), the request is saved: it must not fail.
         logger.error(
             "Emails for request %s were not queued (%s); a note on the request says so.",
             appointment.reference,
@@ -256,7 +257,8 @@ def _queue_emails(appointment, admin_url, status_token=None):
         )
         try:
             Note.objects.create(request=appointment, text=EMAILS_NOT_QUEUED)
-        except Exception as note_error:
+        except Exception as note_error:  # noqa: BLE001
+            # The database may be what failed: the log line above is all that can be done.
             logger.error(
                 "Note on request %s not saved either (%s).",
                 appointment.reference,
@@ -311,7 +313,7 @@ def _queue_records_email(appointment):
     )
     try:
         queue_records_added_email(appointment, admin_url)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001
         # The records are saved and the request is in review: the queue shows it anyway.
         logger.error(
             "Email about records for request %s not queued (%s)",

@@ -310,7 +310,7 @@ def _examine_pdf(upload, name):
             with pikepdf.open(upload.file) as document:
                 refused = _pdf_refusal(document)
                 pages = len(document.pages)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001
             # qpdf fails on hostile or damaged bytes with PdfError, PasswordError, and at times
             # others (RuntimeError, ValueError): to the sender they all mean the same.
             logger.info("PDF not readable: %s", type(error).__name__)

@@ -71,7 +71,7 @@ class OutboxAdminEmailHandler(AdminEmailHandler):
                 message=message,
                 headers={"Auto-Submitted": "auto-generated"},
             )
-        except Exception:  # noqa: S110
+        except Exception:  # noqa: BLE001, S110
             # The database or the cache may be what failed: the log line is already written,
             # and an error report must never turn into a second error.
             pass

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
+from django.utils import timezone
 
 from appointments.validators import ICD10_CODE, is_valid_npi, join_icd10_codes
 
@@ -379,7 +380,8 @@ def _date_of_birth(value):
         born = datetime.date(year, month, day)
     except ValueError:
         return None
-    today = datetime.date.today()
+    # The clinic's day (TIME_ZONE), not the server's: they differ late in the evening.
+    today = timezone.localdate()
     if not (today.year - 120 <= born.year and born < today):
         return None
     return born.isoformat()

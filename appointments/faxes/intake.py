@@ -58,7 +58,8 @@ def read_fax(reading_id):
         reading.attempts += 1
         _give_up(reading, str(error)[:100])
         return
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001
+        # Anything else (storage, tesseract, the database) may pass: the task tries again.
         _failed_attempt(reading, error)
         return
     fill_from_fax(reading, pages, suggestions)

@@ -157,7 +157,7 @@ def _open_image(file, content_type):
         return image, min(getattr(image, "n_frames", 1), MAX_PAGES)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise UnreadableFax("page too large") from None
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001
         # Broken or hostile bytes make Pillow fail with almost any exception.
         raise UnreadableFax(f"not a readable image ({type(error).__name__})") from None
 
@@ -172,7 +172,8 @@ def _decoded(image, index):
         return ImageOps.exif_transpose(image).convert("L"), declared_dpi(image)
     except UnreadableFax:
         raise
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001
+        # As on opening: a broken page makes Pillow fail with almost any exception.
         raise UnreadableFax(f"not a readable image ({type(error).__name__})") from None
 
 

@@ -838,6 +838,6 @@ class Migration(migrations.Migration):
             name='summary_es',
             field=models.CharField(help_text='One sentence or two, at most 200 characters. Also the Spanish search-engine description.', max_length=200, null=True),
         ),
-    
+
         migrations.RunPython(copy_english, migrations.RunPython.noop),
     ]

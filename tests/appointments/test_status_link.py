@@ -184,7 +184,7 @@ def test_each_status_is_shown_in_plain_words(client, demo, staff, move, shown):
 def test_a_scheduled_visit_shows_date_time_and_place(client, demo, staff):
     appointment = ReferralFactory()
     eastside = Location.objects.get(slug="eastside")
-    when = timezone.make_aware(datetime.datetime(2026, 12, 3, 10, 15))
+    when = datetime.datetime(2026, 12, 3, 10, 15, tzinfo=timezone.get_current_timezone())
     appointment.move_to("scheduled", by=staff, scheduled_for=when, scheduled_location=eastside)
     page = opened_page(client, appointment)
     assert "Thursday, December 3, 2026, 10:15 AM" in page
