@@ -768,6 +768,9 @@ class AccessLog(models.Model):
 
     class Meta:
         ordering = ["-at", "-pk"]
+        # Not "access log": django-axes has one too, of logins ("Staff logins" in the admin).
+        verbose_name = "record access log entry"
+        verbose_name_plural = "record access log entries"
 
     def __str__(self):
         return f"{self.get_action_display()} {self.reference}".strip()

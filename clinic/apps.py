@@ -1,3 +1,4 @@
+from axes import apps as axes_apps
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 
@@ -16,3 +17,11 @@ class ClinicAdminConfig(admin_apps.AdminConfig):
 
     default = False
     default_site = "clinic.adminsite.ClinicAdminSite"
+
+
+class StaffLoginsConfig(axes_apps.AppConfig):
+    """django-axes under a name staff recognise: its "access logs" are logins to the staff
+    site, not the record access log of appointments.AccessLog."""
+
+    default = False
+    verbose_name = "Staff logins"

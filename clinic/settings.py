@@ -60,7 +60,7 @@ INSTALLED_APPS = [
     "post_office",
     "django_otp",
     "django_otp.plugins.otp_totp",
-    "axes",
+    "clinic.apps.StaffLoginsConfig",  # django-axes, named for the admin index
     "django_tasks",
     "django_tasks_db",
     "clinic",

@@ -97,6 +97,15 @@ def test_the_queue_fits_a_laptop_screen(front_desk, page, base_url, watch):
     assert_accessible(page)
 
 
+def test_the_queue_counts_on_the_index_are_styled_as_tiles(front_desk, page, base_url, watch):
+    """The counts are laid out by css/admin.css, which Django's own index does not load."""
+    ReferralFactory()
+    page.goto(f"{base_url}/admin/")
+    expect(page.locator(".queue-summary ul").first).to_have_css("display", "flex")
+    expect(page.locator(".queue-summary li a").first).to_have_css("border-radius", "8px")
+    watch.assert_clean()
+
+
 def test_a_request_page_shows_what_the_desk_needs_in_the_first_screen(
     front_desk, page, base_url, watch
 ):
