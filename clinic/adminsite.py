@@ -1,5 +1,6 @@
 """The staff site: Django's admin, with two-factor login for staff who can see requests or change
-how patients reach the practice, and the day's picture of the queue on its index page."""
+how patients reach the practice. Its index page shows the day's picture of the queue
+(appointments.admin_summary) and the pages due for medical review."""
 
 import time
 
@@ -93,33 +94,16 @@ class ClinicAdminSite(admin.AdminSite):
         return not needs_second_factor(request.user) or request.user.is_verified()
 
     def index(self, request, extra_context=None):
+        # The queue's counts belong to appointments; imported here, once the apps are loaded,
+        # so that the admin site does not depend on appointments at import time.
+        from appointments.admin_summary import index_context
+
         extra_context = {
             **(extra_context or {}),
-            "queue_summary": self.queue_summary(request),
-            "source_summary": self.source_summary(request),
+            **index_context(request, self.name),
             "review_summary": self.review_summary(request),
-            "scan_summary": self.scan_summary(request),
         }
         return super().index(request, extra_context)
-
-    def scan_summary(self, request):
-        """For staff who open patient files: whether virus scanning is off on this machine, or
-        down (a scan failed, or a file waited longer than a scan takes), and what waits."""
-        if not request.user.has_perm(REQUEST_PERMISSION):
-            return None
-        from appointments.models import Attachment
-        from appointments.scanning import scanning_is_off
-
-        if scanning_is_off():
-            return {"off": True}
-        files = Attachment.objects
-        if not files.scan_overdue().exists():
-            return None
-        return {
-            "waiting": files.being_checked().count(),
-            "failed": files.scan_failed().count(),
-            "contact": settings.CLINIC_SECURITY_CONTACT,
-        }
 
     def review_summary(self, request):
         """For editors and clinical reviewers: pages due for medical review within 30 days or
@@ -138,46 +122,3 @@ class ClinicAdminSite(admin.AdminSite):
             waiting += model.objects.awaiting_review().count()
         due.sort(key=lambda item: item[0].next_review_due)
         return {"due": due, "waiting": waiting}
-
-    def source_summary(self, request):
-        """Open requests by how they came (web, phone, fax…), each with a link to that list."""
-        if not request.user.has_perm(REQUEST_PERMISSION):
-            return None
-        from django.db.models import Count
-
-        from appointments.models import AppointmentRequest
-
-        counts = dict(
-            AppointmentRequest.objects.open()
-            .values_list("source")
-            .annotate(count=Count("pk"))
-            .order_by()
-        )
-        changelist = reverse(f"{self.name}:appointments_appointmentrequest_changelist")
-        return [
-            (source.label, counts.get(source.value, 0), f"{changelist}?source__exact={source}")
-            for source in AppointmentRequest.Source
-        ]
-
-    def queue_summary(self, request):
-        """New, urgent, overdue and waiting counts, each with a link to that list."""
-        if not request.user.has_perm(REQUEST_PERMISSION):
-            return None
-        from appointments.models import AppointmentRequest  # the registry is ready by now
-
-        requests = AppointmentRequest.objects
-        changelist = reverse(f"{self.name}:appointments_appointmentrequest_changelist")
-        return [
-            ("New", requests.filter(status="new").count(), f"{changelist}?status__exact=new"),
-            (
-                "Urgent",
-                requests.urgent().count(),
-                f"{changelist}?queue=to_schedule&urgency__exact=urgent",
-            ),
-            ("Overdue", requests.overdue().count(), f"{changelist}?response=overdue"),
-            (
-                "Waiting",
-                requests.filter(status="waiting").count(),
-                f"{changelist}?status__exact=waiting",
-            ),
-        ]

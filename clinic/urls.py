@@ -2,7 +2,6 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
-from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
 from clinic import views
@@ -11,12 +10,9 @@ from clinic.sitemaps import LocationSitemap, PageSitemap, ProviderSitemap
 from conditions.sitemaps import ConditionSitemap, TreatmentSitemap
 
 
-def public_page(template_name, title, description):
-    view = TemplateView.as_view(
-        template_name=template_name,
-        extra_context={"title": title, "description": description, "breadcrumbs": [(title, None)]},
-    )
-    return cache_public_page(view)
+def public_page(template_name):
+    """A page of fixed words: its template sets its title and description (base.html)."""
+    return cache_public_page(TemplateView.as_view(template_name=template_name))
 
 
 clinic_patterns = [
@@ -25,36 +21,9 @@ clinic_patterns = [
     path("locations/<slug:slug>/", views.location_detail, name="location_detail"),
     path("doctors/", views.ProviderListView.as_view(), name="provider_list"),
     path("doctors/<slug:slug>/", views.ProviderDetailView.as_view(), name="provider_detail"),
-    path(
-        "providers/",
-        public_page(
-            "clinic/providers.html",
-            _("Records and referrals for physicians"),
-            _(
-                "How to refer a patient: the fax number, the records to send and how quickly we "
-                "respond."
-            ),
-        ),
-        name="providers",
-    ),
-    path(
-        "privacy/",
-        public_page(
-            "clinic/privacy.html",
-            _("Notice of privacy practices"),
-            _("A summary of how we use and protect your health information, and your rights."),
-        ),
-        name="privacy",
-    ),
-    path(
-        "accessibility/",
-        public_page(
-            "clinic/accessibility.html",
-            _("Accessibility"),
-            _("How we make this website usable for everyone, and how to tell us about a problem."),
-        ),
-        name="accessibility",
-    ),
+    path("providers/", public_page("clinic/providers.html"), name="providers"),
+    path("privacy/", public_page("clinic/privacy.html"), name="privacy"),
+    path("accessibility/", public_page("clinic/accessibility.html"), name="accessibility"),
     path("language-help/", views.language_help, name="language_help"),
     path("insurance/", views.insurance, name="insurance"),
     path("first-visit/", views.first_visit, name="first_visit"),

@@ -81,11 +81,14 @@ def status_now(location):
 
 @register.inclusion_tag("includes/breadcrumbs.html", takes_context=True)
 def breadcrumb_trail(context, trail):
-    """Breadcrumbs after "Home": (name, url) pairs, the last (the current page) with no url.
+    """Breadcrumbs after "Home": (name, url) pairs, the last (the current page) with no url,
+    or just the current page's name (a page right under "Home", named in its template).
 
     Rendered as a navigation list and as schema.org BreadcrumbList data.
     """
     request = context["request"]
+    if isinstance(trail, str):
+        trail = [(trail, None)]
     crumbs = [(_("Home"), reverse("clinic:home")), *trail]
     data = {
         "@context": "https://schema.org",
