@@ -1,4 +1,3 @@
-import difflib
 import re
 
 from django.db.models import Prefetch
@@ -18,12 +17,9 @@ from conditions.models import (
     Treatment,
     TreatmentCategory,
     active_language,
-    fold,
-    lines,
 )
-
-SEARCH_MAX_LENGTH = 100
-SEARCH_MAX_RESULTS = 50
+from conditions.search import MAX_QUERY_LENGTH, clean_query, find_pages
+from conditions.structured_data import condition_structured_data, treatment_structured_data
 
 
 class PreviewableMixin:
@@ -79,10 +75,6 @@ class PreviewableMixin:
             return ENGLISH
         available = page.has_translation if preview else page.translation_current
         return SPANISH if available else ENGLISH
-
-
-def _absolute(request, path):
-    return request.build_absolute_uri(path)
 
 
 @method_decorator(cache_public_page, name="dispatch")
@@ -183,141 +175,23 @@ class TreatmentDetailView(PreviewableMixin, DetailView):
         )
 
 
-def _clean_query(raw):
-    """Printable characters only, white space folded: nothing odd reaches the database."""
-    printable = "".join(char if char.isprintable() else " " for char in raw)
-    return re.sub(r"\s+", " ", printable).strip()
-
-
 @cache_public_page(query=["q"])
 def search(request):
     raw = request.GET.get("q", "")
-    query = _clean_query(raw)
+    query = clean_query(raw)
     context = {"query": query, "title": _("Search"), "breadcrumbs": [(_("Search"), None)]}
-    if len(query) > SEARCH_MAX_LENGTH:
-        context.update(query=query[:SEARCH_MAX_LENGTH], problem="too_long")
+    if len(query) > MAX_QUERY_LENGTH:
+        context.update(query=query[:MAX_QUERY_LENGTH], problem="too_long")
         return render(request, "conditions/search.html", context)
     if not re.search(r"\w", query):
         context["problem"] = "empty" if not raw.strip() else "no_words"
         return render(request, "conditions/search.html", context)
 
-    results = _search_pages(query)
-    if not results:
-        suggestion = _closest_name(query)
-        if suggestion:
-            context["suggestion"] = suggestion
-            results = _search_pages(suggestion)
+    results, suggestion = find_pages(query)
+    if suggestion:
+        context["suggestion"] = suggestion
     context.update(
         title=_("Search results for “%(query)s”") % {"query": query},
-        results=[(page, page.snippet(context.get("suggestion", query))) for page in results],
+        results=[(page, page.snippet(suggestion or query)) for page in results],
     )
     return render(request, "conditions/search.html", context)
-
-
-def _search_pages(text):
-    language = active_language()
-    conditions = Condition.objects.published().search(text, language)[:SEARCH_MAX_RESULTS]
-    treatments = Treatment.objects.published().search(text, language)[:SEARCH_MAX_RESULTS]
-    pages = [*conditions, *treatments]
-    pages.sort(key=lambda page: (-page.tier, -page.rank, page.name))
-    return pages[:SEARCH_MAX_RESULTS]
-
-
-def _closest_name(text):
-    """The published name, other name or search term closest to a misspelled query, if any
-    (in Spanish: among the Spanish ones, accents ignored)."""
-    language = active_language()
-    fields = [f"{field}_{language}" for field in ("name", "also_called", "search_terms")]
-    names = (
-        Condition.objects.published()
-        .order_by()
-        .values_list(*fields)
-        .union(Treatment.objects.published().order_by().values_list(*fields))
-    )
-    vocabulary = {
-        fold(term): term
-        for name, also_called, search_terms in names
-        for term in [*lines(name or ""), *lines(also_called or ""), *lines(search_terms or "")]
-    }
-    found = difflib.get_close_matches(fold(text), vocabulary, n=1, cutoff=0.75)
-    return vocabulary[found[0]] if found else None
-
-
-def _reviewed(page):
-    """Review claims come from the approval record only."""
-    review = page.approval
-    if review is None:
-        return {}
-    reviewer = {"@type": "Person", "name": review.reviewer_name}
-    reviewer["honorificSuffix"] = review.credentials
-    if review.specialty:
-        reviewer["knowsAbout"] = review.specialty
-    return {"lastReviewed": review.reviewed_on.isoformat(), "reviewedBy": reviewer}
-
-
-def _faq_data(page):
-    faqs = page.shown_faqs
-    if not faqs:
-        return []
-    return [
-        {
-            "@context": "https://schema.org",
-            "@type": "FAQPage",
-            "mainEntity": [
-                {
-                    "@type": "Question",
-                    "name": faq.question,
-                    "acceptedAnswer": {"@type": "Answer", "text": faq.answer_html},
-                }
-                for faq in faqs
-            ],
-        }
-    ]
-
-
-def _medical_web_page(request, page, about):
-    """A MedicalWebPage about a condition or treatment, with its review and its FAQs."""
-    url = _absolute(request, page.get_absolute_url())
-    about = {**about, "name": page.name, "url": url, "description": page.summary}
-    # Search terms (brands, related terms) are not other names of this thing: never here.
-    if page.also_called_list:
-        about["alternateName"] = page.also_called_list
-    web_page = {
-        "@context": "https://schema.org",
-        "@type": "MedicalWebPage",
-        "name": page.name,
-        "url": url,
-        "description": page.summary,
-        "dateModified": page.updated_at.isoformat(),
-        "about": about,
-        **_reviewed(page),
-    }
-    return [web_page, *_faq_data(page)]
-
-
-def condition_structured_data(request, condition):
-    return _medical_web_page(
-        request,
-        condition,
-        {
-            "@type": "MedicalCondition",
-            "signOrSymptom": [
-                {"@type": "MedicalSignOrSymptom", "name": symptom}
-                for symptom in condition.signs_and_symptoms()
-            ],
-            # schema.org's possibleTreatment takes a MedicalTherapy; an injection or an implant
-            # done to relieve pain is one (MedicalTherapy is itself a TherapeuticProcedure).
-            "possibleTreatment": [
-                {
-                    "@type": "MedicalTherapy",
-                    "name": step.treatment.name,
-                    "url": _absolute(request, step.treatment.get_absolute_url()),
-                }
-                for step in condition.shown_steps
-            ],
-        },
-    )
-
-
-def treatment_structured_data(request, treatment):
-    return _medical_web_page(request, treatment, {"@type": treatment.schema_type})

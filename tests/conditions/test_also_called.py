@@ -11,11 +11,8 @@ from django.core.management import CommandError
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from conditions.management.commands.import_content import (
-    TREATMENT_SECTIONS,
-    fingerprint,
-    page_state,
-)
+from conditions.content_format import TREATMENT_SECTIONS
+from conditions.management.commands.import_content import fingerprint, page_state
 from conditions.models import Condition, Treatment
 from tests.admin_forms import admin_form_data
 from tests.conditions.conftest import rewrite, run

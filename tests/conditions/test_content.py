@@ -8,7 +8,7 @@ import textstat
 from django.contrib.staticfiles import finders
 
 from clinic.models import RedFlag, RedFlagTier
-from conditions.management.commands import import_content
+from conditions import content_format
 from conditions.models import Condition, ConditionRedFlag, Treatment, TreatmentStep, plain_text
 
 CONDITIONS = [
@@ -272,7 +272,7 @@ def test_no_911_sign_is_worded_as_same_day(pages):
 
 def test_content_files_hold_no_red_flag_section():
     """Red flags are front matter, rendered by the one include: no page body words them."""
-    folder = Path(import_content.CONTENT_DIR) / "conditions"
+    folder = Path(content_format.CONTENT_DIR) / "conditions"
     with_section = [
         path.name
         for path in sorted(folder.glob("*.md"))
@@ -285,7 +285,7 @@ def test_crisis_wording_sends_thoughts_of_self_harm_to_988_or_911():
     """Wherever a page speaks of self-harm, it gives 988 (call or text) and 911."""
     crisis = re.compile(r"harm(ing)? yourself|self-harm|suicid|ending your life", re.I)
     wrong = []
-    for path in sorted(Path(import_content.CONTENT_DIR).glob("*/*.md")):
+    for path in sorted(Path(content_format.CONTENT_DIR).glob("*/*.md")):
         for paragraph in re.split(r"\n\s*\n", path.read_text()):
             if crisis.search(paragraph) and not (
                 re.search(r"call or text 988", paragraph, re.I) and "911" in paragraph

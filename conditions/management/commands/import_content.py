@@ -1,9 +1,11 @@
 """Import condition and treatment pages from the Markdown files in conditions/content/.
 
-Each file is TOML front matter between +++ lines, then one "## Heading" per page section
-(docs/content.md describes the format). Safe to run again: a page is created when missing,
-updated when its file changed and nobody has edited it in the admin since the last import,
-and otherwise left alone, so an editor's changes are never overwritten (unless --force).
+Each file is TOML front matter between +++ lines, then one "## Heading" per page section;
+conditions/content_format.py reads and checks a file (docs/content.md describes the format).
+This command finds the files, has them read and saves what they hold. Safe to run again: a
+page is created when missing, updated when its file changed and nobody has edited it in the
+admin since the last import, and otherwise left alone, so an editor's changes are never
+overwritten (unless --force).
 
 The import never approves anything: what it writes is a working copy that the public sees only
 once a clinical reviewer approves it, and it takes no review dates or reviewers from files.
@@ -17,8 +19,6 @@ clinical approval. The English file stays the source of the page's structure.
 
 import hashlib
 import json
-import re
-import tomllib
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -27,7 +27,18 @@ from django.db import transaction
 from django.utils import timezone, translation
 from modeltranslation.translator import translator
 
-from clinic.models import RedFlagTier
+from conditions.content_format import (
+    CONDITION_SECTIONS,
+    CONTENT_DIR,
+    NAME_LISTS,
+    STRUCTURE_KEYS,
+    TRANSLATION_KEYS,
+    TREATMENT_SECTIONS,
+    ContentError,
+    ContentFile,
+    condition_links,
+    read_site,
+)
 from conditions.models import (
     FAQ,
     SPANISH,
@@ -38,117 +49,6 @@ from conditions.models import (
     TreatmentCategory,
     TreatmentStep,
 )
-
-CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
-# Review claims come only from a clinical reviewer's approval in the admin, never from a file.
-REVIEW_KEYS = {"reviewed_by", "reviewer", "last_reviewed", "next_review_due", "review"}
-
-CONDITION_SECTIONS = {
-    "Overview": "overview",
-    "Symptoms": "symptoms",
-    "Causes": "causes",
-    "Diagnosis": "diagnosis",
-    "How it is treated": "treatment_approach",
-    "When to seek care": "when_to_seek_care",
-    "Prognosis": "prognosis",
-}
-TREATMENT_SECTIONS = {
-    "What it is": "what_it_is",
-    "Who it helps": "who_it_helps",
-    "Before, during and after": "before_during_after",
-    "Recovery": "recovery",
-    "Risks": "risks",
-}
-# A page's other names in the front matter: `also_called` (true synonyms, shown on the page)
-# and `search_terms` (found by search, never shown). Each a list of strings.
-NAME_LISTS = ("also_called", "search_terms")
-# Spanish files: what the front matter holds besides translated text fields.
-TRANSLATION_KEYS = {
-    "slug",
-    "translated_by",
-    "source_fingerprint",
-    "faqs",
-    "treatments",
-    "red_flags",
-}
-# The English file's structure, which a Spanish file may repeat unchanged but never changes.
-STRUCTURE_KEYS = {"category", "related", "references"}
-STEPS = {
-    "conservative": TreatmentStep.Step.CONSERVATIVE,
-    "injection": TreatmentStep.Step.INJECTION,
-    "ablation": TreatmentStep.Step.ABLATION,
-    "procedure": TreatmentStep.Step.PROCEDURE,
-    "stimulation": TreatmentStep.Step.STIMULATION,
-    "pump": TreatmentStep.Step.PUMP,
-    "surgery": TreatmentStep.Step.SURGERY,
-}
-
-
-class ContentFile:
-    """One page's file: its front matter and its sections, checked for shape."""
-
-    def __init__(self, path, sections):
-        self.path = path
-        text = path.read_text(encoding="utf-8")
-        found = re.fullmatch(r"\+\+\+\n(.*?)\n\+\+\+\n(.*)", text, re.S)
-        if not found:
-            raise CommandError(f"{path.name}: no +++ front matter")
-        try:
-            self.meta = tomllib.loads(found.group(1))
-        except tomllib.TOMLDecodeError as error:
-            raise CommandError(f"{path.name}: {error}") from error
-        parts = re.split(r"^## (.+)$", found.group(2), flags=re.M)
-        self.sections = dict.fromkeys(sections.values(), "")
-        for heading, body in zip(parts[1::2], parts[2::2], strict=True):
-            if heading.strip() not in sections:
-                raise CommandError(f"{path.name}: unknown section '## {heading.strip()}'")
-            self.sections[sections[heading.strip()]] = body.strip()
-        if self.meta.get("slug") != path.stem:
-            raise CommandError(f"{path.name}: the slug must be the file name")
-        if found_keys := sorted(REVIEW_KEYS & set(self.meta)):
-            raise CommandError(
-                f"{path.name}: {', '.join(found_keys)} cannot be imported; a page's review "
-                "comes only from a clinical reviewer's approval in the admin"
-            )
-        self._check_name_lists()
-
-    def _check_name_lists(self):
-        if "aliases" in self.meta:
-            # Refused rather than ignored: the old list would silently vanish from search.
-            raise CommandError(
-                f"{self.path.name}: 'aliases' is no longer read; sort them into 'also_called' "
-                "(names that mean exactly the same thing, shown on the page) and 'search_terms' "
-                "(brands, related terms, everyday phrases, misspellings; never shown)"
-            )
-        for key in NAME_LISTS:
-            terms = self.meta.get(key, [])
-            if not isinstance(terms, list) or not all(
-                isinstance(term, str) and term.strip() and "\n" not in term for term in terms
-            ):
-                raise CommandError(f"{self.path.name}: '{key}' must be a list of one-line names")
-        synonyms = {term.strip().lower() for term in self.meta.get("also_called", [])}
-        both = [term for term in self.meta.get("search_terms", []) if term.lower() in synonyms]
-        if both:
-            listed = ", ".join(both)
-            raise CommandError(f"{self.path.name}: {listed}: a synonym or a search term, not both")
-
-    def state(self, extra):
-        """What the page should hold, in the shape `page_state` reads from the database."""
-        return {
-            "name": self.meta["name"],
-            **{
-                key: "\n".join(term.strip() for term in self.meta.get(key, []))
-                for key in NAME_LISTS
-            },
-            "summary": self.meta["summary"],
-            **self.sections,
-            "faqs": [[faq["question"], faq["answer"].strip()] for faq in self.meta.get("faqs", [])],
-            "references": [
-                [ref["organisation"], ref["title"], ref["url"]]
-                for ref in self.meta.get("references", [])
-            ],
-            **extra,
-        }
 
 
 def page_state(page, sections, extra):
@@ -182,13 +82,16 @@ class Command(BaseCommand):
     def handle(self, *args, content_dir, force, **options):
         # Plain field names mean the English ones; the Spanish fields are named explicitly.
         with translation.override("en"):
-            self._handle(content_dir, force)
+            try:
+                self._handle(content_dir, force)
+            except ContentError as error:
+                raise CommandError(error) from error
 
     def _handle(self, content_dir, force):
         self.force = force
         self.counts = {"created": 0, "updated": 0, "unchanged": 0, "kept": 0}
         self.kept = []
-        site = tomllib.loads((content_dir / "site.toml").read_text(encoding="utf-8"))
+        site = read_site(content_dir)
         categories = {
             data["slug"]: TreatmentCategory.objects.get_or_create(
                 slug=data["slug"],
@@ -227,11 +130,11 @@ class Command(BaseCommand):
             if missing:
                 raise CommandError(f"{content.path.name}: no page for {', '.join(sorted(missing))}")
         written = [
-            (page, _condition_links(content.meta))
+            (page, condition_links(content.meta))
             for content in condition_files
             if (
                 page := self._import(
-                    Condition, content, CONDITION_SECTIONS, _condition_links(content.meta)
+                    Condition, content, CONDITION_SECTIONS, condition_links(content.meta)
                 )
             )
         ]
@@ -421,25 +324,6 @@ class Command(BaseCommand):
             )
             for number, (slug, step, note) in enumerate(links["treatments"])
         )
-
-
-def _condition_links(meta):
-    """What a condition's file says beyond its sections: links, and its own red flags."""
-    tiers = set(RedFlagTier.values)
-    for flag in meta.get("red_flags", []):
-        if flag.get("tier") not in tiers or not flag.get("text", "").strip():
-            raise CommandError(
-                f"{meta.get('slug')}: each [[red_flags]] needs a tier ({', '.join(sorted(tiers))})"
-                " and a text"
-            )
-    return {
-        "red_flags": [[flag["tier"], flag["text"].strip()] for flag in meta.get("red_flags", [])],
-        "treatments": [
-            [link["slug"], int(STEPS[link["step"]]), link.get("note", "")]
-            for link in meta.get("treatments", [])
-        ],
-        "related": sorted(meta.get("related", [])),
-    }
 
 
 def _links_of(page, extra):
