@@ -9,7 +9,6 @@ change stays waiting for a real reviewer.
 
 import datetime
 import io
-import tomllib
 from datetime import time
 
 import pikepdf
@@ -783,10 +782,10 @@ def form_pdf(title, lines):
 
 def demo_reviewer():
     """The demo clinician's account: in the Clinical reviewer group, unable to log in."""
-    from conditions.management.commands.import_content import CONTENT_DIR
+    from conditions.content_format import CONTENT_DIR, read_site
     from conditions.models import Reviewer
 
-    site = tomllib.loads((CONTENT_DIR / "site.toml").read_text(encoding="utf-8"))
+    site = read_site(CONTENT_DIR)
     profile = site["demo_reviewer"]
     user, created = get_user_model().objects.get_or_create(username="demo-clinical-reviewer")
     if created:
