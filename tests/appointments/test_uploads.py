@@ -7,12 +7,14 @@ import os
 import stat
 import struct
 import zipfile
+from io import StringIO
 from pathlib import Path
 
 import pikepdf
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import ExifTags, Image, ImageDraw, ImageSequence, PngImagePlugin
@@ -198,14 +200,60 @@ def test_five_files_are_fine(client, patient_data, private_root):
     assert len(stored_files(private_root)) == 5
 
 
-def test_a_path_in_the_file_name_never_reaches_storage(client, patient_data, private_root):
+@pytest.mark.parametrize(
+    "name", ["../../../../etc/cron.d/evil.pdf", "..\\..\\..\\Windows\\System32\\evil.pdf"]
+)
+def test_a_path_in_the_file_name_never_reaches_storage(client, patient_data, private_root, name):
     """Django keeps only the last part of a sent file name; ours is random anyway."""
-    send(client, patient_data, pdf("../../../../etc/cron.d/evil.pdf"))
+    send(client, patient_data, pdf(name))
     attachment = Attachment.objects.get()
     assert attachment.original_name == "evil.pdf"
     (path,) = stored_files(private_root)
     assert path.is_relative_to(private_root)
     assert "evil" not in str(path)
+
+
+# What is left of a name once Django has cut it at its last / or \: each of these is refused.
+@pytest.mark.parametrize("name", ["notes..pdf", ".notes.pdf", "notes%2F.pdf"])
+def test_a_file_name_with_dots_or_escapes_is_refused_naming_it(
+    client, physician_data, private_root, name
+):
+    response = client.post(REFER, {**physician_data, "attachments": [pdf(name)]})
+    assert response.status_code == 200
+    assert (
+        f"The file name “{name}” is not allowed. Please rename the file and choose it again."
+    ) in response.text
+    assert not AppointmentRequest.objects.exists()
+    assert stored_files(private_root) == []
+
+
+@pytest.mark.parametrize("name", ["scans\\fax.pdf", "fax..pdf"])
+def test_a_fax_file_whose_name_holds_a_path_is_refused(db, tmp_path, private_root, name):
+    """import_fax reads files from a folder, where a name may hold a backslash (a Windows path
+    copied from a fax server), untouched by Django's upload parser."""
+    path = tmp_path / name
+    path.write_bytes(PDF_BYTES)
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_fax", str(path), stdout=StringIO(), stderr=err)
+    assert f"The file name “{name}” is not allowed." in err.getvalue()
+    assert not AppointmentRequest.objects.exists()
+    assert stored_files(private_root) == []
+
+
+def test_the_sent_file_name_is_shown_as_text(client, patient_data, intake_client, private_root):
+    """A name is the sender's text: the receipt and the staff page show it, never run it."""
+    name = "<img src=x onerror=alert(1)>.pdf"
+    send(client, patient_data, pdf(name))
+    shown = "&lt;img src=x onerror=alert(1)&gt;.pdf"
+    receipt = client.get("/appointments/sent/").text
+    appointment = AppointmentRequest.objects.get()
+    staff_page = intake_client.get(
+        f"/admin/appointments/appointmentrequest/{appointment.pk}/change/"
+    ).text
+    for page in (receipt, staff_page):
+        assert shown in page
+        assert "<img src=x" not in page
 
 
 def test_an_oversized_body_is_refused_before_it_is_read(client, patient_data, private_root):
