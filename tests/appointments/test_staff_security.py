@@ -98,6 +98,20 @@ def test_five_failed_logins_lock_the_account(client, enrolled_intake):
     assert client.get(REQUESTS).status_code == 302
 
 
+@pytest.mark.parametrize(("minutes", "status"), [(59, 429), (61, 302)])
+def test_the_lockout_lasts_an_hour_as_the_page_says(client, enrolled_intake, minutes, status):
+    """An hour from the last failed login (a try while locked out is one more, so each case
+    tries once)."""
+    _, device = enrolled_intake
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        for _ in range(5):
+            locked = log_in(client, "intake", password="wrong password!")
+    assert "It is locked for an hour." in locked.text
+    with time_machine.travel(start + datetime.timedelta(minutes=minutes), tick=False):
+        assert log_in(client, "intake", code=code_for(device)).status_code == status
+
+
 def test_four_failed_logins_do_not_lock(client, enrolled_intake):
     _, device = enrolled_intake
     for _ in range(4):
