@@ -14,7 +14,9 @@ from django.utils.functional import LazyObject
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
+from appointments import icd10cm
 from appointments.encryption import DamagedFile, sha256_of
+from appointments.validators import split_icd10_codes
 from clinic.models import Location
 from conditions.models import Condition
 
@@ -320,6 +322,11 @@ class AppointmentRequest(models.Model):
         if born is None:
             return None
         return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+    @property
+    def diagnoses(self):
+        """Its ICD-10-CM codes with their descriptions and billing notes, for staff."""
+        return [icd10cm.look_up(code) for code in split_icd10_codes(self.icd10_codes)]
 
     @property
     def fax_unchecked(self):
