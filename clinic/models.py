@@ -28,6 +28,7 @@ from simple_history.models import HistoricalRecords
 from appointments.encryption import sha256_of
 from clinic.pagecache import PublicContent, PublicContentQuerySet, content_changed, site_info_key
 from clinic.portraits import Portrait
+from clinic.text import fold
 
 SITE_INFO_TIMEOUT = 6 * 60 * 60
 
@@ -514,8 +515,6 @@ class RedFlag(SiteContent):
 def search_words(text):
     """The words of a name or a search as plan search compares them: accents, case and
     punctuation gone ("Blue Cross—PPO" → ["blue", "cross", "ppo"])."""
-    from conditions.models import fold  # conditions imports this module
-
     return re.findall(r"\w+", fold(text))
 
 
