@@ -14,8 +14,9 @@ from django.utils.functional import LazyObject
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
-from appointments.encryption import DamagedFile, sha256_of
+from appointments.encryption import DamagedFile
 from clinic.models import Location
+from clinic.uploads import FileKind, sha256_of
 from conditions.models import Condition
 
 # Easy to read aloud and to type: no 0/O, 1/I/L or U.
@@ -883,13 +884,6 @@ class AttachmentQuerySet(models.QuerySet):
 
 
 class Attachment(models.Model):
-    class Kind(models.TextChoices):
-        # Shown on the receipt: translated.
-        PDF = "application/pdf", _("PDF")
-        JPEG = "image/jpeg", _("JPEG image")
-        PNG = "image/png", _("PNG image")
-        TIFF = "image/tiff", _("TIFF image")
-
     class Scan(models.TextChoices):
         PENDING = "pending", "Being checked"
         CLEAN = "clean", "Clean"
@@ -897,14 +891,19 @@ class Attachment(models.Model):
         # Only where no scanner is configured on purpose (make run, CLINIC_ALLOW_UNSCANNED).
         UNSCANNED = "unscanned", "Not scanned"
 
-    EXTENSIONS = {Kind.PDF: ".pdf", Kind.JPEG: ".jpg", Kind.PNG: ".png", Kind.TIFF: ".tif"}
+    EXTENSIONS = {
+        FileKind.PDF: ".pdf",
+        FileKind.JPEG: ".jpg",
+        FileKind.PNG: ".png",
+        FileKind.TIFF: ".tif",
+    }
 
     request = models.ForeignKey(
         AppointmentRequest, on_delete=models.CASCADE, related_name="attachments"
     )
     file = models.FileField(storage=private_storage, upload_to=attachment_name, max_length=200)
     original_name = models.CharField(max_length=255)
-    content_type = models.CharField(max_length=30, choices=Kind.choices)
+    content_type = models.CharField(max_length=30, choices=FileKind.choices)
     size = models.PositiveIntegerField()
     pages = models.PositiveIntegerField(
         null=True, blank=True, help_text="Counted when the file arrived; empty when unknown."

@@ -34,8 +34,8 @@ from appointments.models import (
 )
 from appointments.services import Outcome, add_records, submit_request
 from appointments.steps import SEND_STEP, STEP_BY_SLUG, STEPS, Answers, StepForm, shown_answer
-from appointments.uploads import MAX_FILES
 from clinic.clients import client_hash
+from clinic.uploads import MAX_FILES
 
 logger = logging.getLogger(__name__)
 

@@ -12,9 +12,8 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from appointments.models import AppointmentRequest, Attachment
+from appointments.models import AppointmentRequest
 from appointments.scanning import ScanFailed, configured_scanner, scanning_is_off
-from appointments.uploads import check_attachment, refusal_message
 from clinic import portraits
 from clinic.adminsite import ROUTING_PERMISSION
 from clinic.models import (
@@ -28,6 +27,7 @@ from clinic.models import (
     RedFlag,
     SpokenLanguage,
 )
+from clinic.uploads import FileKind, check_attachment, refusal_message
 
 logger = logging.getLogger(__name__)
 
@@ -411,9 +411,9 @@ class PatientFormAdminForm(forms.ModelForm):
         if not isinstance(upload, UploadedFile):
             return upload  # the file already published, unchanged
         checked = check_attachment(upload)
-        if checked.content_type != Attachment.Kind.PDF:
+        if checked.content_type != FileKind.PDF:
             raise ValidationError(
-                f"“{upload.name}” is a {Attachment.Kind(checked.content_type).label}, not a PDF. "
+                f"“{upload.name}” is a {FileKind(checked.content_type).label}, not a PDF. "
                 "Forms for patients must be PDF files.",
                 code="not_pdf",
             )

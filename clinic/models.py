@@ -25,10 +25,10 @@ from localflavor.us.models import USStateField, USZipCodeField
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
-from appointments.encryption import sha256_of
 from clinic.pagecache import PublicContent, PublicContentQuerySet, content_changed, site_info_key
 from clinic.portraits import Portrait
 from clinic.text import fold
+from clinic.uploads import sha256_of
 
 SITE_INFO_TIMEOUT = 6 * 60 * 60
 

@@ -87,7 +87,7 @@ MIDDLEWARE = [
     # Refuses an oversized upload before any of it is read: the body is read only by views
     # and by CSRF's process_view, which run after every middleware's __call__. Below
     # CSPMiddleware so that the 413 page carries the Content-Security-Policy too.
-    "appointments.uploads.UploadSizeLimitMiddleware",
+    "clinic.uploads.UploadSizeLimitMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
@@ -354,7 +354,7 @@ CLINIC_FIRST_RESPONSE_HOURS = float(os.environ.get("CLINIC_FIRST_RESPONSE_HOURS"
 REQUEST_RETENTION_DAYS = int(os.environ.get("REQUEST_RETENTION_DAYS", "365"))
 
 FILE_UPLOAD_HANDLERS = [
-    "appointments.uploads.BoundedUploadHandler",
+    "clinic.uploads.BoundedUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
