@@ -7,8 +7,8 @@ from django.db.models import Count
 from django.urls import reverse
 
 from appointments.models import AppointmentRequest, Attachment
-from appointments.scanning import scanning_is_off
 from clinic.adminsite import REQUEST_PERMISSION
+from clinic.scanning import scanning_is_off
 
 
 def index_context(request, site_name):

@@ -13,7 +13,6 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from appointments.models import AppointmentRequest
-from appointments.scanning import ScanFailed, configured_scanner, scanning_is_off
 from clinic import portraits
 from clinic.adminsite import ROUTING_PERMISSION
 from clinic.models import (
@@ -27,6 +26,7 @@ from clinic.models import (
     RedFlag,
     SpokenLanguage,
 )
+from clinic.scanning import ScanFailed, configured_scanner, scanning_is_off
 from clinic.uploads import FileKind, check_attachment, refusal_message
 
 logger = logging.getLogger(__name__)
