@@ -14,6 +14,7 @@ from django.utils.functional import LazyObject
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
+from appointments.emails import queue_status_email
 from appointments.encryption import DamagedFile
 from clinic.models import Location
 from clinic.uploads import FileKind, sha256_of
@@ -490,12 +491,13 @@ class AppointmentRequest(models.Model):
                 note=note.strip(),
                 detail=self.status_detail(),
             )
-            if self.source == self.Source.PHYSICIAN and (
-                status in (self.Status.SCHEDULED, self.Status.DECLINED) or self.takes_records
+            if (
+                self.source == self.Source.PHYSICIAN
+                and self.referrer_email
+                and (status in (self.Status.SCHEDULED, self.Status.DECLINED) or self.takes_records)
             ):
-                from appointments.emails import queue_status_email
-
-                transaction.on_commit(lambda: queue_status_email(self))
+                # A new link for the office, issued once the change is committed.
+                transaction.on_commit(lambda: queue_status_email(self, StatusLink.issue(self)))
         return self
 
     def assign(self, user, *, by):
@@ -1157,10 +1159,3 @@ class StatusLink(models.Model):
     @property
     def checks_left(self):
         return self.CHECKS_ALLOWED - self.failed_checks
-
-
-def status_url(token):
-    """The absolute address of a status link, for emails and the receipt."""
-    from django.urls import reverse
-
-    return settings.CLINIC_SITE_URL + reverse("appointments:status", args=[token])
