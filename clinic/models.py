@@ -43,6 +43,10 @@ class SiteContent(PublicContent):
         SiteInfo.invalidate()
 
 
+# Who may change who is notified and how patients reach the practice (Practice.routing_fields).
+ROUTING_PERMISSION = "clinic.change_routing"
+
+
 class Practice(SiteContent):
     """The practice itself. There is exactly one row, edited in the admin."""
 
@@ -733,10 +737,10 @@ class ProviderQuerySet(PublicContentQuerySet):
 
     def with_treatments(self):
         """With the treatments whose pages are public, in one more query."""
-        # Here, not at the top: clinic's models never import conditions' (which import them).
-        from conditions.models import Treatment
-
-        published = Treatment.objects.published().select_related("category")
+        # Named by the field's reference ("conditions.Treatment"): the practice app never
+        # imports conditions, which builds on it.
+        treatment = self.model._meta.get_field("treatments").related_model
+        published = treatment.objects.published().select_related("category")
         return self.prefetch_related(Prefetch("treatments", queryset=published))
 
 

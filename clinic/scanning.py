@@ -84,4 +84,3 @@ def configured_scanner():
 def scanning_is_off():
     """No scanner on this machine, on purpose: files are marked "not scanned"."""
     return configured_scanner() is None and settings.CLINIC_ALLOW_UNSCANNED
-
