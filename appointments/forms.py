@@ -16,7 +16,6 @@ from django.utils.translation import gettext_lazy as _
 
 from appointments import icd10cm
 from appointments.models import AppointmentRequest, FaxReading
-from appointments.uploads import MAX_FILES, PixelBudget, check_attachment, refusal_message
 from appointments.validators import (
     ICD10_CODE,
     join_icd10_codes,
@@ -25,6 +24,7 @@ from appointments.validators import (
     validate_npi,
 )
 from clinic.models import Location
+from clinic.uploads import MAX_FILES, PixelBudget, check_attachment, refusal_message
 from conditions.models import Condition
 
 TOKEN_SALT = "appointments.form-token"  # noqa: S105 - a salt, not a secret

@@ -8,8 +8,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from pikepdf import Array, Dictionary, Name, String
 
-from appointments import uploads
 from appointments.models import AppointmentRequest, Attachment
+from clinic import uploads
 
 REFER = "/appointments/refer/"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200

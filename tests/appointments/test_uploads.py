@@ -20,11 +20,12 @@ from hypothesis import strategies as st
 from PIL import ExifTags, Image, ImageDraw, ImageSequence, PngImagePlugin
 
 from appointments.models import AppointmentRequest, Attachment, private_storage
-from appointments.uploads import (
+from clinic.uploads import (
     FAX_PAGE_PIXELS,
     MAX_BODY_BYTES,
     MAX_REQUEST_PIXELS,
     MAX_TIFF_PAGES,
+    FileKind,
     check_attachment,
 )
 from tests.appointments.conftest import (
@@ -661,7 +662,7 @@ def test_a_damaged_image_is_stored_clean_or_refused_with_a_code(seed, edits):
         code = refused.code
     else:
         code = "accepted"
-        if checked.content_type != Attachment.Kind.PDF:
+        if checked.content_type != FileKind.PDF:
             with Image.open(io.BytesIO(checked.content.read())) as stored:
                 for page in ImageSequence.Iterator(stored):
                     page.load()
