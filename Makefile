@@ -81,7 +81,7 @@ serve: compilemessages ## Run the site as in production: gunicorn, debug off, Wh
 	$(MANAGE) migrate --noinput
 	$(MANAGE) createcachetable
 	$(MANAGE) load_demo
-	$(BIN)/gunicorn clinic.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile - \
+	$(BIN)/gunicorn clinic.project.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile - \
 		--access-logformat '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 
 bench: bench-site bench-admin bench-fax ## Run every benchmark and print the figures (not part of make test)

@@ -15,11 +15,14 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
-from appointments import staff_admin  # noqa: F401  (staff accounts and the login history)
+from appointments import (
+    icd10cm,
+    staff_admin,  # noqa: F401  (staff accounts and the login history)
+)
 from appointments.encryption import CHUNK_SIZE, DamagedFile
 from appointments.faxes.admin import FaxAdminMixin, fax_summary
 from appointments.forms import StaffEntryForm
@@ -660,6 +663,15 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
             if obj.needs_interpreter
             else "",
         )
+        # The diagnosis codes under the name, each described in its tooltip (a column of their
+        # own would not fit); the request page spells them out.
+        codes = format_html_join(
+            ", ",
+            '<abbr title="{}">{}</abbr>',
+            ((str(diagnosis), diagnosis.code) for diagnosis in obj.diagnoses),
+        )
+        if codes:
+            flags = format_html('{}<br><span class="list-codes">{}</span>', flags, codes)
         if not (obj.last_name or obj.first_name):
             return format_html("<em>{}</em>{}", "Fax, being read", flags)
         return format_html("{}, {}{}", obj.last_name, obj.first_name, flags)
@@ -744,6 +756,7 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
             "steps": steps,
             "match_url": reverse("admin:appointments_appointmentrequest_match", args=[obj.pk]),
             "fax": fax_summary(obj),
+            "icd10_release": icd10cm.release(),
         }
 
     def step_url(self, obj, status):

@@ -1,14 +1,14 @@
 """The day's picture of the queue on the staff site's index page: what is new, urgent, overdue
 or waiting, open requests by how they came, and whether virus scanning works.
-clinic.adminsite puts it into the index page's context."""
+clinic.project.adminsite puts it into the index page's context."""
 
 from django.conf import settings
 from django.db.models import Count
 from django.urls import reverse
 
 from appointments.models import AppointmentRequest, Attachment
-from appointments.scanning import scanning_is_off
-from clinic.adminsite import REQUEST_PERMISSION
+from appointments.staff import REQUEST_PERMISSION
+from clinic.scanning import scanning_is_off
 
 
 def index_context(request, site_name):

@@ -5,12 +5,17 @@ Staff read theirs in English; the public read theirs in the language of the form
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
-from appointments.models import StatusLink, status_url
 from clinic.emails import queue_email as _queue
 from clinic.models import SiteInfo
+
+
+def status_url(token):
+    """The absolute address of a status link, for emails and the receipt."""
+    return settings.CLINIC_SITE_URL + reverse("appointments:status", args=[token])
 
 
 def queue_new_request_emails(appointment, admin_url, status_token=None):
@@ -58,14 +63,11 @@ def _acknowledgement_subject(appointment):
     return subject % {"reference": appointment.reference}
 
 
-def queue_status_email(appointment):
+def queue_status_email(appointment, token):
     """Tell the referring office where its referral stands (scheduled, declined, or waiting
-    on records they can send), with a new status link: the details sit behind it. In the
-    request's language."""
-    if not appointment.referrer_email:
-        return
+    on records they can send), with the new status link of `token`: the details sit behind
+    it. In the request's language."""
     practice = SiteInfo.load().practice
-    token = StatusLink.issue(appointment)
     with translation.override(appointment.language):
         _queue(
             practice,

@@ -282,11 +282,3 @@ def open_plaintext(raw, raw_size):
         )
     reader = DecryptingReader(raw, raw_size, start + rest, keys.by_id[key_id], salt, prefix)
     return io.BufferedReader(reader, CHUNK_SIZE), reader.size, key_id
-
-
-def sha256_of(file):
-    """The SHA-256 (hex) of a File's content, read in chunks: memory stays bounded."""
-    digest = hashlib.sha256()
-    for chunk in file.chunks(CHUNK_SIZE):
-        digest.update(chunk)
-    return digest.hexdigest()

@@ -1,5 +1,4 @@
 import datetime
-import re
 import uuid
 
 from crispy_forms.helper import FormHelper
@@ -9,15 +8,23 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.functional import lazy
 from django.utils.text import format_lazy
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
+from appointments import icd10cm
 from appointments.models import AppointmentRequest, FaxReading
-from appointments.uploads import MAX_FILES, PixelBudget, check_attachment, refusal_message
-from appointments.validators import ICD10_CODE, join_icd10_codes, validate_npi
+from appointments.validators import (
+    ICD10_CODE,
+    join_icd10_codes,
+    split_icd10_codes,
+    unknown_icd10_codes,
+    validate_npi,
+)
 from clinic.models import Location
+from clinic.uploads import MAX_FILES, PixelBudget, check_attachment, refusal_message
 from conditions.models import Condition
 
 TOKEN_SALT = "appointments.form-token"  # noqa: S105 - a salt, not a secret
@@ -42,6 +49,17 @@ def _files_help():
 
 # Worded when shown, in the visitor's language.
 FILES_HELP = lazy(_files_help, str)()
+
+
+def _icd10_help():
+    effective = icd10cm.release().effective
+    return gettext(
+        "Separated by commas, for example M54.16, M96.1. Checked against ICD-10-CM as of "
+        "%(release)s."
+    ) % {"release": date_format(effective, pgettext("date format", "F j, Y"))}
+
+
+ICD10_HELP = lazy(_icd10_help, str)()
 
 
 def new_form_token():
@@ -105,8 +123,7 @@ class RequestChecks:
         return cleaned
 
     def clean_icd10_codes(self):
-        raw = self.cleaned_data["icd10_codes"].upper()
-        codes = [code for code in re.split(r"[\s,;]+", raw) if code]
+        codes = split_icd10_codes(self.cleaned_data["icd10_codes"])
         wrong = [code for code in codes if not ICD10_CODE.fullmatch(code)]
         if wrong:
             raise ValidationError(
@@ -116,6 +133,10 @@ class RequestChecks:
             )
         if len(codes) > 12:
             raise ValidationError(gettext("Please list at most 12 codes."), code="icd10_count")
+        # A category that is not billable on its own (M54.5) is accepted: staff see a note.
+        unknown = unknown_icd10_codes(codes)
+        if unknown:
+            raise ValidationError(unknown, code="icd10_unknown")
         return join_icd10_codes(codes)
 
 
@@ -392,7 +413,7 @@ class PhysicianReferralForm(AppointmentRequestForm):
             "referrer_email": _(
                 "We send only the reference number and next steps: no patient data."
             ),
-            "icd10_codes": _("Separated by commas, for example M54.16, M96.1."),
+            "icd10_codes": ICD10_HELP,
             "urgency": _("Urgent referrals are reviewed the same business day."),
         }
         widgets = AppointmentRequestForm.Meta.widgets
@@ -597,3 +618,7 @@ class FaxCheckForm(RequestChecks, forms.ModelForm):
         for name, suggestion in suggestions.items():
             if name in self.fields:
                 self.fields[name].help_text = f"Read from the fax, page {suggestion['page']}."
+        if "icd10_codes" in suggestions and not self.is_bound:
+            # Flagged as the page opens, as a post would refuse them: compare with the fax.
+            unknown = unknown_icd10_codes(split_icd10_codes(suggestions["icd10_codes"]["value"]))
+            self.fields["icd10_codes"].help_text += "".join(f" {message}" for message in unknown)

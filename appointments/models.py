@@ -14,8 +14,12 @@ from django.utils.functional import LazyObject
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
-from appointments.encryption import DamagedFile, sha256_of
+from appointments import icd10cm
+from appointments.emails import queue_status_email
+from appointments.encryption import DamagedFile
+from appointments.validators import split_icd10_codes
 from clinic.models import Location
+from clinic.uploads import FileKind, sha256_of
 from conditions.models import Condition
 
 # Easy to read aloud and to type: no 0/O, 1/I/L or U.
@@ -322,6 +326,11 @@ class AppointmentRequest(models.Model):
         return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
     @property
+    def diagnoses(self):
+        """Its ICD-10-CM codes with their descriptions and billing notes, for staff."""
+        return [icd10cm.look_up(code) for code in split_icd10_codes(self.icd10_codes)]
+
+    @property
     def fax_unchecked(self):
         """A faxed request whose fields, read by OCR, no one has checked yet."""
         try:
@@ -489,12 +498,13 @@ class AppointmentRequest(models.Model):
                 note=note.strip(),
                 detail=self.status_detail(),
             )
-            if self.source == self.Source.PHYSICIAN and (
-                status in (self.Status.SCHEDULED, self.Status.DECLINED) or self.takes_records
+            if (
+                self.source == self.Source.PHYSICIAN
+                and self.referrer_email
+                and (status in (self.Status.SCHEDULED, self.Status.DECLINED) or self.takes_records)
             ):
-                from appointments.emails import queue_status_email
-
-                transaction.on_commit(lambda: queue_status_email(self))
+                # A new link for the office, issued once the change is committed.
+                transaction.on_commit(lambda: queue_status_email(self, StatusLink.issue(self)))
         return self
 
     def assign(self, user, *, by):
@@ -883,13 +893,6 @@ class AttachmentQuerySet(models.QuerySet):
 
 
 class Attachment(models.Model):
-    class Kind(models.TextChoices):
-        # Shown on the receipt: translated.
-        PDF = "application/pdf", _("PDF")
-        JPEG = "image/jpeg", _("JPEG image")
-        PNG = "image/png", _("PNG image")
-        TIFF = "image/tiff", _("TIFF image")
-
     class Scan(models.TextChoices):
         PENDING = "pending", "Being checked"
         CLEAN = "clean", "Clean"
@@ -897,14 +900,19 @@ class Attachment(models.Model):
         # Only where no scanner is configured on purpose (make run, CLINIC_ALLOW_UNSCANNED).
         UNSCANNED = "unscanned", "Not scanned"
 
-    EXTENSIONS = {Kind.PDF: ".pdf", Kind.JPEG: ".jpg", Kind.PNG: ".png", Kind.TIFF: ".tif"}
+    EXTENSIONS = {
+        FileKind.PDF: ".pdf",
+        FileKind.JPEG: ".jpg",
+        FileKind.PNG: ".png",
+        FileKind.TIFF: ".tif",
+    }
 
     request = models.ForeignKey(
         AppointmentRequest, on_delete=models.CASCADE, related_name="attachments"
     )
     file = models.FileField(storage=private_storage, upload_to=attachment_name, max_length=200)
     original_name = models.CharField(max_length=255)
-    content_type = models.CharField(max_length=30, choices=Kind.choices)
+    content_type = models.CharField(max_length=30, choices=FileKind.choices)
     size = models.PositiveIntegerField()
     pages = models.PositiveIntegerField(
         null=True, blank=True, help_text="Counted when the file arrived; empty when unknown."
@@ -1158,10 +1166,3 @@ class StatusLink(models.Model):
     @property
     def checks_left(self):
         return self.CHECKS_ALLOWED - self.failed_checks
-
-
-def status_url(token):
-    """The absolute address of a status link, for emails and the receipt."""
-    from django.urls import reverse
-
-    return settings.CLINIC_SITE_URL + reverse("appointments:status", args=[token])

@@ -13,7 +13,6 @@ from django.utils.text import capfirst
 from phonenumber_field.phonenumber import PhoneNumber
 
 from appointments.emails import queue_new_request_emails, queue_records_added_email
-from appointments.encryption import sha256_of
 from appointments.matching import first_copy_of, record_possible_matches
 from appointments.models import (
     AccessLog,
@@ -27,6 +26,7 @@ from appointments.models import (
     private_storage,
 )
 from appointments.scanning import scan_attachment
+from clinic.uploads import sha256_of
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 
 from appointments.forms import PatientRequestForm, new_form_token
 from appointments.models import private_storage
-from appointments.uploads import MAX_FILES, CheckedFile
+from clinic.uploads import MAX_FILES, CheckedFile
 
 SESSION_KEY = "appointments_request_answers"
 ANSWERS_MAX_AGE = datetime.timedelta(hours=2)

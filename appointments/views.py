@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
+from appointments.emails import status_url
 from appointments.forms import (
     REFERRER_FIELDS,
     BirthDateForm,
@@ -30,12 +31,11 @@ from appointments.models import (
     StatusLink,
     SubmissionLimitReached,
     new_reference,
-    status_url,
 )
 from appointments.services import Outcome, add_records, submit_request
 from appointments.steps import SEND_STEP, STEP_BY_SLUG, STEPS, Answers, StepForm, shown_answer
-from appointments.uploads import MAX_FILES
 from clinic.clients import client_hash
+from clinic.uploads import MAX_FILES
 
 logger = logging.getLogger(__name__)
 

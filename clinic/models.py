@@ -25,9 +25,10 @@ from localflavor.us.models import USStateField, USZipCodeField
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
-from appointments.encryption import sha256_of
 from clinic.pagecache import PublicContent, PublicContentQuerySet, content_changed, site_info_key
 from clinic.portraits import Portrait
+from clinic.text import fold
+from clinic.uploads import sha256_of
 
 SITE_INFO_TIMEOUT = 6 * 60 * 60
 
@@ -40,6 +41,10 @@ class SiteContent(PublicContent):
 
     def public_content_changed(self):
         SiteInfo.invalidate()
+
+
+# Who may change who is notified and how patients reach the practice (Practice.routing_fields).
+ROUTING_PERMISSION = "clinic.change_routing"
 
 
 class Practice(SiteContent):
@@ -514,8 +519,6 @@ class RedFlag(SiteContent):
 def search_words(text):
     """The words of a name or a search as plan search compares them: accents, case and
     punctuation gone ("Blue Cross—PPO" → ["blue", "cross", "ppo"])."""
-    from conditions.models import fold  # conditions imports this module
-
     return re.findall(r"\w+", fold(text))
 
 
@@ -734,10 +737,10 @@ class ProviderQuerySet(PublicContentQuerySet):
 
     def with_treatments(self):
         """With the treatments whose pages are public, in one more query."""
-        # Here, not at the top: clinic's models never import conditions' (which import them).
-        from conditions.models import Treatment
-
-        published = Treatment.objects.published().select_related("category")
+        # Named by the field's reference ("conditions.Treatment"): the practice app never
+        # imports conditions, which builds on it.
+        treatment = self.model._meta.get_field("treatments").related_model
+        published = treatment.objects.published().select_related("category")
         return self.prefetch_related(Prefetch("treatments", queryset=published))
 
 

@@ -1,7 +1,8 @@
 """Whole public pages kept in the shared cache, dropped when anything public changes.
 
-Views mark their pages public with @cache_public_page; PublicPageCacheMiddleware stores and
-serves them.
+Views mark their pages public with @cache_public_page; PublicPageCacheMiddleware
+(clinic/project/middleware.py) stores and serves them. This module holds what the models and
+views need: the content version, the pages this process keeps, the @cache_public_page mark.
 
 A public page is the same for every anonymous visitor until an editor changes something public,
 the "open now" status in its header changes, or a page scheduled for later goes live. So the
@@ -17,15 +18,12 @@ When the cache cannot be reached, pages are built for every request: slower, nev
 """
 
 import functools
-import gzip
-import hashlib
 import logging
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from django.apps import apps
 from django.conf import settings
@@ -33,16 +31,12 @@ from django.core.cache import cache
 from django.db import DatabaseError, models, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
-from django.http import HttpResponse
-from django.urls import Resolver404, resolve
-from django.utils import timezone, translation
-from django.utils.cache import patch_vary_headers
+from django.utils import translation
 
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "clinic:content-version"
 SITE_INFO_KEY = "clinic:site-info"
-PAGE_TIMEOUT = 24 * 60 * 60
 # How stale a worker's idea of the content version may be: the promise is that a change shows
 # on every worker within a second. Tests move the clock past it instead of sleeping.
 VERSION_CHECK_SECONDS = 1.0
@@ -176,7 +170,7 @@ def _public_relation_changed(sender, instance, action, **kwargs):
         content_changed()
 
 
-def _next_scheduled_change(now):
+def next_scheduled_change(now):
     """When the next page scheduled for later goes live (None if none), once per version."""
     if _worker.scheduled_version != _worker.version or (
         _worker.scheduled is not None and _worker.scheduled <= now
@@ -218,86 +212,6 @@ class CachedPage:
     gzipped: bytes  # the body, compressed once when stored
 
 
-# Set by Django's response machinery or other middleware, never worth keeping with a page.
-_NOT_STORED = {"date", "set-cookie", "x-page-cache", "content-length", "content-encoding"}
-
-
-class PublicPageCacheMiddleware:
-    """Serve public pages from the cache before the rest of the middleware runs.
-
-    Pages live in the shared cache and, once read, in this process's memory too, so a hit
-    usually costs no cache read at all (the version is checked at most once a second). A hit
-    skips sessions, CSRF, authentication and the rest; the headers those layers set on the
-    page (CSP, X-Frame-Options) are stored with it.
-
-    Compression: cached pages are stored gzipped and sent so to clients that accept gzip.
-    Only these pages: compressing a response that holds a secret (a CSRF token in a form, the
-    admin's pages) next to text an attacker can reflect into it gives the secret away (BREACH),
-    and a public page stored here holds none (no session, no cookie, no CSRF token). That is
-    why Django's GZipMiddleware, which compresses every response, is not used.
-    """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        query = _public_page_query(request)
-        if query is None:
-            return self.get_response(request)
-        key = _page_key(request, query)
-        now = timezone.now()
-        version = current_version()
-        if version is not None:
-            page, plain = _recent_pages.get(key, (None, None))
-            if not _current(page, version, now):
-                page, plain = cache.get(key), None
-            if _current(page, version, now):
-                return _respond(request, key, page, plain, "hit")
-
-        response = self.get_response(request)
-        if version is not None and _storable(request, response):
-            # Imported here: clinic.models imports this module.
-            from clinic.models import SiteInfo
-
-            valid_until = SiteInfo.for_request(request).status_valid_until(now)
-            scheduled = _next_scheduled_change(now)
-            page = CachedPage(
-                version,
-                min(valid_until, scheduled) if scheduled else valid_until,
-                response.status_code,
-                tuple(
-                    (header, value)
-                    for header, value in response.items()
-                    if header.lower() not in _NOT_STORED
-                ),
-                gzip.compress(response.content, compresslevel=6, mtime=0),
-            )
-            cache.set(key, page, PAGE_TIMEOUT)
-            return _respond(request, key, page, response.content, "miss")
-        return response
-
-
-def _public_page_query(request):
-    """The query parameters a public page reads, or None if the request is not for one."""
-    if request.method not in ("GET", "HEAD") or settings.SESSION_COOKIE_NAME in request.COOKIES:
-        return None
-    urlconf = getattr(request, "urlconf", None) or settings.ROOT_URLCONF
-    return _declared_query(urlconf, request.path_info)
-
-
-# Resolving the URL was a seventh of a page hit's time; the answer for a path never changes.
-@functools.lru_cache(maxsize=4096)
-def _declared_query(urlconf, path):
-    # /es/… resolves only while Spanish is active, and this runs before LocaleMiddleware has
-    # activated anything: the thread still has the previous request's language.
-    with translation.override(page_language(path)):
-        try:
-            match = resolve(path, urlconf)
-        except Resolver404:
-            return None
-    return getattr(match.func, "public_page_query", None)
-
-
 def page_language(path):
     """The language of a public page: its address decides (/es/… Spanish, others English).
 
@@ -307,66 +221,22 @@ def page_language(path):
     return translation.get_language_from_path(path) or settings.LANGUAGE_CODE
 
 
-def _page_key(request, query):
-    kept = urlencode(sorted((name, value) for name in query for value in request.GET.getlist(name)))
-    url = f"{request.scheme}://{request.get_host()}{request.path}?{kept}"
-    key = f"{page_language(request.path_info)}:{url}"
-    return "clinic:page:" + hashlib.sha256(key.encode()).hexdigest()
-
-
-def _storable(request, response):
-    return (
-        response.status_code == 200
-        and not response.streaming
-        and not response.cookies
-        and not response.has_header("Content-Encoding")
-        # A page that handed out a CSRF token or wrote to the session is personal.
-        and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
-        and not (hasattr(request, "session") and request.session.modified)
-    )
-
-
-def _accepts_gzip(request):
-    for coding in request.META.get("HTTP_ACCEPT_ENCODING", "").split(","):
-        name, _, params = coding.partition(";")
-        if name.strip().lower() in ("gzip", "*"):
-            try:
-                return float(params.strip().removeprefix("q=") or 1) > 0  # gzip;q=0: refused
-            except ValueError:
-                return False
-    return False
-
-
-def _respond(request, key, page, plain, outcome):
-    if _accepts_gzip(request):
-        body = page.gzipped
-    else:
-        # Kept beside the page in this process, so clients without gzip cost one
-        # decompression per page, not per request.
-        body = plain = plain if plain is not None else gzip.decompress(page.gzipped)
-    _remember(key, page, plain)
-    response = HttpResponse(body, status=page.status)
-    for header, value in page.headers:
-        response[header] = value
-    if body is page.gzipped:
-        response["Content-Encoding"] = "gzip"
-    patch_vary_headers(response, ("Accept-Encoding",))
-    response["Content-Length"] = str(len(body))
-    response["X-Page-Cache"] = outcome
-    return response
-
-
 # Pages this process has served lately, most recent last, with their plain body once needed.
 _recent_pages = OrderedDict()
 _recent_pages_lock = threading.Lock()
 RECENT_PAGES = 500
 
 
-def _current(page, version, now):
+def recent_page(key):
+    """(page, plain body or None) if this process served the page lately, else (None, None)."""
+    return _recent_pages.get(key, (None, None))
+
+
+def is_current(page, version, now):
     return page is not None and page.version == version and now < page.valid_until
 
 
-def _remember(key, page, plain):
+def remember(key, page, plain):
     with _recent_pages_lock:  # threaded servers: two requests must not reorder it at once
         _recent_pages[key] = (page, plain)
         _recent_pages.move_to_end(key)

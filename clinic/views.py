@@ -23,23 +23,8 @@ from django.views.generic import DetailView, ListView
 from clinic.language_help import taglines_for
 from clinic.models import InsurancePlan, PatientForm, Provider, SiteInfo
 from clinic.pagecache import cache_public_page, page_language, site_info_key
-from conditions.models import Condition
 
 HEALTH_KEY = "clinic:healthz"
-
-
-@cache_public_page
-def home(request):
-    conditions = Condition.objects.published().only("name", "slug")
-    return render(
-        request,
-        "clinic/home.html",
-        {
-            "title": gettext("Pain care for your spine, joints and nerves"),
-            "conditions": conditions,
-            "providers": Provider.objects.published(),
-        },
-    )
 
 
 @cache_public_page
@@ -296,7 +281,7 @@ def permission_denied(request, exception):
     user = getattr(request, "user", None)
     if match is None or match.app_name != "admin" or not (user and user.is_staff):
         return defaults.permission_denied(request, exception)
-    from django.contrib import admin  # the default site is ClinicAdminSite (clinic.apps)
+    from django.contrib import admin  # the default site is ClinicAdminSite (clinic.project)
 
     # Every model under appointments/ belongs to a patient request (notes, attachments, the
     # access log), and so does the attachment download.

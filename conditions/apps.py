@@ -1,13 +1,13 @@
 from django.apps import AppConfig
 from django.db.backends.signals import connection_created
 
+from clinic.text import fold
+
 
 def _add_unaccent(sender, connection, **kwargs):
     """SQLite has no unaccent(): give it one in Python, so Spanish search ignores accents on
     SQLite as PostgreSQL's unaccent extension does (conditions.models.Unaccent)."""
     if connection.vendor == "sqlite":
-        from conditions.models import fold
-
         connection.connection.create_function("UNACCENT", 1, fold, deterministic=True)
 
 

@@ -16,7 +16,6 @@ import json
 import operator
 import re
 import secrets
-import unicodedata
 
 import markdown
 import nh3
@@ -38,6 +37,7 @@ from simple_history.models import HistoricalRecords
 from clinic.illustrations import illustration_at
 from clinic.models import RedFlagTier
 from clinic.pagecache import PublicContent, PublicContentQuerySet
+from clinic.text import fold, strip_accents
 
 ALLOWED_TAGS = {
     "p", "br", "strong", "em", "ul", "ol", "li", "a", "h3", "h4", "blockquote", "code", "abbr",
@@ -122,17 +122,6 @@ def figure_problems(text):
             f"{FIGURE_EXAMPLE}"
         )
     return problems
-
-
-def strip_accents(text):
-    """The text with its accents taken off, letter for letter ("Ciática" → "Ciatica"), so
-    positions in it are positions in the text."""
-    return "".join(unicodedata.normalize("NFD", char)[0] for char in text)
-
-
-def fold(text):
-    """Text as Spanish search compares it: no accents, lower case ("Cirugía" → "cirugia")."""
-    return strip_accents(text or "").lower()
 
 
 class Unaccent(Func):

@@ -3,7 +3,8 @@
 import difflib
 import re
 
-from conditions.models import Condition, Treatment, active_language, fold, lines
+from clinic.text import fold
+from conditions.models import Condition, Treatment, active_language, lines
 
 MAX_QUERY_LENGTH = 100
 MAX_RESULTS = 50

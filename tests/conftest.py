@@ -112,7 +112,7 @@ def main_clinic(demo):
 def pages(demo):
     """The practice plus every condition and treatment page, as `make run` loads them:
     imported, then approved by the demo clinical reviewer."""
-    from clinic.management.commands.load_demo import approve_demo_pages
+    from clinic.project.management.commands.load_demo import approve_demo_pages
 
     call_command("import_content", stdout=StringIO())
     approve_demo_pages()

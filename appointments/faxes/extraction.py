@@ -127,7 +127,7 @@ PRACTICE_WORDS = re.compile(
     re.IGNORECASE,
 )
 ICD10_LOOSE = re.compile(
-    r"(?<![\w.])([A-TV-Z])([\dOolIS]{2}|[\dOolIS][A-Z])(?:[.,](?=[\dA-Zol]))?([\dA-Zol]{1,4})?"
+    r"(?<![\w.])([A-Z])([\dOolIS]{2}|[\dOolIS][A-Z])(?:[.,](?=[\dA-Zol]))?([\dA-Zol]{1,4})?"
     r"(?![\w])"
 )
 URGENT_WORDS = re.compile(

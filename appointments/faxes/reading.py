@@ -20,7 +20,7 @@ import pypdfium2.raw as pdfium_c
 import pytesseract
 from PIL import Image, ImageFilter, ImageOps, ImageStat
 
-from appointments.uploads import MAX_IMAGE_PIXELS, declared_dpi
+from clinic.uploads import MAX_IMAGE_PIXELS, declared_dpi
 
 # tesseract's OpenMP threads made it 3-4 times slower on two cores; pytesseract passes our
 # environment to the tesseract process it starts.

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from appointments.models import AppointmentRequest
-from appointments.uploads import MAX_BODY_BYTES
+from clinic.uploads import MAX_BODY_BYTES
 from tests.appointments.conftest import REQUEST_CHECK, pdf, step_url
 from tests.clinic.test_security_headers import REQUIRED_CSP, check_headers
 

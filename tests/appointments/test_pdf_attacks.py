@@ -8,8 +8,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from pikepdf import Array, Dictionary, Name, String
 
-from appointments import uploads
 from appointments.models import AppointmentRequest, Attachment
+from clinic import uploads
 
 REFER = "/appointments/refer/"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200
@@ -72,6 +72,27 @@ def javascript_in_compressed_object_stream():
     return data
 
 
+def javascript_in_the_document_name_tree():
+    """A document-level script, as Acrobat writes one: run when the file opens."""
+    document = letter()
+    script = document.make_indirect(Dictionary(S=Name.JavaScript, JS=String("app.alert(1)")))
+    document.Root.Names = Dictionary(JavaScript=Dictionary(Names=Array([String("init"), script])))
+    return saved(document)
+
+
+def javascript_name_tree_alone():
+    """The document's /JavaScript name tree is refused for what it is, whatever we find in it:
+    a viewer repairing a damaged file may find entries our parser does not."""
+    document = letter()
+    document.Root.Names = Dictionary(JavaScript=Dictionary(Names=Array([])))
+    return saved(document)
+
+
+def javascript_action_alone():
+    """A JavaScript action is refused for its type, not only for a script found under /JS."""
+    return saved(with_open_action(S=Name.JavaScript))
+
+
 def launch_action():
     return saved(with_open_action(S=Name.Launch, F=String("C:\\Windows\\System32\\calc.exe")))
 
@@ -97,6 +118,9 @@ def javascript_link():
 ATTACKS = {
     "javascript-open-action": javascript_in_open_action,
     "escaped-name": javascript_with_escaped_name,
+    "document-name-tree": javascript_in_the_document_name_tree,
+    "name-tree-alone": javascript_name_tree_alone,
+    "javascript-action-alone": javascript_action_alone,
     "compressed-object-stream": javascript_in_compressed_object_stream,
     "launch": launch_action,
     "embedded-file": embedded_executable,
@@ -190,5 +214,36 @@ def test_a_pdf_too_large_to_examine_is_refused_before_it_is_parsed(
     upload = SimpleUploadedFile("chart.pdf", many_objects(2_000), content_type="application/pdf")
     response = refer(client, physician_data, upload)
     assert "“chart.pdf” is built from more parts than we can check." in response.text
+    assert not AppointmentRequest.objects.exists()
+    assert stored_files(private_root) == []
+
+
+def web_page_code_across_the_first_megabyte():
+    """A PDF whose only fault is a <script tag starting 3 bytes before the first MiB ends: the
+    content check reads the file a MiB (1,048,576 bytes) at a time, and must still see it."""
+    megabyte = 1024 * 1024
+    document = letter()
+    document.Root.Filler = document.make_indirect(
+        pikepdf.Stream(document, b"0" * (megabyte + 4096))
+    )
+    data = bytearray(saved(document, compress_streams=False))
+    start = megabyte - 3
+    assert data[start : start + 7] == b"0000000"  # inside the filler stream
+    data[start : start + 7] = b"<script"
+    assert b"<script" not in data[:megabyte] and b"<script" not in data[megabyte:]
+    return bytes(data)
+
+
+def test_web_page_code_split_across_the_read_boundary_is_found(
+    client, physician_data, private_root
+):
+    upload = SimpleUploadedFile(
+        "records.pdf", web_page_code_across_the_first_megabyte(), content_type="application/pdf"
+    )
+    response = refer(client, physician_data, upload)
+    assert response.status_code == 200
+    assert "“records.pdf” contains web page code or scripts, so we cannot accept it." in (
+        response.text
+    )
     assert not AppointmentRequest.objects.exists()
     assert stored_files(private_root) == []

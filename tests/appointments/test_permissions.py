@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.test import Client
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -98,6 +99,33 @@ def test_refused_downloads_are_not_served_or_logged_as_downloads(client, urls, r
     assert response.status_code in (LOGIN, FORBIDDEN)
     assert not getattr(response, "streaming", False)
     assert not AccessLog.objects.filter(action="download").exists()
+
+
+def test_staff_who_may_not_download_see_no_link_and_are_refused(client, urls):
+    """Staff who may read requests and their list of files, without the download permission:
+    the file is named, never linked, and its address answers 403, logged as no download."""
+    reader = User.objects.create_user("reader", password="a long staff password", is_staff=True)
+    reader.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="appointments",
+            codename__in=["view_appointmentrequest", "view_attachment"],
+        )
+    )
+    page = log_in_with_second_factor(client, reader).get(urls["request"])
+    assert page.status_code == 200
+    assert "John Smith MRI.pdf" in page.text
+    assert "Download “John Smith MRI.pdf”" not in page.text
+    assert urls["download"] not in page.text
+    response = client.get(urls["download"])
+    assert response.status_code == FORBIDDEN
+    assert not getattr(response, "streaming", False)
+    assert list(AccessLog.objects.values_list("action", flat=True)) == ["view"]
+
+    # Intake staff, who may download, get the link for the same file.
+    intake = log_in_with_second_factor(Client(), staff_member("intake", "Intake"))
+    assert f'<a href="{urls["download"]}">Download “John Smith MRI.pdf”</a>' in (
+        intake.get(urls["request"]).text
+    )
 
 
 def test_attachments_have_no_public_url(client, urls):

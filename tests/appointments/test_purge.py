@@ -3,11 +3,13 @@
 import datetime
 from io import StringIO
 
+import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
 from appointments.models import AccessLog, AppointmentRequest, Attachment
-from tests.appointments.factories import AttachmentFactory, RequestFactory
+from clinic.models import Location
+from tests.appointments.factories import AttachmentFactory, ReferralFactory, RequestFactory
 
 
 def ended(days_ago, status="closed", files=1):
@@ -86,3 +88,60 @@ def test_notes_and_history_go_with_the_request(
         purge()
     assert not Note.objects.exists()
     assert not StatusChange.objects.exists()
+
+
+CHANGELIST = "/admin/appointments/appointmentrequest/"
+
+
+def step(client, appointment, status, **fields):
+    """One workflow step on its page in the admin, as staff take it."""
+    response = client.post(f"{CHANGELIST}{appointment.pk}/step/{status}/", {"note": "", **fields})
+    assert response.status_code == 302, response.context["form"].errors
+
+
+def test_requests_ended_in_the_admin_are_purged_once_the_retention_period_has_passed(
+    intake_client, demo, settings, private_root, django_capture_on_commit_callbacks
+):
+    """Every way staff end a request: declined, closed, scheduled then seen, closed as a
+    duplicate. The purge finds them by what the workflow recorded, not by what a test sets."""
+    settings.REQUEST_RETENTION_DAYS = 30
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        declined = RequestFactory()
+        step(intake_client, declined, "declined", decline_reason="Not a fit.")
+        withdrawn = RequestFactory()
+        step(intake_client, withdrawn, "closed", closed_because="withdrawn")
+        seen = ReferralFactory()
+        visit = timezone.localtime(start + datetime.timedelta(days=2))
+        main_clinic = Location.objects.get(slug="main-clinic")
+        step(
+            intake_client,
+            seen,
+            "scheduled",
+            scheduled_for=visit.strftime("%Y-%m-%dT%H:%M"),
+            scheduled_location=main_clinic.pk,
+        )
+        step(intake_client, seen, "closed", closed_because="seen")
+        original, duplicate = RequestFactory(), RequestFactory()
+        intake_client.post(
+            f"{CHANGELIST}{duplicate.pk}/match/",
+            {"other": original.reference, "action": "duplicate", "note": ""},
+        )
+        ended = [declined, withdrawn, seen, duplicate]
+        for appointment in ended:
+            appointment.refresh_from_db()
+            assert appointment.status in ("declined", "closed")
+            AttachmentFactory(request=appointment)
+
+    with (
+        time_machine.travel(start + datetime.timedelta(days=29), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert purge().startswith("Purged 0 requests")
+    with (
+        time_machine.travel(start + datetime.timedelta(days=31), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert purge().startswith("Purged 4 requests and 4 files")
+    assert set(AppointmentRequest.objects.all()) == {original}
+    assert stored(private_root) == set()

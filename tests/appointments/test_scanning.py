@@ -8,7 +8,8 @@ import pytest
 from django.core.management import call_command
 
 from appointments.models import AccessLog, Attachment
-from appointments.scanning import Clamd, scan_attachment
+from appointments.scanning import scan_attachment
+from clinic.scanning import Clamd
 from tests.appointments.conftest import PDF_BYTES, pdf
 from tests.clinic.test_settings import PRODUCTION, deploy_check
 from tests.conftest import EICAR

@@ -18,7 +18,7 @@ from post_office.mail import send_queued
 
 from appointments.models import AppointmentRequest
 from appointments.steps import STEPS
-from appointments.uploads import MAX_BODY_BYTES, MAX_FILE_BYTES
+from clinic.uploads import MAX_BODY_BYTES, MAX_FILE_BYTES
 from tests.appointments.conftest import (
     PDF_BYTES,
     REQUEST_CHECK,

@@ -98,6 +98,20 @@ def test_five_failed_logins_lock_the_account(client, enrolled_intake):
     assert client.get(REQUESTS).status_code == 302
 
 
+@pytest.mark.parametrize(("minutes", "status"), [(59, 429), (61, 302)])
+def test_the_lockout_lasts_an_hour_as_the_page_says(client, enrolled_intake, minutes, status):
+    """An hour from the last failed login (a try while locked out is one more, so each case
+    tries once)."""
+    _, device = enrolled_intake
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        for _ in range(5):
+            locked = log_in(client, "intake", password="wrong password!")
+    assert "It is locked for an hour." in locked.text
+    with time_machine.travel(start + datetime.timedelta(minutes=minutes), tick=False):
+        assert log_in(client, "intake", code=code_for(device)).status_code == status
+
+
 def test_four_failed_logins_do_not_lock(client, enrolled_intake):
     _, device = enrolled_intake
     for _ in range(4):
@@ -116,6 +130,19 @@ def test_idle_staff_are_logged_out_after_30_minutes(client, db):
         assert client.get(REQUESTS).status_code == 302
 
 
+def test_the_idle_limit_is_30_minutes_to_the_second(client, db):
+    """The clock stands still in each step, so each idle time is exact."""
+    log_in_with_second_factor(client, staff_member("intake", "Intake"))
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        assert client.get(REQUESTS).status_code == 200
+    idle_almost_30 = start + datetime.timedelta(minutes=29, seconds=59)
+    with time_machine.travel(idle_almost_30, tick=False):
+        assert client.get(REQUESTS).status_code == 200
+    with time_machine.travel(idle_almost_30 + datetime.timedelta(minutes=30, seconds=1)):
+        assert client.get(REQUESTS).status_code == 302
+
+
 def test_active_staff_are_logged_out_after_12_hours(client, enrolled_intake):
     _, device = enrolled_intake
     start = timezone.now()
@@ -123,7 +150,9 @@ def test_active_staff_are_logged_out_after_12_hours(client, enrolled_intake):
     for minutes in range(25, 11 * 60 + 50, 25):  # active every 25 minutes for 11h50
         with time_machine.travel(start + datetime.timedelta(minutes=minutes)):
             assert client.get(REQUESTS).status_code == 200, minutes
-    with time_machine.travel(start + datetime.timedelta(hours=12, minutes=5)):
+    with time_machine.travel(start + datetime.timedelta(hours=11, minutes=59)):
+        assert client.get(REQUESTS).status_code == 200
+    with time_machine.travel(start + datetime.timedelta(hours=12, minutes=1)):
         assert client.get(REQUESTS).status_code == 302
 
 

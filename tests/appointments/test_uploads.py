@@ -7,28 +7,39 @@ import os
 import stat
 import struct
 import zipfile
+from io import StringIO
 from pathlib import Path
 
+import pikepdf
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import ExifTags, Image, ImageDraw, ImageSequence, PngImagePlugin
 
 from appointments.models import AppointmentRequest, Attachment, private_storage
-from appointments.uploads import (
+from clinic.uploads import (
     FAX_PAGE_PIXELS,
     MAX_BODY_BYTES,
-    MAX_FILE_BYTES,
     MAX_REQUEST_PIXELS,
     MAX_TIFF_PAGES,
+    FileKind,
     check_attachment,
 )
-from tests.appointments.conftest import PDF_BYTES, image_bytes, pdf, send_form, step_url
+from tests.appointments.conftest import (
+    PDF_BYTES,
+    answer_questions,
+    image_bytes,
+    pdf,
+    send_form,
+    step_url,
+)
 
 REQUEST = "/appointments/request/"
 REFER = "/appointments/refer/"
+MIB = 1024 * 1024
 HTML = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
 
 
@@ -148,7 +159,7 @@ EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 
             "is not allowed. Please rename the file",
         ),
         (
-            SimpleUploadedFile("big.pdf", PDF_BYTES + b"0" * MAX_FILE_BYTES, "application/pdf"),
+            SimpleUploadedFile("big.pdf", PDF_BYTES + b"0" * 10 * MIB, "application/pdf"),
             "“big.pdf” is larger than 10 MB.",
         ),
     ],
@@ -190,14 +201,60 @@ def test_five_files_are_fine(client, patient_data, private_root):
     assert len(stored_files(private_root)) == 5
 
 
-def test_a_path_in_the_file_name_never_reaches_storage(client, patient_data, private_root):
+@pytest.mark.parametrize(
+    "name", ["../../../../etc/cron.d/evil.pdf", "..\\..\\..\\Windows\\System32\\evil.pdf"]
+)
+def test_a_path_in_the_file_name_never_reaches_storage(client, patient_data, private_root, name):
     """Django keeps only the last part of a sent file name; ours is random anyway."""
-    send(client, patient_data, pdf("../../../../etc/cron.d/evil.pdf"))
+    send(client, patient_data, pdf(name))
     attachment = Attachment.objects.get()
     assert attachment.original_name == "evil.pdf"
     (path,) = stored_files(private_root)
     assert path.is_relative_to(private_root)
     assert "evil" not in str(path)
+
+
+# What is left of a name once Django has cut it at its last / or \: each of these is refused.
+@pytest.mark.parametrize("name", ["notes..pdf", ".notes.pdf", "notes%2F.pdf"])
+def test_a_file_name_with_dots_or_escapes_is_refused_naming_it(
+    client, physician_data, private_root, name
+):
+    response = client.post(REFER, {**physician_data, "attachments": [pdf(name)]})
+    assert response.status_code == 200
+    assert (
+        f"The file name “{name}” is not allowed. Please rename the file and choose it again."
+    ) in response.text
+    assert not AppointmentRequest.objects.exists()
+    assert stored_files(private_root) == []
+
+
+@pytest.mark.parametrize("name", ["scans\\fax.pdf", "fax..pdf"])
+def test_a_fax_file_whose_name_holds_a_path_is_refused(db, tmp_path, private_root, name):
+    """import_fax reads files from a folder, where a name may hold a backslash (a Windows path
+    copied from a fax server), untouched by Django's upload parser."""
+    path = tmp_path / name
+    path.write_bytes(PDF_BYTES)
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_fax", str(path), stdout=StringIO(), stderr=err)
+    assert f"The file name “{name}” is not allowed." in err.getvalue()
+    assert not AppointmentRequest.objects.exists()
+    assert stored_files(private_root) == []
+
+
+def test_the_sent_file_name_is_shown_as_text(client, patient_data, intake_client, private_root):
+    """A name is the sender's text: the receipt and the staff page show it, never run it."""
+    name = "<img src=x onerror=alert(1)>.pdf"
+    send(client, patient_data, pdf(name))
+    shown = "&lt;img src=x onerror=alert(1)&gt;.pdf"
+    receipt = client.get("/appointments/sent/").text
+    appointment = AppointmentRequest.objects.get()
+    staff_page = intake_client.get(
+        f"/admin/appointments/appointmentrequest/{appointment.pk}/change/"
+    ).text
+    for page in (receipt, staff_page):
+        assert shown in page
+        assert "<img src=x" not in page
 
 
 def test_an_oversized_body_is_refused_before_it_is_read(client, patient_data, private_root):
@@ -220,6 +277,64 @@ def test_physician_can_send_records(client, physician_data, private_root):
     )
     assert response.status_code == 302
     assert AppointmentRequest.objects.get().attachments.count() == 2
+
+
+# The limits the forms promise ("up to 5 files of at most 10 MB each"), as literal figures: a
+# change to the code's constants must fail here, not move the tests along with it.
+
+
+def pdf_of_exactly(size):
+    """A valid PDF of exactly `size` bytes: a blank page and an uncompressed filler stream."""
+    document = pikepdf.new()
+    document.add_blank_page(page_size=(612, 792))
+    filler = size - 2048
+    while True:
+        document.Root.Filler = document.make_indirect(pikepdf.Stream(document, b"0" * filler))
+        output = io.BytesIO()
+        document.save(output, deterministic_id=True, compress_streams=False)
+        if len(output.getvalue()) == size:
+            return output.getvalue()
+        filler += size - len(output.getvalue())
+
+
+def test_a_file_of_10_mb_is_accepted_and_one_byte_more_is_refused(
+    client, physician_data, private_root
+):
+    ten_mb = pdf_of_exactly(10 * 1024 * 1024)
+    response = client.post(REFER, {**physician_data, "attachments": [pdf("scan.pdf", ten_mb)]})
+    assert response.status_code == 302
+    assert Attachment.objects.get().size == 10_485_760
+
+    physician_data["last_name"] = "Another"  # a new request, not a copy of the first
+    too_large = pdf_of_exactly(10 * 1024 * 1024 + 1)
+    response = client.post(REFER, {**physician_data, "attachments": [pdf("scan.pdf", too_large)]})
+    assert response.status_code == 200
+    assert "“scan.pdf” is larger than 10 MB. Please send a smaller file, or fax it." in (
+        response.text
+    )
+    assert AppointmentRequest.objects.count() == 1
+
+
+def test_the_files_step_keeps_five_files_and_refuses_a_sixth(client, patient_data, private_root):
+    answer_questions(client, patient_data)
+    files = step_url("files")
+    added = client.post(
+        files, {"attachments": [pdf(f"{n}.pdf") for n in range(3)], "action": "add"}
+    )
+    assert added.status_code == 302
+    client.post(files, {"attachments": [pdf("3.pdf"), pdf("4.pdf")], "action": "add"})
+    page = client.get(files).text
+    assert all(f"{n}.pdf" in page for n in range(5))
+    assert 'name="attachments"' not in page  # five kept: nothing more is offered
+    response = client.post(files, {"attachments": [pdf("5.pdf")], "action": "add"})
+    assert "You can send at most 5 files: remove one before adding more." in response.text
+    assert len(stored_files(private_root)) == 5
+
+
+@pytest.mark.parametrize("url", [REFER, step_url("files")])
+def test_the_forms_state_the_limits(client, patient_data, url):
+    answer_questions(client, patient_data)
+    assert "PDF, JPEG, PNG or TIFF; up to 5 files of at most 10 MB each." in client.get(url).text
 
 
 # Images are decoded within a pixel budget, a page at a time, and any decoder failure is a
@@ -325,9 +440,6 @@ def peak_memory_growth(action):
     before = status_bytes("VmRSS:")
     result = action()
     return result, status_bytes("VmHWM:") - before
-
-
-MIB = 1024 * 1024
 
 
 @pytest.mark.parametrize(
@@ -550,7 +662,7 @@ def test_a_damaged_image_is_stored_clean_or_refused_with_a_code(seed, edits):
         code = refused.code
     else:
         code = "accepted"
-        if checked.content_type != Attachment.Kind.PDF:
+        if checked.content_type != FileKind.PDF:
             with Image.open(io.BytesIO(checked.content.read())) as stored:
                 for page in ImageSequence.Iterator(stored):
                     page.load()

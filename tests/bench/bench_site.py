@@ -26,7 +26,7 @@ ENV = {
         for key, value in os.environ.items()
         if not key.startswith(("DJANGO_", "CLINIC_", "DATABASE_URL", "REDIS_URL", "CACHE_URL"))
     },
-    "DJANGO_SETTINGS_MODULE": "clinic.settings",
+    "DJANGO_SETTINGS_MODULE": "clinic.project.settings",
     "DJANGO_SECRET_KEY": "benchmark-only-secret-key-" + "s" * 40,
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
     "DJANGO_SECURE_SSL_REDIRECT": "0",
@@ -138,6 +138,7 @@ def sql_per_page():
     from django.test.utils import CaptureQueriesContext, setup_test_environment
 
     from clinic import pagecache
+    from clinic.project import middleware
 
     setup_test_environment()
     client = Client()
@@ -162,9 +163,9 @@ def sql_per_page():
         cold = count(path)
         cached = count(path)
         request = client.get(path).wsgi_request
-        query = pagecache._public_page_query(request)
+        query = middleware._public_page_query(request)
         if query is not None:
-            cache.delete(pagecache._page_key(request, query))
+            cache.delete(middleware._page_key(request, query))
         pagecache._recent_pages.clear()
         uncached = count(path)
         counts[name] = (cached[0], *uncached, cold[0])
@@ -173,7 +174,7 @@ def sql_per_page():
 
 def upload_memory(port):
     """Peak resident memory of the one worker, before and while a 10 MB PDF is sent."""
-    process = gunicorn("clinic.wsgi", port, workers=1)
+    process = gunicorn("clinic.project.wsgi", port, workers=1)
     try:
         worker = int(
             subprocess.run(
@@ -251,7 +252,7 @@ def main():
     manage("createcachetable")
     manage("collectstatic", "--noinput", "-v0")
     manage("load_demo")
-    site = gunicorn("clinic.wsgi", 8731)
+    site = gunicorn("clinic.project.wsgi", 8731)
     floor = gunicorn(
         "tests.bench.floor.wsgi", 8732, env={"DJANGO_SETTINGS_MODULE": "tests.bench.floor.settings"}
     )

@@ -102,7 +102,7 @@ def main():
     manage("createcachetable")
     manage("collectstatic", "--noinput")
     manage("load_demo")
-    server = gunicorn("clinic.wsgi", PORT, env={"STATIC_ROOT": ENV["STATIC_ROOT"]})
+    server = gunicorn("clinic.project.wsgi", PORT, env={"STATIC_ROOT": ENV["STATIC_ROOT"]})
     below = []
     try:
         pages = {name: path or first_doctor() for name, path in PAGES.items()}

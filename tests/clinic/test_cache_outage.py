@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from appointments.models import AppointmentRequest
 from clinic.pagecache import VERSION_CHECK_SECONDS
-from clinic.settings import _cache_from_url
+from clinic.project.settings import _cache_from_url
 from conditions.models import Condition
 from tests.appointments.conftest import (  # noqa: F401
     patient_data,

@@ -9,8 +9,8 @@ import time_machine
 from django.core.files.storage import storages
 from django.core.management import call_command
 
-from clinic.management.commands.load_demo import add_demo_providers
 from clinic.models import Closure, Location, OpeningHours, Practice, Provider
+from clinic.project.management.commands.load_demo import add_demo_providers
 from conditions.models import ClinicalReview, Condition, Treatment
 
 

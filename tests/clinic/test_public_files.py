@@ -27,8 +27,8 @@ def test_a_published_file_is_served_with_its_type_and_kept_for_a_year(client, pu
     [
         "portraits/missing.webp",
         "portraits/dr-example-320.html",  # not a type the storage holds
-        "../clinic/settings.py",
-        "..%2Fclinic%2Fsettings.py",
+        "../clinic/project/settings.py",
+        "..%2Fclinic%2Fproject%2Fsettings.py",
         "/etc/passwd.png",
         "portraits/",
     ],

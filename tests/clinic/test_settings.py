@@ -41,7 +41,7 @@ def run(args, **env):
             ("DJANGO_", "DATABASE_URL", "CACHE_URL", "REDIS_URL", "CLINIC_", "EMAIL_", "DEFAULT_")
         )
     }
-    clean["DJANGO_SETTINGS_MODULE"] = "clinic.settings"
+    clean["DJANGO_SETTINGS_MODULE"] = "clinic.project.settings"
     return subprocess.run(
         [sys.executable, *args],
         cwd=PROJECT,
@@ -99,7 +99,7 @@ def test_redis_url_selects_the_redis_cache_that_survives_an_outage():
 
 def test_object_storage_for_attachments_is_private_and_encrypted():
     # The settings alone: the s3 extra (boto3) is not installed for the tests.
-    script = "import json, clinic.settings as s; print(json.dumps(s.STORAGES['private']))"
+    script = "import json, clinic.project.settings as s; print(json.dumps(s.STORAGES['private']))"
     result = run(
         ["-c", script],
         DJANGO_SECRET_KEY="x" * 60,

@@ -3,7 +3,7 @@
 from django.conf.urls.i18n import i18n_patterns
 from django.urls import path
 
-from clinic.urls import handler400, handler500, urlpatterns
+from clinic.project.urls import handler400, handler500, urlpatterns
 
 
 def failing_view(request):

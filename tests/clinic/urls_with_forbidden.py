@@ -3,7 +3,7 @@
 from django.core.exceptions import PermissionDenied
 from django.urls import path
 
-from clinic.urls import handler400, handler403, handler500, urlpatterns
+from clinic.project.urls import handler400, handler403, handler500, urlpatterns
 
 
 def refusing_view(request):

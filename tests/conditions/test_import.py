@@ -138,7 +138,7 @@ def test_a_review_date_or_reviewer_in_front_matter_sets_nothing(db, content, lin
 
 
 def test_an_imported_update_waits_for_clinical_review(db, content):
-    from clinic.management.commands.load_demo import approve_demo_pages
+    from clinic.project.management.commands.load_demo import approve_demo_pages
 
     run(content)
     approve_demo_pages()

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import translation
 
-from clinic.management.commands.load_demo import approve_demo_pages
+from clinic.project.management.commands.load_demo import approve_demo_pages
 from conditions.models import FAQ, ClinicalReview, Condition, Treatment, plain_text
 from tests.admin_forms import admin_form_data
 from tests.conditions.conftest import rewrite, run

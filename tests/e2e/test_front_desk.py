@@ -72,7 +72,12 @@ def test_the_queue_fits_a_laptop_screen(front_desk, page, base_url, watch):
             referrer_name="Dr. Maya Rivera",
         )
     ReferralFactory(source="ehr", assigned_to=front_desk)
-    ReferralFactory(language="es", last_name="Vandenberghe-Castellanos")  # with its flag
+    # With its flag, and its diagnosis codes under the name.
+    ReferralFactory(
+        language="es",
+        last_name="Vandenberghe-Castellanos",
+        icd10_codes="M96.1, M54.16, M47.816, G89.4, M51.26",
+    )
     page.goto(f"{base_url}{CHANGELIST}")
     assert no_sideways_scroll(page)
     headers = page.locator("#result_list thead th")

@@ -55,7 +55,7 @@ class AppDatabase:
                 for key, value in os.environ.items()
                 if not key.startswith(("DJANGO_", "CLINIC_", "REDIS_URL", "CACHE_URL"))
             },
-            "DJANGO_SETTINGS_MODULE": "clinic.settings",
+            "DJANGO_SETTINGS_MODULE": "clinic.project.settings",
             "DJANGO_SECRET_KEY": "fault-tests-only-" + "k" * 50,
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DJANGO_SECURE_SSL_REDIRECT": "0",
@@ -157,7 +157,7 @@ class Server:
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "clinic.wsgi",
+                "clinic.project.wsgi",
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",

@@ -10,7 +10,7 @@ STORE_TWO_FILES = """
 from django.core.files.base import ContentFile
 from django.db import transaction
 from appointments.services import _attach
-from appointments.uploads import CheckedFile
+from clinic.uploads import CheckedFile
 from tests.appointments.factories import ReferralFactory
 
 files = [

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from clinic.adminsite import needs_second_factor
+from appointments.staff import needs_second_factor
 
 ENVIRONMENT_PASSWORD = "DJANGO_STAFF_PASSWORD"  # noqa: S105 - the variable, not a password
 

@@ -11,7 +11,7 @@ from appointments.faxes.intake import read_fax
 from appointments.models import FaxReading
 from appointments.scanning import scan_attachment
 from appointments.services import receive_fax
-from appointments.uploads import check_attachment
+from clinic.uploads import check_attachment
 
 
 class Command(BaseCommand):

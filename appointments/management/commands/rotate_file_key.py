@@ -5,8 +5,9 @@ from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandError
 
-from appointments.encryption import DamagedFile, file_keys, sha256_of
+from appointments.encryption import DamagedFile, file_keys
 from appointments.models import Attachment, private_storage
+from clinic.uploads import sha256_of
 
 logger = logging.getLogger(__name__)
 

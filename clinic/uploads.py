@@ -1,4 +1,7 @@
-"""Attachments: bounded while they stream in, judged by their content, re-encoded when images.
+"""Uploaded files: bounded while they stream in, judged by their content, re-encoded when images.
+
+The site's own rules for every file sent to it: the queue's attachments (appointments) and the
+forms staff publish for patients (clinic's admin) alike.
 
 - `UploadSizeLimitMiddleware` answers 413 to a body larger than every allowed file together,
   before any of it is read.
@@ -12,6 +15,7 @@
   object: one carrying scripts, actions that reach outside it, or attached files is refused.
 """
 
+import hashlib
 import io
 import logging
 import re
@@ -24,11 +28,11 @@ import pikepdf
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopUpload
+from django.db import models
 from django.shortcuts import render
 from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, TiffImagePlugin
-
-from appointments.models import Attachment
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +53,23 @@ MAX_IMAGE_PIXELS = 40_000_000
 MAX_REQUEST_PIXELS = 200_000_000
 FAX_PAGE_PIXELS = 1728 * 2200
 MAX_TIFF_PAGES = 200
+
+
+class FileKind(models.TextChoices):
+    """What a file is, by its content: the only kinds accepted (Attachment.content_type)."""
+
+    # Shown on the receipt: translated.
+    PDF = "application/pdf", _("PDF")
+    JPEG = "image/jpeg", _("JPEG image")
+    PNG = "image/png", _("PNG image")
+    TIFF = "image/tiff", _("TIFF image")
+
+
 # The one decoder Pillow may use for each sniffed type.
 PILLOW_FORMATS = {
-    Attachment.Kind.JPEG: "JPEG",
-    Attachment.Kind.PNG: "PNG",
-    Attachment.Kind.TIFF: "TIFF",
+    FileKind.JPEG: "JPEG",
+    FileKind.PNG: "PNG",
+    FileKind.TIFF: "TIFF",
 }
 
 # Web page code has no business in a medical record; a PDF carrying it, before its header or
@@ -114,7 +130,7 @@ class UploadSizeLimitMiddleware:
             length = 0
         if request.method == "POST" and length > MAX_BODY_BYTES:
             limits = {"max_files": MAX_FILES, "max_file_mb": MAX_FILE_BYTES // (1024 * 1024)}
-            response = render(request, "appointments/too_large.html", limits, status=413)
+            response = render(request, "clinic/too_large.html", limits, status=413)
             response["Connection"] = "close"
             return response
         return self.get_response(request)
@@ -264,13 +280,13 @@ def check_attachment(upload, budget=None):
     kind = filetype.guess(upload.read(8192))
     content_type = kind.mime if kind else None
     upload.seek(0)
-    if content_type not in Attachment.Kind.values:
+    if content_type not in FileKind.values:
         raise ValidationError(
             gettext("“%(name)s” is not a PDF, JPEG, PNG or TIFF file. Please send one of those.")
             % {"name": name},
             code="file_type",
         )
-    if content_type == Attachment.Kind.PDF:
+    if content_type == FileKind.PDF:
         pages = _examine_pdf(upload, name)
         # Stored as it came, straight from its temporary file: never whole in memory.
         upload.seek(0)
@@ -441,10 +457,10 @@ def _reencode_image(data, content_type, name, budget):
             image = Image.open(io.BytesIO(data), formats=[PILLOW_FORMATS[content_type]])
             page_sizes = _page_sizes(image, name, content_type)
             budget.spend(name, page_sizes)
-            if content_type == Attachment.Kind.TIFF:
+            if content_type == FileKind.TIFF:
                 return _reencode_tiff(image, len(page_sizes)), len(page_sizes)
             output = io.BytesIO()
-            if content_type == Attachment.Kind.JPEG:
+            if content_type == FileKind.JPEG:
                 _pixels_only(image, mode="RGB").save(output, format="JPEG", quality=90)
             else:
                 _pixels_only(image).save(output, format="PNG", optimize=True)
@@ -466,7 +482,7 @@ def _reencode_image(data, content_type, name, budget):
 
 def _page_sizes(image, name, content_type):
     """Every page's width and height, from the headers, before any page is decoded."""
-    if content_type != Attachment.Kind.TIFF:
+    if content_type != FileKind.TIFF:
         return [image.size]  # Pillow checked it against MAX_IMAGE_PIXELS on opening
     sizes = []
     while True:
@@ -532,3 +548,11 @@ def declared_dpi(page):
     except (KeyError, TypeError, ValueError, ZeroDivisionError):
         return None
     return (x, y) if 1 <= x <= 10_000 and 1 <= y <= 10_000 else None
+
+
+def sha256_of(file):
+    """The SHA-256 (hex) of a File's content, read in chunks (64 KiB): memory stays bounded."""
+    digest = hashlib.sha256()
+    for chunk in file.chunks():
+        digest.update(chunk)
+    return digest.hexdigest()

@@ -6,6 +6,7 @@ from django.views.generic import TemplateView
 
 from clinic import views
 from clinic.pagecache import cache_public_page
+from clinic.project.views import home
 from clinic.sitemaps import LocationSitemap, PageSitemap, ProviderSitemap
 from conditions.sitemaps import ConditionSitemap, TreatmentSitemap
 
@@ -16,7 +17,7 @@ def public_page(template_name):
 
 
 clinic_patterns = [
-    path("", views.home, name="home"),
+    path("", home, name="home"),
     path("locations/", views.location_list, name="location_list"),
     path("locations/<slug:slug>/", views.location_detail, name="location_detail"),
     path("doctors/", views.ProviderListView.as_view(), name="provider_list"),

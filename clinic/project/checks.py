@@ -99,7 +99,7 @@ def check_site_url(app_configs, **kwargs):
 @register(deploy=True)
 def check_virus_scanner(app_configs, **kwargs):
     """Without clamd, every file would wait forever, unless running unscanned is chosen."""
-    from appointments.scanning import configured_scanner
+    from clinic.scanning import configured_scanner
 
     if configured_scanner() is None and not settings.CLINIC_ALLOW_UNSCANNED:
         return [

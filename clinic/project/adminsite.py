@@ -1,29 +1,19 @@
 """The staff site: Django's admin, with two-factor login for staff who can see requests or change
-how patients reach the practice. Its index page shows the day's picture of the queue
-(appointments.admin_summary) and the pages due for medical review."""
+how patients reach the practice (appointments.staff says who). Its index page shows the day's
+picture of the queue (appointments.admin_summary) and the pages due for medical review."""
 
 import time
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.urls import reverse
 from django_otp.admin import OTPAdminAuthenticationForm
 
-from clinic.middleware import LOGIN_STARTED
-
-REQUEST_PERMISSION = "appointments.view_appointmentrequest"
-# Who is notified and how patients reach the practice (Practice.routing_fields).
-ROUTING_PERMISSION = "clinic.change_routing"
-
-
-def needs_second_factor(user):
-    """Staff who can see patient requests, or redirect them (a fax number, who is notified),
-    must log in with a second factor."""
-    return settings.CLINIC_REQUIRE_2FA and (
-        user.has_perm(REQUEST_PERMISSION) or user.has_perm(ROUTING_PERMISSION)
-    )
+from appointments.admin_summary import index_context
+from appointments.staff import needs_second_factor
+from clinic.project.middleware import LOGIN_STARTED
+from conditions.models import Condition, Treatment
 
 
 class StaffLoginForm(OTPAdminAuthenticationForm):
@@ -94,10 +84,7 @@ class ClinicAdminSite(admin.AdminSite):
         return not needs_second_factor(request.user) or request.user.is_verified()
 
     def index(self, request, extra_context=None):
-        # The queue's counts belong to appointments; imported here, once the apps are loaded,
-        # so that the admin site does not depend on appointments at import time.
-        from appointments.admin_summary import index_context
-
+        # The queue's counts belong to appointments.
         extra_context = {
             **(extra_context or {}),
             **index_context(request, self.name),
@@ -110,8 +97,6 @@ class ClinicAdminSite(admin.AdminSite):
         overdue, and how many pages hold changes waiting for clinical review."""
         if not request.user.has_perm("conditions.view_condition"):
             return None
-        from conditions.models import Condition, Treatment  # the registry is ready by now
-
         due, waiting = [], 0
         for model in (Condition, Treatment):
             opts = model._meta

@@ -13,7 +13,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
 def env_bool(name, default=False):
@@ -43,7 +43,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 INSTALLED_APPS = [
     # Before the admin, as django-modeltranslation requires: Spanish columns for content.
     "modeltranslation",
-    "clinic.apps.ClinicAdminConfig",
+    "clinic.project.apps.ClinicAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -60,34 +60,36 @@ INSTALLED_APPS = [
     "post_office",
     "django_otp",
     "django_otp.plugins.otp_totp",
-    "clinic.apps.StaffLoginsConfig",  # django-axes, named for the admin index
+    "clinic.project.apps.StaffLoginsConfig",  # django-axes, named for the admin index
     "django_tasks",
     "django_tasks_db",
     "clinic",
     "conditions",
     "appointments",
+    # The wiring above them all (clinic/project/): deploy checks, load_demo.
+    "clinic.project",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "clinic.middleware.SecurityHeadersMiddleware",
+    "clinic.project.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Answers from the page cache before sessions, CSRF and authentication run.
-    "clinic.pagecache.PublicPageCacheMiddleware",
+    "clinic.project.middleware.PublicPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "clinic.middleware.StaffSessionLimitMiddleware",
+    "clinic.project.middleware.StaffSessionLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Refuses an oversized upload before any of it is read: the body is read only by views
     # and by CSRF's process_view, which run after every middleware's __call__. Below
     # CSPMiddleware so that the 413 page carries the Content-Security-Policy too.
-    "appointments.uploads.UploadSizeLimitMiddleware",
+    "clinic.uploads.UploadSizeLimitMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
@@ -98,8 +100,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
-ROOT_URLCONF = "clinic.urls"
-WSGI_APPLICATION = "clinic.wsgi.application"
+ROOT_URLCONF = "clinic.project.urls"
+WSGI_APPLICATION = "clinic.project.wsgi.application"
 
 TEMPLATES = [
     {
@@ -354,15 +356,15 @@ CLINIC_FIRST_RESPONSE_HOURS = float(os.environ.get("CLINIC_FIRST_RESPONSE_HOURS"
 REQUEST_RETENTION_DAYS = int(os.environ.get("REQUEST_RETENTION_DAYS", "365"))
 
 FILE_UPLOAD_HANDLERS = [
-    "appointments.uploads.BoundedUploadHandler",
+    "clinic.uploads.BoundedUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 FILE_UPLOAD_PERMISSIONS = 0o600
 
 # Error reports never carry what a patient typed or the names of the files they sent.
-DEFAULT_EXCEPTION_REPORTER = "clinic.reporting.PatientSafeExceptionReporter"
-DEFAULT_EXCEPTION_REPORTER_FILTER = "clinic.reporting.PatientSafeExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "clinic.project.reporting.PatientSafeExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "clinic.project.reporting.PatientSafeExceptionReporterFilter"
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -413,11 +415,11 @@ LOGGING = {
     "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
-        # Django's mail_admins, but through the outbox and rate-limited (clinic/reporting.py).
+        # Django's mail_admins, through the outbox and rate-limited (clinic/project/reporting.py).
         "mail_admins": {
             "level": "ERROR",
             "filters": ["require_debug_false"],
-            "class": "clinic.reporting.OutboxAdminEmailHandler",
+            "class": "clinic.project.reporting.OutboxAdminEmailHandler",
         },
     },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},

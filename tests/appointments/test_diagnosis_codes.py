@@ -1,0 +1,181 @@
+"""Diagnosis codes are checked against the real ICD-10-CM code set (April 1, 2026 release):
+the referral form, the front desk's entry and fax check refuse a code that does not exist, with
+the nearest real ones; staff see each code's description, and a note on a category that is
+not billable on its own."""
+
+import lzma
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from appointments import icd10cm
+from appointments.models import AppointmentRequest, FaxReading
+from tests.appointments.conftest import send_form
+from tests.appointments.factories import ReferralFactory
+from tests.appointments.test_fax_intake import REFERRAL_LINES, text_pdf
+
+REFER = "/appointments/refer/"
+CHANGELIST = "/admin/appointments/appointmentrequest/"
+
+
+def refer(client, physician_data, codes, **extra):
+    return send_form(client, REFER, {**physician_data, "icd10_codes": codes}, **extra)
+
+
+@pytest.mark.parametrize("code", ["U07.1", "U09.9"])
+def test_covid_codes_starting_with_u_are_accepted(client, physician_data, code):
+    assert refer(client, physician_data, code).status_code == 302
+    assert AppointmentRequest.objects.get().icd10_codes == code
+
+
+def test_a_code_that_does_not_exist_is_refused_with_the_nearest_real_ones(client, physician_data):
+    response = refer(client, physician_data, "M96.1, M54.99")
+    assert response.status_code == 200
+    assert "M54.99 is not an ICD-10-CM code. Did you mean M54.9, M54.89 or M54.59?" in (
+        response.text
+    )
+    assert "M96.1 is not" not in response.text
+    assert not AppointmentRequest.objects.exists()
+    # Everything typed is kept, the codes too.
+    assert 'value="M96.1, M54.99"' in response.text
+    assert 'value="Okafor"' in response.text
+
+
+def test_the_refusal_is_in_spanish_on_the_spanish_form(client, physician_data):
+    spanish = {**physician_data, "icd10_codes": "M54.99"}
+    response = send_form(client, f"/es{REFER}", spanish, HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 200
+    assert (
+        "M54.99 no es un código CIE-10-MC (ICD-10-CM). ¿Quiso decir M54.9, M54.89 o M54.59?"
+        in response.text
+    )
+
+
+def test_the_form_says_which_release_codes_are_checked_against(client, demo):
+    assert "Checked against ICD-10-CM as of April 1, 2026." in client.get(REFER).text
+    spanish = client.get(f"/es{REFER}", HTTP_ACCEPT_LANGUAGE="es").text
+    assert "CIE-10-MC (ICD-10-CM) vigente al 1 de abril de 2026." in spanish
+
+
+@pytest.mark.parametrize(
+    ("codes", "message"),
+    [
+        # Too long for a code, though it starts like one: the shape is checked whole.
+        ("M54.16X9Z", "These do not look like ICD-10 codes: M54.16X9Z."),
+        # The right shape, but no such code.
+        ("M54.5X1Z", "M54.5X1Z is not an ICD-10-CM code."),
+    ],
+)
+def test_codes_are_checked_whole(client, physician_data, codes, message):
+    response = refer(client, physician_data, codes)
+    assert message in response.text
+    assert not AppointmentRequest.objects.exists()
+
+
+TWELVE_CODES = (
+    "M96.1, M54.16, M54.50, G89.4, M47.816, M51.26, G89.29, M54.2, M79.604, M25.561, M17.11, G56.01"
+)
+
+
+def test_twelve_codes_are_accepted_and_thirteen_refused(client, physician_data):
+    refused = refer(client, physician_data, TWELVE_CODES + ", M54.9")
+    assert "Please list at most 12 codes." in refused.text
+    assert not AppointmentRequest.objects.exists()
+
+    assert refer(client, physician_data, TWELVE_CODES).status_code == 302
+    assert len(AppointmentRequest.objects.get().icd10_codes.split(", ")) == 12
+
+
+def test_a_category_is_accepted_and_staff_see_the_more_specific_codes(
+    client, physician_data, intake_client
+):
+    assert refer(client, physician_data, "M54.5").status_code == 302
+    appointment = AppointmentRequest.objects.get()
+    assert appointment.icd10_codes == "M54.5"
+
+    page = intake_client.get(f"{CHANGELIST}{appointment.pk}/change/").text
+    assert (
+        "M54.5 — Low back pain"
+        '<span class="code-note">; not billable on its own: a more specific code exists '
+        "(M54.50, M54.51, M54.59)</span>"
+    ) in page
+
+
+def test_staff_see_each_codes_description_in_the_list_and_on_the_request_page(intake_client, demo):
+    appointment = ReferralFactory(icd10_codes="M96.1, M54.16, M54.99")
+    listed = intake_client.get(CHANGELIST).text
+    assert (
+        '<abbr title="M96.1 — Postlaminectomy syndrome, not elsewhere classified">M96.1</abbr>'
+    ) in listed
+    assert '<abbr title="M54.16 — Radiculopathy, lumbar region">M54.16</abbr>' in listed
+
+    page = intake_client.get(f"{CHANGELIST}{appointment.pk}/change/").text
+    assert "M96.1 — Postlaminectomy syndrome, not elsewhere classified · " in page
+    assert "M54.16 — Radiculopathy, lumbar region · " in page
+    # Saved before codes were checked: staff are told it is not a code.
+    assert '<strong class="code-unknown">M54.99 — not an ICD-10-CM code</strong>' in page
+    assert "(ICD-10-CM, April 1, 2026 release)" in page
+
+
+def test_the_front_desk_entry_refuses_a_code_that_does_not_exist(intake_client, demo):
+    response = intake_client.post(f"{CHANGELIST}add/", {"icd10_codes": "M54.99"})
+    assert "M54.99 is not an ICD-10-CM code. Did you mean M54.9, M54.89 or M54.59?" in (
+        response.text
+    )
+
+
+@pytest.fixture
+def faxed_with_a_wrong_code(demo, tmp_path):
+    lines = [
+        "Diagnosis: M96.1, M54.99, U07.1" if line.startswith("Diagnosis") else line
+        for line in REFERRAL_LINES
+    ]
+    fax = tmp_path / "fax.pdf"
+    fax.write_bytes(text_pdf(lines))
+    call_command("import_fax", "--now", str(fax), stdout=StringIO())
+    return AppointmentRequest.objects.get()
+
+
+def test_the_fax_check_flags_a_code_that_does_not_exist(intake_client, faxed_with_a_wrong_code):
+    faxed = faxed_with_a_wrong_code
+    assert faxed.icd10_codes == "M96.1, M54.99, U07.1"  # read as the fax has it
+    check_url = f"{CHANGELIST}{faxed.pk}/fax/"
+    page = intake_client.get(check_url).text
+    assert (
+        "Read from the fax, page 1. M54.99 is not an ICD-10-CM code. Did you mean M54.9, "
+        "M54.89 or M54.59?"
+    ) in page
+
+    data = {name: getattr(faxed, name) or "" for name in FaxReading.FIELDS}
+    data.update(phone="(217) 555-0199")
+    refused = intake_client.post(check_url, data)
+    assert "M54.99 is not an ICD-10-CM code" in str(refused.context["form"].errors)
+    faxed.refresh_from_db()
+    assert faxed.fax_reading.checked_at is None
+
+    data["icd10_codes"] = "M96.1, M54.9, U07.1"
+    assert intake_client.post(check_url, data).status_code == 302
+    faxed.refresh_from_db()
+    assert faxed.icd10_codes == "M96.1, M54.9, U07.1"
+    assert faxed.fax_reading.checked_at is not None
+
+
+def test_the_code_file_is_what_the_package_gives(tmp_path):
+    """The committed file is regenerated from the installed package, byte for byte in text."""
+    written = tmp_path / "icd10cm.tsv.xz"
+    out = StringIO()
+    call_command("update_icd10cm", "--output", str(written), stdout=out)
+    assert "ICD-10-CM, April 1, 2026 release (fiscal year 2026)" in out.getvalue()
+    with lzma.open(written, "rt") as fresh, lzma.open(icd10cm.CODE_FILE, "rt") as committed:
+        assert fresh.read() == committed.read()
+
+
+def test_the_check_fails_on_a_file_that_is_not_the_packages(tmp_path):
+    changed = tmp_path / "icd10cm.tsv.xz"
+    with lzma.open(icd10cm.CODE_FILE, "rt") as committed:
+        text = committed.read().replace("M54.50\t1\t", "M54.50\t0\t")
+    with lzma.open(changed, "wt") as file:
+        file.write(text)
+    with pytest.raises(CommandError, match="is not the code set of simple-icd-10-cm"):
+        call_command("update_icd10cm", "--check", "--output", str(changed), stdout=StringIO())
