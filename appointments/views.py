@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
+from appointments.fields import REFERRER
 from appointments.forms import (
-    REFERRER_FIELDS,
     BirthDateForm,
     PatientRequestForm,
     PhysicianReferralForm,
@@ -278,14 +278,15 @@ def _whole(number):
 
 
 def _last_referring_office(request):
-    """The referring office's fields of the referral this session just sent, or nothing."""
+    """The referring office's fields of the referral this session just sent, or nothing: the
+    same for every patient it sends."""
     details = request.session.get(SENT_SESSION_KEY) or {}
     if not details.get("request_id"):
         return {}
     referral = AppointmentRequest.objects.filter(
         pk=details["request_id"], source=AppointmentRequest.Source.PHYSICIAN
     ).first()
-    return model_to_dict(referral, fields=REFERRER_FIELDS) if referral else {}
+    return model_to_dict(referral, fields=REFERRER.names) if referral else {}
 
 
 def _form_page(request, form_class, template_name, initial=None):
