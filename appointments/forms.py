@@ -15,24 +15,24 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from appointments.fields import SENT_GROUPS, field_names, groups_of
+from appointments.first_response import first_response_promise
 from appointments.models import AppointmentRequest, FaxReading
-from appointments.uploads import MAX_FILES, PixelBudget, check_attachment, refusal_message
+from appointments.uploads import (
+    ACCEPTED_FILES,
+    MAX_FILE_MB,
+    MAX_FILES,
+    PixelBudget,
+    check_attachment,
+    file_limits,
+    refusal_message,
+)
 from appointments.validators import ICD10_CODE, join_icd10_codes, validate_npi
 from clinic.models import Location
 from conditions.models import Condition
 
 TOKEN_SALT = "appointments.form-token"  # noqa: S105 - a salt, not a secret
-ACCEPTED_FILES = ".pdf,.jpg,.jpeg,.png,.tif,.tiff,application/pdf,image/jpeg,image/png,image/tiff"
-
-
-def _files_help():
-    return gettext("PDF, JPEG, PNG or TIFF; up to %(max_files)s files of at most 10 MB each.") % {
-        "max_files": MAX_FILES
-    }
-
-
 # Worded when shown, in the visitor's language.
-FILES_HELP = lazy(_files_help, str)()
+FILES_HELP = lazy(file_limits, str)()
 
 
 def new_form_token():
@@ -331,7 +331,7 @@ class PhysicianReferralForm(AppointmentRequestForm):
                 "We send only the reference number and next steps: no patient data."
             ),
             "icd10_codes": _("Separated by commas, for example M54.16, M96.1."),
-            "urgency": _("Urgent referrals are reviewed the same business day."),
+            "urgency": lazy(first_response_promise, str)(physician=True, urgent=True),
         }
         widgets = AppointmentRequestForm.Meta.widgets
 
@@ -377,8 +377,7 @@ class StaffEntryForm(RequestChecks, forms.ModelForm):
     attachments = MultipleFileField(
         required=False,
         label="Scanned fax or documents",
-        help_text=f"PDF, JPEG, PNG or TIFF (fax software makes TIFF); up to {MAX_FILES} files "
-        "of at most 10 MB each.",
+        help_text=FILES_HELP,
         widget=MultipleFileInput(attrs={"accept": ACCEPTED_FILES}),
     )
     contact_consent = forms.BooleanField(
@@ -477,7 +476,7 @@ class FaxUploadForm(RequestChecks, forms.Form):
     attachments = MultipleFileField(
         label="The fax",
         help_text="A TIFF or PDF from the fax machine or fax software (a scan or photo works "
-        "too); one fax at a time, at most 10 MB.",
+        f"too); one fax at a time, at most {MAX_FILE_MB} MB.",
         widget=MultipleFileInput(attrs={"accept": ACCEPTED_FILES}),
     )
 
