@@ -25,6 +25,7 @@ from appointments import (
 )
 from appointments.encryption import CHUNK_SIZE, DamagedFile
 from appointments.faxes.admin import FaxAdminMixin, fax_summary
+from appointments.fields import REQUEST_GROUPS, field_names, groups_of
 from appointments.forms import StaffEntryForm
 from appointments.models import (
     AccessLog,
@@ -335,16 +336,6 @@ class StatusChangeInline(ReadOnlyInline):
     verbose_name_plural = "history"
 
 
-SUBMISSION_FIELDS = [
-    "reference", "source", "urgency", "created_at", "first_name", "last_name",
-    "date_of_birth", "phone", "email", "preferred_contact", "preferred_time",
-    "insurance_carrier", "language", "referrer_name", "referrer_npi", "referrer_practice",
-    "referrer_phone", "referrer_fax", "referrer_email", "reason", "condition", "icd10_codes",
-    "prior_treatments", "prior_spine_surgery", "spine_surgery_when", "preferred_location",
-    "privacy_notice_version", "consented_at",
-]  # fmt: skip
-
-
 class MatchForm(forms.Form):
     """Which other request, by reference, and what to record about the two."""
 
@@ -397,37 +388,20 @@ class PossibleMatchFilter(admin.SimpleListFilter):
         return queryset
 
 
+# The front desk's one screen: the request's groups (appointments/fields.py) as far as staff
+# enter them, then the files and the consent.
 ENTRY_FIELDSETS = [
-    ("How it came", {"fields": ["source", "urgency", "token"]}),
-    (
-        "Referring physician",
-        {
-            "fields": [
-                "referrer_name", ("referrer_npi", "referrer_practice"),
-                ("referrer_phone", "referrer_fax"), "referrer_email",
-            ]
-        },
-    ),
-    (
-        "Patient",
-        {
-            "fields": [
-                ("first_name", "last_name"), ("date_of_birth", "phone"), "email",
-                ("preferred_contact", "preferred_time"), ("insurance_carrier", "language"),
-            ]
-        },
-    ),
-    (
-        "Referral",
-        {
-            "fields": [
-                "reason", ("condition", "icd10_codes"), "prior_treatments",
-                ("prior_spine_surgery", "spine_surgery_when"), "preferred_location",
-            ]
-        },
-    ),
-    ("Documents and consent", {"fields": ["attachments", "contact_consent"]}),
-]  # fmt: skip
+    (group.title, {"fields": group.rows_of(StaffEntryForm.Meta.fields)})
+    for group in groups_of(StaffEntryForm.Meta.fields)
+] + [("Documents and consent", {"fields": ["attachments", "contact_consent", "token"]})]
+# The export: the request as received, then where it stands.
+EXPORT_COLUMNS = [
+    *field_names(),
+    "status",
+    "assigned_to",
+    "first_response_due",
+    "first_responded_at",
+]
 
 
 @admin.register(AppointmentRequest)
@@ -465,58 +439,11 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     actions = ["assign_to_me", "mark_in_review", "export_csv"]
-    readonly_fields = [*SUBMISSION_FIELDS, "entered_by", "first_response"]
+    readonly_fields = [*field_names(), "first_response"]
     fieldsets = [
         ("Triage", {"fields": ["assigned_to", "first_response"]}),
-        (
-            "Request",
-            {
-                "fields": [
-                    "reference",
-                    "source",
-                    "entered_by",
-                    "urgency",
-                    "created_at",
-                    "reason",
-                    "condition",
-                    "icd10_codes",
-                    "prior_treatments",
-                    "prior_spine_surgery",
-                    "spine_surgery_when",
-                    "preferred_location",
-                ]
-            },
-        ),
-        (
-            "Patient",
-            {
-                "fields": [
-                    "first_name",
-                    "last_name",
-                    "date_of_birth",
-                    "phone",
-                    "email",
-                    "preferred_contact",
-                    "preferred_time",
-                    "insurance_carrier",
-                    "language",
-                ]
-            },
-        ),
-        (
-            "Referring physician",
-            {
-                "fields": [
-                    "referrer_name",
-                    "referrer_npi",
-                    "referrer_practice",
-                    "referrer_phone",
-                    "referrer_fax",
-                    "referrer_email",
-                ]
-            },
-        ),
-        ("Consent", {"fields": ["privacy_notice_version", "consented_at"]}),
+        # What it was received with, read-only, in the request's groups.
+        *((group.title, {"fields": group.rows}) for group in REQUEST_GROUPS),
     ]
     inlines = [AttachmentInline, NoteInline, AddNoteInline, StatusChangeInline]
 
@@ -627,10 +554,7 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return ENTRY_FIELDSETS
-        if self.has_change_permission(request, obj):
-            return self.fieldsets
-        # Read-only staff (clinicians) see the submission and its state.
-        return [("Triage", {"fields": ["assigned_to", "first_response"]}), *self.fieldsets[1:]]
+        return self.fieldsets
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.readonly_fields
@@ -1005,24 +929,13 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="requests.csv"'
         response["Cache-Control"] = "no-store"
-        columns = [
-            "reference",
-            "source",
-            "status",
-            "urgency",
-            "created_at",
-            "first_response_due",
-            "first_responded_at",
-            "assigned_to",
-            *SUBMISSION_FIELDS[4:],
-        ]
         writer = csv.writer(response)
-        writer.writerow(columns)
+        writer.writerow(EXPORT_COLUMNS)
         references = []
         for appointment in queryset.select_related(
-            "condition", "preferred_location", "assigned_to"
+            "condition", "preferred_location", "assigned_to", "entered_by"
         ).iterator():
-            writer.writerow([_csv_value(getattr(appointment, column)) for column in columns])
+            writer.writerow([_csv_value(getattr(appointment, column)) for column in EXPORT_COLUMNS])
             references.append(appointment.reference)
         AccessLog.record(
             AccessLog.Action.EXPORT,

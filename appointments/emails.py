@@ -56,7 +56,7 @@ def queue_new_request_emails(appointment, admin_url, status_token=None):
 
 
 def _acknowledgement_subject(appointment):
-    if appointment.source == appointment.Source.PHYSICIAN:
+    if appointment.is_referral:
         subject = gettext("We received your referral %(reference)s")
     else:
         subject = gettext("We received your request %(reference)s")

@@ -15,6 +15,8 @@ from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from appointments import icd10cm
+from appointments.fields import SENT_GROUPS, field_names, groups_of
+from appointments.first_response import first_response_promise
 from appointments.models import AppointmentRequest, FaxReading
 from appointments.validators import (
     ICD10_CODE,
@@ -24,31 +26,20 @@ from appointments.validators import (
     validate_npi,
 )
 from clinic.models import Location
-from clinic.uploads import MAX_FILES, PixelBudget, check_attachment, refusal_message
+from clinic.uploads import (
+    ACCEPTED_FILES,
+    MAX_FILE_MB,
+    MAX_FILES,
+    PixelBudget,
+    check_attachment,
+    file_limits,
+    refusal_message,
+)
 from conditions.models import Condition
 
 TOKEN_SALT = "appointments.form-token"  # noqa: S105 - a salt, not a secret
-ACCEPTED_FILES = ".pdf,.jpg,.jpeg,.png,.tif,.tiff,application/pdf,image/jpeg,image/png,image/tiff"
-# The referring office on a referral: the same for every patient it sends, so "Send another
-# referral" fills these in again.
-REFERRER_FIELDS = (
-    "referrer_name",
-    "referrer_npi",
-    "referrer_practice",
-    "referrer_phone",
-    "referrer_fax",
-    "referrer_email",
-)
-
-
-def _files_help():
-    return gettext("PDF, JPEG, PNG or TIFF; up to %(max_files)s files of at most 10 MB each.") % {
-        "max_files": MAX_FILES
-    }
-
-
 # Worded when shown, in the visitor's language.
-FILES_HELP = lazy(_files_help, str)()
+FILES_HELP = lazy(file_limits, str)()
 
 
 def _icd10_help():
@@ -195,18 +186,6 @@ class AppointmentRequestForm(RequestChecks, forms.ModelForm):
         }.items():
             if self.source == AppointmentRequest.Source.PATIENT and name in self.fields:
                 self.fields[name].widget.attrs["autocomplete"] = autocomplete
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.layout = self.layout()
-
-    def layout(self):
-        raise NotImplementedError
-
-    def guards(self):
-        return [
-            "token",
-            Div("website", css_class="visually-hidden-field", aria_hidden="true"),
-        ]
 
     def clean_token(self):
         signer = signing.TimestampSigner(salt=TOKEN_SALT)
@@ -283,12 +262,15 @@ class PatientRequestForm(AppointmentRequestForm):
     )
 
     class Meta(AppointmentRequestForm.Meta):
-        fields = [
-            "first_name", "last_name", "date_of_birth", "phone", "email", "preferred_contact",
-            "preferred_time", "referrer_name", "referrer_practice", "referrer_phone", "reason",
-            "condition", "prior_spine_surgery", "spine_surgery_when", "preferred_location",
-            "insurance_carrier",
-        ]  # fmt: skip
+        # Asked one topic a page (steps.STEPS); not the office's contact details, nor what
+        # only a clinician can say.
+        fields = field_names(
+            SENT_GROUPS,
+            omit=(
+                "referrer_npi", "referrer_fax", "referrer_email", "language", "icd10_codes",
+                "urgency", "prior_treatments",
+            ),
+        )  # fmt: skip
         labels = {
             "first_name": _("First name"),
             "last_name": _("Last name"),
@@ -318,47 +300,6 @@ class PatientRequestForm(AppointmentRequestForm):
         }
         widgets = AppointmentRequestForm.Meta.widgets
 
-    def layout(self):
-        return Layout(
-            *self.guards(),
-            Fieldset(
-                _("About you"),
-                "first_name",
-                "last_name",
-                "date_of_birth",
-                "phone",
-                "email",
-                "preferred_contact",
-                "preferred_time",
-                "insurance_carrier",
-            ),
-            Fieldset(_("Who referred you"), "referrer_name", "referrer_practice", "referrer_phone"),
-            Fieldset(
-                _("Your visit"),
-                "reason",
-                "condition",
-                "prior_spine_surgery",
-                "spine_surgery_when",
-                "preferred_location",
-            ),
-            Fieldset(
-                _("Before you send"), "no_red_flags", "privacy_acknowledged", "contact_consent"
-            ),
-            Fieldset(
-                _("Documents"),
-                HTML(
-                    format_lazy(
-                        "<p>{}</p>",
-                        _(
-                            "If you have a referral letter or an imaging report, "
-                            "you can attach it here."
-                        ),
-                    )
-                ),
-                "attachments",
-            ),
-        )
-
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("referrer_name") and not (
@@ -381,11 +322,8 @@ class PhysicianReferralForm(AppointmentRequestForm):
     source = AppointmentRequest.Source.PHYSICIAN
 
     class Meta(AppointmentRequestForm.Meta):
-        fields = [
-            *REFERRER_FIELDS, "first_name", "last_name", "date_of_birth", "phone", "email",
-            "insurance_carrier", "reason", "condition", "icd10_codes", "urgency",
-            "prior_treatments", "prior_spine_surgery", "spine_surgery_when", "preferred_location",
-        ]  # fmt: skip
+        # Contact preferences are the patient's to give; the language is the page's.
+        fields = field_names(SENT_GROUPS, omit=("preferred_contact", "preferred_time", "language"))
         labels = {
             "referrer_name": _("Referring provider"),
             "referrer_npi": _("NPI"),
@@ -414,7 +352,7 @@ class PhysicianReferralForm(AppointmentRequestForm):
                 "We send only the reference number and next steps: no patient data."
             ),
             "icd10_codes": ICD10_HELP,
-            "urgency": _("Urgent referrals are reviewed the same business day."),
+            "urgency": lazy(first_response_promise, str)(physician=True, urgent=True),
         }
         widgets = AppointmentRequestForm.Meta.widgets
 
@@ -430,30 +368,15 @@ class PhysicianReferralForm(AppointmentRequestForm):
         self.fields["contact_consent"].label = _(
             "The patient agreed that the clinic may contact them about this referral."
         )
-
-    def layout(self):
-        return Layout(
-            *self.guards(),
-            Fieldset(_("Referring provider"), *REFERRER_FIELDS),
-            Fieldset(
-                _("Patient"),
-                "first_name",
-                "last_name",
-                "date_of_birth",
-                "phone",
-                "email",
-                "insurance_carrier",
-            ),
-            Fieldset(
-                _("Referral"),
-                "reason",
-                "condition",
-                "icd10_codes",
-                "urgency",
-                "prior_treatments",
-                "prior_spine_surgery",
-                "spine_surgery_when",
-                "preferred_location",
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            "token",
+            Div("website", css_class="visually-hidden-field", aria_hidden="true"),
+            # The request's fields in their groups and order (appointments/fields.py).
+            *(
+                Fieldset(group.public_title, *group.names_of(self._meta.fields))
+                for group in groups_of(self._meta.fields)
             ),
             Fieldset(_("Consent"), "privacy_acknowledged", "contact_consent"),
             Fieldset(
@@ -475,8 +398,7 @@ class StaffEntryForm(RequestChecks, forms.ModelForm):
     attachments = MultipleFileField(
         required=False,
         label="Scanned fax or documents",
-        help_text=f"PDF, JPEG, PNG or TIFF (fax software makes TIFF); up to {MAX_FILES} files "
-        "of at most 10 MB each.",
+        help_text=FILES_HELP,
         widget=MultipleFileInput(attrs={"accept": ACCEPTED_FILES}),
     )
     contact_consent = forms.BooleanField(
@@ -487,13 +409,7 @@ class StaffEntryForm(RequestChecks, forms.ModelForm):
 
     class Meta:
         model = AppointmentRequest
-        fields = [
-            "source", "urgency", "referrer_name", "referrer_npi", "referrer_practice",
-            "referrer_phone", "referrer_fax", "referrer_email", "first_name", "last_name",
-            "date_of_birth", "phone", "email", "preferred_contact", "preferred_time",
-            "insurance_carrier", "language", "reason", "condition", "icd10_codes",
-            "prior_treatments", "prior_spine_surgery", "spine_surgery_when", "preferred_location",
-        ]  # fmt: skip
+        fields = ["source", *field_names(SENT_GROUPS)]
         labels = {
             "source": "Came by",
             "reason": "Reason for the request",
@@ -581,7 +497,7 @@ class FaxUploadForm(RequestChecks, forms.Form):
     attachments = MultipleFileField(
         label="The fax",
         help_text="A TIFF or PDF from the fax machine or fax software (a scan or photo works "
-        "too); one fax at a time, at most 10 MB.",
+        f"too); one fax at a time, at most {MAX_FILE_MB} MB.",
         widget=MultipleFileInput(attrs={"accept": ACCEPTED_FILES}),
     )
 

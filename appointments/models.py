@@ -499,7 +499,7 @@ class AppointmentRequest(models.Model):
                 detail=self.status_detail(),
             )
             if (
-                self.source == self.Source.PHYSICIAN
+                self.is_referral
                 and self.referrer_email
                 and (status in (self.Status.SCHEDULED, self.Status.DECLINED) or self.takes_records)
             ):
@@ -612,9 +612,16 @@ class AppointmentRequest(models.Model):
         return self.language != settings.LANGUAGE_CODE
 
     @property
+    def is_referral(self):
+        """Sent with the referral form. The public wording (receipt, emails, status page) calls
+        it a referral and speaks to the referring office; else it is the patient's own
+        appointment request. Staff name every kind by its Source label."""
+        return self.source == self.Source.PHYSICIAN
+
+    @property
     def acknowledgement_email(self):
         """Who hears that the request arrived: the referring office, or the patient."""
-        return self.referrer_email if self.source == self.Source.PHYSICIAN else self.email
+        return self.referrer_email if self.is_referral else self.email
 
     def staff_emails(self):
         """Staff to tell about this request: its location's list, or the practice-wide one."""

@@ -1,7 +1,6 @@
 import contextlib
 import logging
 
-from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError
@@ -16,8 +15,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from appointments.emails import status_url
+from appointments.fields import REFERRER
 from appointments.forms import (
-    REFERRER_FIELDS,
     BirthDateForm,
     PatientRequestForm,
     PhysicianReferralForm,
@@ -267,25 +266,20 @@ def sent(request):
         "appointment": appointment,
         # A robot that filled the hidden field gets a receipt without any data.
         "received_at": appointment.created_at if appointment else timezone.now(),
-        # A whole number when it is one: it chooses "hour" or "hours" in the page's language.
-        "first_response_hours": _whole(settings.CLINIC_FIRST_RESPONSE_HOURS),
     }
     return render(request, "appointments/sent.html", context)
 
 
-def _whole(number):
-    return int(number) if float(number).is_integer() else number
-
-
 def _last_referring_office(request):
-    """The referring office's fields of the referral this session just sent, or nothing."""
+    """The referring office's fields of the referral this session just sent, or nothing: the
+    same for every patient it sends."""
     details = request.session.get(SENT_SESSION_KEY) or {}
     if not details.get("request_id"):
         return {}
     referral = AppointmentRequest.objects.filter(
         pk=details["request_id"], source=AppointmentRequest.Source.PHYSICIAN
     ).first()
-    return model_to_dict(referral, fields=REFERRER_FIELDS) if referral else {}
+    return model_to_dict(referral, fields=REFERRER.names) if referral else {}
 
 
 def _form_page(request, form_class, template_name, initial=None):
@@ -436,7 +430,7 @@ def status(request, token):
     if _over_limit(request, "views", STATUS_VIEWS_PER_HOUR):
         return _status_page(request, "appointments/status_busy.html", {}, status=429)
     appointment = link.request
-    context = {"link": link, "appointment": appointment, "for_referrer": _for_referrer(link)}
+    context = {"link": link, "appointment": appointment, "for_referrer": appointment.is_referral}
     if link.locked:
         return _status_page(request, "appointments/status_locked.html", context, status=429)
     if link.pk not in request.session.get(STATUS_SESSION_KEY, []):
@@ -500,10 +494,6 @@ def _check_birth_date(request, link, context):
                 ),
             )
     return _status_page(request, "appointments/status_check.html", {**context, "form": form})
-
-
-def _for_referrer(link):
-    return link.request.source != AppointmentRequest.Source.PATIENT
 
 
 def _status_page(request, template_name, context, status=200):

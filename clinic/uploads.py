@@ -6,7 +6,7 @@ forms staff publish for patients (clinic's admin) alike.
 - `UploadSizeLimitMiddleware` answers 413 to a body larger than every allowed file together,
   before any of it is read.
 - `BoundedUploadHandler` (first in FILE_UPLOAD_HANDLERS) drops a file the moment it passes
-  10 MB and any file past the fifth, so nothing large is kept in memory or on disk; the form
+  MAX_FILE_MB and any file past MAX_FILES, so nothing large is kept in memory or on disk; the form
   then says which file was refused and why.
 - `check_attachment` accepts PDF, JPEG, PNG and TIFF by their bytes, never by name or by what
   the browser claims, and re-encodes images with Pillow, one page at a time and within a pixel
@@ -36,7 +36,9 @@ from PIL import Image, ImageOps, TiffImagePlugin
 
 logger = logging.getLogger(__name__)
 
-MAX_FILE_BYTES = 10 * 1024 * 1024
+# What a request's files may be, and the one phrase that says so (file_limits).
+MAX_FILE_MB = 10
+MAX_FILE_BYTES = MAX_FILE_MB * 1024 * 1024
 MAX_FILES = 5
 # Every file at its largest, plus the form's own fields.
 MAX_BODY_BYTES = MAX_FILES * MAX_FILE_BYTES + 512 * 1024
@@ -63,6 +65,11 @@ class FileKind(models.TextChoices):
     JPEG = "image/jpeg", _("JPEG image")
     PNG = "image/png", _("PNG image")
     TIFF = "image/tiff", _("TIFF image")
+
+
+# The file chooser's filter (accept=): the types check_attachment takes, and their usual
+# extensions for systems that choose by name.
+ACCEPTED_FILES = ",".join([".pdf", ".jpg", ".jpeg", ".png", ".tif", ".tiff", *FileKind.values])
 
 
 # The one decoder Pillow may use for each sniffed type.
@@ -129,7 +136,7 @@ class UploadSizeLimitMiddleware:
         except ValueError:
             length = 0
         if request.method == "POST" and length > MAX_BODY_BYTES:
-            limits = {"max_files": MAX_FILES, "max_file_mb": MAX_FILE_BYTES // (1024 * 1024)}
+            limits = {"max_files": MAX_FILES, "max_file_mb": MAX_FILE_MB}
             response = render(request, "clinic/too_large.html", limits, status=413)
             response["Connection"] = "close"
             return response
@@ -180,11 +187,19 @@ class CheckedFile:
     pages: int | None = None  # None: not counted
 
 
+def file_limits():
+    """The accepted types and the limits, as the forms' help, the providers page and the status
+    emails state them; in the reader's language."""
+    return gettext(
+        "PDF, JPEG, PNG or TIFF; up to %(max_files)s files of at most %(max_file_mb)s MB each"
+    ) % {"max_files": MAX_FILES, "max_file_mb": MAX_FILE_MB}
+
+
 def refusal_message(name, reason):
     """Why a file was dropped while it streamed in; worded when shown, in the sender's language."""
     messages = {
         "too_large": gettext(
-            "“%(name)s” is larger than 10 MB. Please send a smaller file, or fax it."
+            "“%(name)s” is larger than %(max_file_mb)s MB. Please send a smaller file, or fax it."
         ),
         "too_large_total": gettext(
             "The files together are too large. Please send fewer or smaller files."
@@ -193,7 +208,7 @@ def refusal_message(name, reason):
             "You can attach at most %(max_files)s files; “%(name)s” was not accepted."
         ),
     }
-    return messages[reason] % {"name": name, "max_files": MAX_FILES}
+    return messages[reason] % {"name": name, "max_files": MAX_FILES, "max_file_mb": MAX_FILE_MB}
 
 
 class PixelBudget:

@@ -1,9 +1,9 @@
 """The content file format: one page per Markdown file under conditions/content/.
 
-A file is TOML front matter between +++ lines, then one "## Heading" per page section, with
-the headings below (docs/content.md describes the format for writers). This module reads a
-file into its front matter and sections and checks its shape; the import_content command finds
-the files and saves what they hold.
+A file is TOML front matter between +++ lines, then one "## Heading" per page section, named
+as the page names it (the model's SECTIONS); docs/content.md describes the format for writers.
+This module reads a file into its front matter and sections and checks its shape; the
+import_content command finds the files and saves what they hold.
 
 A Spanish file, conditions/content/es/<kind>/<slug>.md, has the same "## " headings (in
 English) and front matter holding the translated text (TRANSLATION_KEYS); the English file
@@ -15,28 +15,15 @@ import tomllib
 from pathlib import Path
 
 from clinic.models import RedFlagTier
-from conditions.models import TreatmentStep
+from conditions.models import Condition, Treatment, TreatmentStep
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
 # Review claims come only from a clinical reviewer's approval in the admin, never from a file.
 REVIEW_KEYS = {"reviewed_by", "reviewer", "last_reviewed", "next_review_due", "review"}
 
-CONDITION_SECTIONS = {
-    "Overview": "overview",
-    "Symptoms": "symptoms",
-    "Causes": "causes",
-    "Diagnosis": "diagnosis",
-    "How it is treated": "treatment_approach",
-    "When to seek care": "when_to_seek_care",
-    "Prognosis": "prognosis",
-}
-TREATMENT_SECTIONS = {
-    "What it is": "what_it_is",
-    "Who it helps": "who_it_helps",
-    "Before, during and after": "before_during_after",
-    "Recovery": "recovery",
-    "Risks": "risks",
-}
+# Each "## " heading: a section's name (in English, as declared on the model) and its field.
+CONDITION_SECTIONS = {section.name: section.field for section in Condition.SECTIONS}
+TREATMENT_SECTIONS = {section.name: section.field for section in Treatment.SECTIONS}
 # A page's other names in the front matter: `also_called` (true synonyms, shown on the page)
 # and `search_terms` (found by search, never shown). Each a list of strings.
 NAME_LISTS = ("also_called", "search_terms")
@@ -88,7 +75,10 @@ class ContentFile:
         self.sections = dict.fromkeys(sections.values(), "")
         for heading, body in zip(parts[1::2], parts[2::2], strict=True):
             if heading.strip() not in sections:
-                raise ContentError(f"{path.name}: unknown section '## {heading.strip()}'")
+                raise ContentError(
+                    f"{path.name}: unknown section '## {heading.strip()}' (the sections: "
+                    f"{', '.join(sections)})"
+                )
             self.sections[sections[heading.strip()]] = body.strip()
         if self.meta.get("slug") != path.stem:
             raise ContentError(f"{path.name}: the slug must be the file name")

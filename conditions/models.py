@@ -16,6 +16,7 @@ import json
 import operator
 import re
 import secrets
+from dataclasses import dataclass
 
 import markdown
 import nh3
@@ -29,7 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html, strip_tags
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.utils import build_localized_fieldname
 from simple_history.models import HistoricalRecords
@@ -339,6 +340,38 @@ class PageQuerySet(PublicContentQuerySet):
         return matches.annotate(tier=tier).order_by("-tier", "-rank", "name_es", "name_en")
 
 
+@dataclass(frozen=True)
+class Section:
+    """A page's body section: the one declaration of its field and its name.
+
+    The name (in English; translated where shown) is the page's heading, the admin's label and
+    the "## " heading of the content file. The model gets its fields from the page type's
+    SECTIONS (add_sections): the editors' Markdown, and the HTML rendered from it on save.
+    """
+
+    field: str
+    name: str
+    help_text: str = "Markdown."
+    optional: bool = False
+    # On a condition's page: after the treatment ladder, rather than before it.
+    after_treatments: bool = False
+
+    @property
+    def anchor(self):
+        return self.field.replace("_", "-")
+
+
+def add_sections(model):
+    """Give a page type its section fields, from its SECTIONS, in order."""
+    for section in model.SECTIONS:
+        field = models.TextField(
+            _(section.name), blank=section.optional, help_text=section.help_text
+        )
+        model.add_to_class(section.field, field)
+        model.add_to_class(f"{section.field}_html", models.TextField(editable=False, default=""))
+    model.markdown_fields = tuple(section.field for section in model.SECTIONS)
+
+
 class Page(PublicContent):
     """What condition and treatment pages share: naming, summary, review and publication."""
 
@@ -403,6 +436,8 @@ class Page(PublicContent):
 
     objects = PageQuerySet.as_manager()
 
+    # The body sections in page order (Section), and their field names (set by add_sections).
+    SECTIONS = ()
     markdown_fields = ()
     # Patient-facing text fields, beyond naming and sections, that have a Spanish version.
     translated_extra_fields = ()
@@ -706,16 +741,14 @@ class Page(PublicContent):
     def latest_review(self, language=ENGLISH):
         return self.clinical_reviews.filter(language=language).first()
 
-    def sections(self, exclude=()):
-        """(anchor, heading, html) for each non-empty body section, in page order."""
+    def sections(self, after_treatments=None):
+        """(anchor, heading, html) for each non-empty body section, in page order: all of
+        them, or a condition's before (False) or after (True) its treatment ladder."""
         return [
-            (
-                field.replace("_", "-"),
-                self._meta.get_field(field).verbose_name,
-                mark_safe(getattr(self, f"{field}_html")),  # noqa: S308 - sanitised on save
-            )
-            for field in self.markdown_fields
-            if getattr(self, f"{field}_html") and field not in exclude
+            (section.anchor, gettext(section.name), mark_safe(html))  # noqa: S308 - sanitised on save
+            for section in self.SECTIONS
+            if (html := getattr(self, f"{section.field}_html"))
+            and after_treatments in (None, section.after_treatments)
         ]
 
     def snippet(self, text, width=90):
@@ -786,18 +819,6 @@ class Treatment(Page):
     category = models.ForeignKey(
         TreatmentCategory, on_delete=models.PROTECT, related_name="treatments"
     )
-    what_it_is = models.TextField(_("What it is"), help_text="Markdown.")
-    who_it_helps = models.TextField(_("Who it helps"), help_text="Markdown.")
-    before_during_after = models.TextField(
-        _("What to expect before, during and after"), help_text="Markdown."
-    )
-    recovery = models.TextField(_("Recovery"), help_text="Markdown.")
-    risks = models.TextField(_("Risks and side effects"), help_text="Markdown.")
-    what_it_is_html = models.TextField(editable=False, default="")
-    who_it_helps_html = models.TextField(editable=False, default="")
-    before_during_after_html = models.TextField(editable=False, default="")
-    recovery_html = models.TextField(editable=False, default="")
-    risks_html = models.TextField(editable=False, default="")
     conflict_of_interest = models.TextField(
         "conflict-of-interest note",
         blank=True,
@@ -806,7 +827,13 @@ class Treatment(Page):
         "on the page when filled. Published at once: a disclosure never waits for review.",
     )
 
-    markdown_fields = ("what_it_is", "who_it_helps", "before_during_after", "recovery", "risks")
+    SECTIONS = (
+        Section("what_it_is", gettext_noop("What it is")),
+        Section("who_it_helps", gettext_noop("Who it helps")),
+        Section("before_during_after", gettext_noop("What to expect before, during and after")),
+        Section("recovery", gettext_noop("Recovery")),
+        Section("risks", gettext_noop("Risks and side effects")),
+    )
     publish_at_once_fields = (
         *Page.publish_at_once_fields,
         "category",
@@ -828,30 +855,14 @@ class Treatment(Page):
         return "MedicalProcedure" if self.category.is_procedure else "MedicalTherapy"
 
 
+add_sections(Treatment)
+
+
 class Condition(Page):
-    overview = models.TextField(_("Overview"), help_text="Markdown.")
-    symptoms = models.TextField(_("Symptoms"), help_text="Markdown. List the symptoms as bullets.")
-    causes = models.TextField(_("Causes"), help_text="Markdown.")
-    diagnosis = models.TextField(_("Diagnosis"), help_text="Markdown.")
-    treatment_approach = models.TextField(
-        _("How it is treated"),
-        blank=True,
-        help_text="Markdown, optional: the treatment plan step by step. The linked treatments "
-        "are listed after it in ladder order.",
-    )
-    when_to_seek_care = models.TextField(_("When to seek care"), help_text="Markdown.")
-    prognosis = models.TextField(_("Outlook"), help_text="Markdown.")
     # Unused: red flags are ConditionRedFlag rows now. Kept for one release so the previous
     # release's code still reads them during an upgrade (docs/deploy.md); drop in the next.
     red_flags = models.TextField(blank=True, default="", editable=False)
     red_flags_html = models.TextField(editable=False, default="")
-    overview_html = models.TextField(editable=False, default="")
-    symptoms_html = models.TextField(editable=False, default="")
-    causes_html = models.TextField(editable=False, default="")
-    diagnosis_html = models.TextField(editable=False, default="")
-    treatment_approach_html = models.TextField(editable=False, default="")
-    when_to_seek_care_html = models.TextField(editable=False, default="")
-    prognosis_html = models.TextField(editable=False, default="")
     treatments = models.ManyToManyField(
         Treatment, through="TreatmentStep", related_name="conditions", blank=True
     )
@@ -859,10 +870,26 @@ class Condition(Page):
         "self", blank=True, symmetrical=False, help_text="Shown at the end of this page."
     )
 
-    markdown_fields = (
-        "overview", "symptoms", "causes", "diagnosis", "treatment_approach", "when_to_seek_care",
-        "prognosis",
-    )  # fmt: skip
+    # Outlook's field is still `prognosis`: the columns and approved snapshots are keyed by it.
+    SECTIONS = (
+        Section("overview", gettext_noop("Overview")),
+        Section(
+            "symptoms",
+            gettext_noop("Symptoms"),
+            help_text="Markdown. List the symptoms as bullets.",
+        ),
+        Section("causes", gettext_noop("Causes")),
+        Section("diagnosis", gettext_noop("Diagnosis")),
+        Section(
+            "treatment_approach",
+            gettext_noop("How it is treated"),
+            help_text="Markdown, optional: the treatment plan step by step. The linked "
+            "treatments are listed after it in ladder order.",
+            optional=True,
+        ),
+        Section("when_to_seek_care", gettext_noop("When to seek care"), after_treatments=True),
+        Section("prognosis", gettext_noop("Outlook"), after_treatments=True),
+    )
     clinical_relations = (*Page.clinical_relations, "steps")
     # Links between pages are navigation, not advice.
     publish_at_once_fields = (*Page.publish_at_once_fields, "related_conditions")
@@ -876,18 +903,19 @@ class Condition(Page):
         return reverse("conditions:condition_detail", kwargs={"slug": self.slug})
 
     def sections_before_treatments(self):
-        return self.sections(exclude=["when_to_seek_care", "prognosis"])
+        return self.sections(after_treatments=False)
 
     def sections_after_treatments(self):
-        return self.sections(
-            exclude=["overview", "symptoms", "causes", "diagnosis", "treatment_approach"]
-        )
+        return self.sections(after_treatments=True)
 
     def signs_and_symptoms(self):
         """The symptom bullets as plain text, for structured data."""
         return [
             plain_text(item) for item in re.findall(r"<li>(.*?)</li>", self.symptoms_html, re.S)
         ]
+
+
+add_sections(Condition)
 
 
 class TreatmentStep(PublicContent):

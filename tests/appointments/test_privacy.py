@@ -4,6 +4,7 @@ import logging
 import re
 
 import pytest
+from django import forms
 from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
@@ -11,6 +12,8 @@ from django.utils import timezone
 from post_office.mail import send_queued
 from post_office.models import Email
 
+from appointments.fields import PHI_FIELDS
+from appointments.forms import PhysicianReferralForm
 from appointments.models import AppointmentRequest, Attachment
 from tests.appointments.conftest import pdf
 
@@ -42,6 +45,22 @@ LOOK_FOR = [
     *MARKERS.values(), "Markerfilename", "1245319599", "markerpatient", "555-0143",
     "5550143", "1944-03-21", "03/21/1944", "M79.604",
 ]  # fmt: skip
+
+
+def test_every_patient_field_the_referral_form_asks_carries_a_marker():
+    """Patient data is declared with the request's fields (appointments/fields.py): each such
+    field the form asks is looked for below. A choice's or a box's value is not this patient's
+    alone, so it cannot be looked for."""
+    asked = PhysicianReferralForm.base_fields
+    typed = [
+        name
+        for name in PHI_FIELDS
+        if name in asked and not isinstance(asked[name], forms.ChoiceField | forms.BooleanField)
+    ]
+    sent = {**MARKERS, **UNIQUE_VALUES}
+    assert typed
+    for name in typed:
+        assert any(marker.lower() in sent.get(name, "").lower() for marker in LOOK_FOR), name
 
 
 def leaks(text):
@@ -86,7 +105,12 @@ def test_no_patient_data_in_emails_logs_or_urls(
     with django_capture_on_commit_callbacks(execute=True):
         saved.move_to("waiting", by=staff, waiting_on="records")
     send_queued()
-    link = re.search(r"/appointments/status/[\w-]+/", mail.outbox[-1].body).group(0)
+    # The outbox sends in threads, so in no set order: any email's status link will do.
+    link = next(
+        found[0]
+        for message in mail.outbox
+        if (found := re.search(r"/appointments/status/[\w-]+/", message.body))
+    )
     assert leaks(link) == []
     client.post(link, {"date_of_birth": UNIQUE_VALUES["date_of_birth"]})
     with django_capture_on_commit_callbacks(execute=True):

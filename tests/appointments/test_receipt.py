@@ -14,7 +14,8 @@ from django.db import connection
 from django.template.defaultfilters import filesizeformat
 from django.test.utils import CaptureQueriesContext
 
-from appointments.forms import REFERRER_FIELDS, new_form_token
+from appointments.fields import REFERRER
+from appointments.forms import new_form_token
 from appointments.models import AppointmentRequest, Attachment
 from tests.appointments.conftest import (
     image_bytes,
@@ -253,7 +254,7 @@ def test_send_another_referral_keeps_the_office_and_empties_the_patient(client, 
     assert "no-store" in form["Cache-Control"]
     html = form.text
     assert "filled in from the referral you just sent" in html
-    for name in REFERRER_FIELDS:
+    for name in REFERRER.names:
         field = re.search(rf'<input [^>]*name="{name}"[^>]*>', html).group(0)
         value = re.search(r'value="([^"]*)"', field)
         assert value and value.group(1), f"{name} is not filled in"
@@ -273,7 +274,7 @@ def test_the_office_filled_in_sends_the_next_referral(client, physician_data):
     client.post(REFER, physician_data)
     first = AppointmentRequest.objects.get()
     client.get(REFER + "?another=1")
-    office = {name: physician_data[name] for name in REFERRER_FIELDS}
+    office = {name: physician_data[name] for name in REFERRER.names}
     next_patient = {
         **physician_data,
         **office,
@@ -284,8 +285,8 @@ def test_the_office_filled_in_sends_the_next_referral(client, physician_data):
     }
     assert client.post(REFER, next_patient).status_code == 302
     second = AppointmentRequest.objects.exclude(pk=first.pk).get()
-    assert [getattr(second, name) for name in REFERRER_FIELDS] == [
-        getattr(first, name) for name in REFERRER_FIELDS
+    assert [getattr(second, name) for name in REFERRER.names] == [
+        getattr(first, name) for name in REFERRER.names
     ]
     assert "Clara Diaz" in client.get(SENT).text
 

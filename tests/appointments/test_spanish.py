@@ -124,7 +124,7 @@ def test_a_spanish_visitor_asks_for_an_appointment_in_spanish(
     assert re.search(rf"{settings.CLINIC_SITE_URL}{es(STATUS)}\S+/", acknowledgement.body)
     # Staff read their notice in English, whatever the patient's language.
     (staff,) = [email for email in emails if email is not acknowledgement]
-    assert staff.subject.startswith("New patient appointment request")
+    assert staff.subject.startswith("New patient request")
 
 
 def test_a_spanish_office_refers_a_patient_in_spanish(

@@ -334,7 +334,7 @@ def test_the_files_step_keeps_five_files_and_refuses_a_sixth(client, patient_dat
 @pytest.mark.parametrize("url", [REFER, step_url("files")])
 def test_the_forms_state_the_limits(client, patient_data, url):
     answer_questions(client, patient_data)
-    assert "PDF, JPEG, PNG or TIFF; up to 5 files of at most 10 MB each." in client.get(url).text
+    assert "PDF, JPEG, PNG or TIFF; up to 5 files of at most 10 MB each" in client.get(url).text
 
 
 # Images are decoded within a pixel budget, a page at a time, and any decoder failure is a

@@ -152,10 +152,15 @@ def test_error_pages_show_the_tiers_with_nothing_known(client, db, settings, mon
 
 def test_acknowledgement_email_carries_the_tiers_leads(pages):
     from django.template.loader import render_to_string
+    from django.utils import timezone
 
+    from appointments.models import AppointmentRequest
+
+    appointment = AppointmentRequest(
+        source="patient", reference="R-TEST", created_at=timezone.now()
+    )
     body = render_to_string(
-        "appointments/email/acknowledgement.txt",
-        {"appointment": {"source": "patient", "reference": "R-TEST"}, "practice": None},
+        "appointments/email/acknowledgement.txt", {"appointment": appointment, "practice": None}
     )
     for tier in RedFlagTier:
         assert f"{tier.label}: {tier.lead}" in body
