@@ -21,7 +21,8 @@ TARGET = 90.0
 def mutated_lines(name, path):
     """The lines the mutant adds, which say what it changed."""
     diff = get_diff_for_mutant(name, path=path)
-    return [line[1:].strip() for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    added = [line for line in diff.splitlines() if line[:1] == "+" and line[:3] != "+++"]
+    return [line[1:].strip() for line in added]
 
 
 def main():
@@ -43,7 +44,8 @@ def main():
                 unchecked += 1
             elif status in ("survived", "no tests", "suspicious"):
                 lines = mutated_lines(name, path)
-                reason = next((equivalent[str(path)][ln] for ln in lines if ln in equivalent[str(path)]), None)
+                known = equivalent[str(path)]
+                reason = next((known[line] for line in lines if line in known), None)
                 if reason:
                     used.update((str(path), ln) for ln in lines)
                     counts["equivalent"] += 1
@@ -52,7 +54,8 @@ def main():
                     survivors.append((name, status, lines))
         tested = counts["killed"] + counts["survived"]
         score = 100.0 * counts["killed"] / tested if tested else 100.0
-        rows.append((str(path), tested, counts["killed"], counts["survived"], counts["equivalent"], score))
+        row = (counts["killed"], counts["survived"], counts["equivalent"])
+        rows.append((str(path), tested, *row, score))
 
     print(f"{'module':42} {'mutants':>8} {'killed':>7} {'survived':>9} {'equiv.':>7} {'score':>7}")
     for module, tested, killed, survived, equiv, score in rows:
@@ -60,15 +63,19 @@ def main():
     tested = sum(row[1] for row in rows)
     killed = sum(row[2] for row in rows)
     total = 100.0 * killed / tested if tested else 100.0
-    print(f"{'all':42} {tested:8} {killed:7} {tested - killed:9} {sum(r[4] for r in rows):7} {total:6.1f}%")
+    equivalents = sum(row[4] for row in rows)
+    print(f"{'all':42} {tested:8} {killed:7} {tested - killed:9} {equivalents:7} {total:6.1f}%")
     if unchecked:
-        print(f"\n{unchecked} mutants were not checked (the run was stopped): run `make mutate` again.")
+        print(f"\n{unchecked} mutants were not checked (the run stopped): run `make mutate` again.")
     if survivors:
         print("\nSurvived (`.venv/bin/mutmut show NAME` shows the change):")
         for name, status, lines in survivors:
             print(f"  {name} ({status}): {' | '.join(lines)[:110]}")
     stale = [
-        (module, line) for module, lines in equivalent.items() for line in lines if (module, line) not in used
+        (module, line)
+        for module, lines in equivalent.items()
+        for line in lines
+        if (module, line) not in used
     ]
     for module, line in stale:
         print(f"\nNo surviving mutant matches the equivalent entry {module}: {line!r}; remove it.")
