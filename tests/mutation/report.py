@@ -53,13 +53,14 @@ def main():
                     counts["survived"] += 1
                     survivors.append((name, status, lines))
         tested = counts["killed"] + counts["survived"]
-        score = 100.0 * counts["killed"] / tested if tested else 100.0
+        score = 100.0 * counts["killed"] / tested if tested else None  # None: not run yet
         row = (counts["killed"], counts["survived"], counts["equivalent"])
         rows.append((str(path), tested, *row, score))
 
     print(f"{'module':42} {'mutants':>8} {'killed':>7} {'survived':>9} {'equiv.':>7} {'score':>7}")
     for module, tested, killed, survived, equiv, score in rows:
-        print(f"{module:42} {tested:8} {killed:7} {survived:9} {equiv:7} {score:6.1f}%")
+        shown = "   n/a" if score is None else f"{score:6.1f}%"
+        print(f"{module:42} {tested:8} {killed:7} {survived:9} {equiv:7} {shown}")
     tested = sum(row[1] for row in rows)
     killed = sum(row[2] for row in rows)
     total = 100.0 * killed / tested if tested else 100.0
@@ -79,7 +80,7 @@ def main():
     ]
     for module, line in stale:
         print(f"\nNo surviving mutant matches the equivalent entry {module}: {line!r}; remove it.")
-    below = [row[0] for row in rows if row[5] < TARGET]
+    below = [row[0] for row in rows if row[5] is not None and row[5] < TARGET]
     if below:
         print(f"\nBelow {TARGET:.0f}%: {', '.join(below)}")
     return 1 if below else 0
