@@ -1,6 +1,6 @@
 # The two commands a newcomer needs: `make run` and `make test`. See README.md.
 .DEFAULT_GOAL := help
-.PHONY: help install lock messages compilemessages css run test test-browser screenshots format serve bench bench-site bench-admin bench-fax lighthouse clean
+.PHONY: help install lock messages compilemessages css run test mutate test-browser screenshots format serve bench bench-site bench-admin bench-fax lighthouse clean
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -105,3 +105,8 @@ lighthouse: compilemessages ## Lighthouse scores (phone, desktop) of every page 
 
 clean: ## Remove the virtual environment and collected static files (keeps db.sqlite3)
 	rm -rf $(VENV) .lighthouse staticfiles build clinic.egg-info .pytest_cache .ruff_cache
+
+# Not part of `make test`: see docs/testing.md. MUTANTS='appointments.validators.*' narrows it.
+mutate: compilemessages ## Mutation testing of the modules that hold the rules; prints each module's score
+	$(BIN)/mutmut run --max-children 2 $(MUTANTS)
+	$(BIN)/python tests/mutation/report.py

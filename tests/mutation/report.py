@@ -1,0 +1,90 @@
+"""`make mutate`'s summary: the mutation score of each module and the mutants that survived.
+
+Reads what `mutmut run` left in mutants/ and the equivalent mutants declared in pyproject.toml
+([[tool.mutmut.equivalent]]: the module, the mutated line as mutmut writes it, and why no test
+can tell it apart). An equivalent mutant counts neither for nor against the score.
+"""
+
+import sys
+import tomllib
+from collections import defaultdict
+from pathlib import Path
+
+from mutmut.__main__ import walk_mutatable_files
+from mutmut.mutation.data import SourceFileMutationData
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+from mutmut.stats import status_by_exit_code
+
+TARGET = 90.0
+
+
+def mutated_lines(name, path):
+    """The lines the mutant adds, which say what it changed."""
+    diff = get_diff_for_mutant(name, path=path)
+    added = [line for line in diff.splitlines() if line[:1] == "+" and line[:3] != "+++"]
+    return [line[1:].strip() for line in added]
+
+
+def main():
+    config = tomllib.loads(Path("pyproject.toml").read_text())["tool"]["mutmut"]
+    equivalent = defaultdict(dict)
+    for entry in config.get("equivalent", []):
+        equivalent[entry["module"]][entry["line"].strip()] = entry["reason"]
+    used = set()
+    rows, survivors, unchecked = [], [], 0
+    for path in sorted(walk_mutatable_files()):
+        data = SourceFileMutationData(path=path)
+        data.load()
+        counts = defaultdict(int)
+        for name, exit_code in sorted(data.exit_code_by_key.items()):
+            status = status_by_exit_code[exit_code]
+            if status in ("killed", "timeout", "segfault", "caught by type check"):
+                counts["killed"] += 1
+            elif status == "not checked":
+                unchecked += 1
+            elif status in ("survived", "no tests", "suspicious"):
+                lines = mutated_lines(name, path)
+                known = equivalent[str(path)]
+                reason = next((known[line] for line in lines if line in known), None)
+                if reason:
+                    used.update((str(path), ln) for ln in lines)
+                    counts["equivalent"] += 1
+                else:
+                    counts["survived"] += 1
+                    survivors.append((name, status, lines))
+        tested = counts["killed"] + counts["survived"]
+        score = 100.0 * counts["killed"] / tested if tested else None  # None: not run yet
+        row = (counts["killed"], counts["survived"], counts["equivalent"])
+        rows.append((str(path), tested, *row, score))
+
+    print(f"{'module':42} {'mutants':>8} {'killed':>7} {'survived':>9} {'equiv.':>7} {'score':>7}")
+    for module, tested, killed, survived, equiv, score in rows:
+        shown = "   n/a" if score is None else f"{score:6.1f}%"
+        print(f"{module:42} {tested:8} {killed:7} {survived:9} {equiv:7} {shown}")
+    tested = sum(row[1] for row in rows)
+    killed = sum(row[2] for row in rows)
+    total = 100.0 * killed / tested if tested else 100.0
+    equivalents = sum(row[4] for row in rows)
+    print(f"{'all':42} {tested:8} {killed:7} {tested - killed:9} {equivalents:7} {total:6.1f}%")
+    if unchecked:
+        print(f"\n{unchecked} mutants were not checked (the run stopped): run `make mutate` again.")
+    if survivors:
+        print("\nSurvived (`.venv/bin/mutmut show NAME` shows the change):")
+        for name, status, lines in survivors:
+            print(f"  {name} ({status}): {' | '.join(lines)[:110]}")
+    stale = [
+        (module, line)
+        for module, lines in equivalent.items()
+        for line in lines
+        if (module, line) not in used
+    ]
+    for module, line in stale:
+        print(f"\nNo surviving mutant matches the equivalent entry {module}: {line!r}; remove it.")
+    below = [row[0] for row in rows if row[5] is not None and row[5] < TARGET]
+    if below:
+        print(f"\nBelow {TARGET:.0f}%: {', '.join(below)}")
+    return 1 if below else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
