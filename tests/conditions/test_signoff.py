@@ -305,17 +305,19 @@ def test_next_review_due_is_the_approval_date_plus_the_interval(condition):
 
 
 def test_weekly_reminder_queues_one_email_listing_due_pages(demo, reviewer):
-    due_pages(reviewer)
-    editor = User.objects.create_user("editor", email="editor@example.com", is_staff=True)
-    editor.groups.add(Group.objects.get(name="Content editor"))
-    User.objects.create_user("intake", email="intake@example.com", is_staff=True)
-
     def run():
         out = StringIO()
         call_command("send_review_reminders", "--site-url", "https://clinic.example", stdout=out)
         return out.getvalue()
 
-    with time_machine.travel(timezone.now(), tick=False) as clock:
+    # A Wednesday noon at the clinic: an hour later is the same week, whatever day CI runs.
+    wednesday = datetime.datetime(2026, 6, 10, 12, tzinfo=timezone.get_current_timezone())
+    with time_machine.travel(wednesday, tick=False) as clock:
+        due_pages(reviewer)
+        editor = User.objects.create_user("editor", email="editor@example.com", is_staff=True)
+        editor.groups.add(Group.objects.get(name="Content editor"))
+        User.objects.create_user("intake", email="intake@example.com", is_staff=True)
+
         assert "Queued the review reminder: 2 page(s)" in run()
         assert Email.objects.count() == 1
         email = Email.objects.get()
