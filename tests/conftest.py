@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.test import override_settings
 from django.utils.functional import empty
 
 from appointments.models import private_storage
-from clinic.models import Location, Practice, public_storage
+from clinic.models import Location, PatientForm, Practice, public_storage
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -49,6 +50,14 @@ def _test_storages(tmp_path_factory):
         yield
     private_storage()._wrapped = empty
     public_storage()._wrapped = empty
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """MD5, as Django's testing docs advise: production's PBKDF2 takes a good part of a
+    second per password, and many tests make staff accounts. No test depends on the hasher."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -96,10 +105,120 @@ def private_root(settings):
     return root
 
 
+class SharedContent:
+    """The demo practice and the pages, loaded once per run for the tests that only read them.
+
+    Loading them takes longer than most tests, and some 300 tests ask for them. Each level is
+    loaded inside a transaction of its own, left open: every test runs in a savepoint within
+    it (pytest-django's `db`) and is rolled back to the freshly loaded content, so what a test
+    changes never reaches the next. Tests are sorted so that each level is loaded once (those
+    without content first, then the demo's, then the pages'), and the transaction is rolled
+    back before a test that needs an empty or committed database (`transactional_db`).
+    """
+
+    NONE, DEMO, PAGES = 0, 1, 2
+
+    def __init__(self):
+        self.blocks = []  # one open atomic block per level loaded
+        self.files = {}  # the demo's public files, by name: a test may delete one
+
+    @property
+    def level(self):
+        return len(self.blocks)
+
+    def ensure(self, level):
+        from django.db import transaction
+
+        while self.level > level:
+            transaction.set_rollback(True)
+            self.blocks.pop().__exit__(None, None, None)
+        while self.level < level:
+            block = transaction.atomic()
+            block.__enter__()
+            self.blocks.append(block)
+            try:
+                (load_demo, load_pages)[self.level - 1]()
+            except BaseException:
+                self.ensure(self.level - 1)
+                raise
+        if level >= self.DEMO and not self.files:
+            self.files = {form.file.name: form.file.read() for form in PatientForm.objects.all()}
+
+    def restore_files(self):
+        """Put back a demo file a test removed from storage (its row was rolled back)."""
+        storage = public_storage()
+        for name, data in self.files.items():
+            if not storage.exists(name):
+                storage.save(name, ContentFile(data))
+
+    @classmethod
+    def level_of(cls, item):
+        """The content a test asks for, through its fixtures."""
+        names = getattr(item, "fixturenames", ())
+        return cls.PAGES if "pages" in names else cls.DEMO if "demo" in names else cls.NONE
+
+
+def load_demo():
+    call_command("load_demo", "--without-pages", stdout=StringIO())
+
+
+def load_pages():
+    """Every condition and treatment page, as `make run` loads them: imported, then approved by
+    the demo clinical reviewer."""
+    from clinic.project.management.commands.load_demo import approve_demo_pages
+
+    call_command("import_content", stdout=StringIO())
+    approve_demo_pages()
+
+
+SHARED = SharedContent()
+
+
+def is_transactional(item):
+    marker = item.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")):
+        return True
+    return bool({"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """After pytest-django's order (database tests, then transactional, then the rest): within
+    the database tests, those without shared content, then the demo's, then the pages'."""
+    first_transactional = next(
+        (index for index, item in enumerate(items) if is_transactional(item)), len(items)
+    )
+    items[:first_transactional] = sorted(items[:first_transactional], key=SHARED.level_of)
+
+
+@pytest.fixture(scope="session")
+def _shared_content(django_db_setup, django_db_blocker):
+    yield SHARED
+    with django_db_blocker.unblock():
+        SHARED.ensure(SHARED.NONE)
+
+
+@pytest.fixture
+def _shared_level(request, _shared_content, django_db_blocker):
+    """The shared content this test asks for, and no more, before its own transaction."""
+    transactional = is_transactional(request.node)
+    level = SHARED.NONE if transactional else SHARED.level_of(request.node)
+    with django_db_blocker.unblock():
+        SHARED.ensure(level)
+        SHARED.restore_files()
+
+
+@pytest.fixture
+def _django_db_helper(_shared_level, _django_db_helper):
+    """pytest-django's, opened inside the shared content (every database test comes here)."""
+    return _django_db_helper
+
+
 @pytest.fixture
 def demo(db):
     """The demo practice and its two locations, as `make run` loads them (without pages)."""
-    call_command("load_demo", "--without-pages", stdout=StringIO())
+    if SHARED.level < SHARED.DEMO:  # a transactional test: loaded for real, emptied after
+        load_demo()
     return Practice.objects.get()
 
 
@@ -112,10 +231,8 @@ def main_clinic(demo):
 def pages(demo):
     """The practice plus every condition and treatment page, as `make run` loads them:
     imported, then approved by the demo clinical reviewer."""
-    from clinic.project.management.commands.load_demo import approve_demo_pages
-
-    call_command("import_content", stdout=StringIO())
-    approve_demo_pages()
+    if SHARED.level < SHARED.PAGES:
+        load_pages()
 
 
 def log_in_with_second_factor(client, user):

@@ -329,6 +329,7 @@ def test_the_list_shows_a_fax_being_read(intake_client, demo, fax_file):
 
 
 @pytest.mark.django_db
+@pytest.mark.ocr
 def test_a_standard_resolution_tiff_fax_is_read_and_flagged(intake_client, tmp_path):
     """Real OCR (tesseract) on a generated Group 4 fax at 204x98 dpi, through the command."""
     fax = make_fax(random.Random(5), "form", STANDARD, TIFF)

@@ -195,6 +195,7 @@ def read(fax):
     return read_pages(io.BytesIO(fax.data), fax.content_type)
 
 
+@pytest.mark.ocr
 def test_a_fine_tiff_fax_is_read():
     fax = generated("table", FINE, TIFF, seed=3)
     pages = read(fax)
@@ -206,6 +207,7 @@ def test_a_fine_tiff_fax_is_read():
     assert {field: found.get(field) for field in fax.truth} == fax.truth
 
 
+@pytest.mark.ocr
 def test_a_standard_resolution_tiff_fax_is_read():
     fax = generated("form", STANDARD, TIFF, seed=4)
     pages = read(fax)
@@ -217,6 +219,7 @@ def test_a_standard_resolution_tiff_fax_is_read():
     }
 
 
+@pytest.mark.ocr
 def test_a_scanned_pdf_with_a_cover_sheet_is_read():
     fax = generated("cover", FINE, PDF, seed=5)
     pages = read(fax)

@@ -474,54 +474,56 @@ def test_twins_sent_by_one_parent_are_two_requests(client, patient_data):
     reason="SQLite's IMMEDIATE transactions serialise writers; PostgreSQL needs the lock",
 )
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)  # see test_front_desk.py
-def test_two_copies_sent_at_once_make_one_request(patient_data, monkeypatch):
-    """The second copy waits on the first's transaction, then folds into it."""
+def test_two_copies_sent_at_once_make_one_request(patient_data):
+    """The second copy waits on the first's transaction, then folds into it.
+
+    Two real connections send the two copies. A third holds a lock on the requests' table, so
+    the first copy stops at its INSERT, inside its transaction; the second is sent then, and
+    the table is let go once the second is waiting too (on the first's lock, or, were there
+    none, on the same INSERT).
+    """
     import threading
 
     from django.db import connection, connections
 
-    from appointments import services
     from appointments.forms import PatientRequestForm
-    from appointments.services import Outcome, submit_request
 
     forms = [
         PatientRequestForm({**patient_data, "token": fresh_token()}),
         PatientRequestForm({**patient_data, "token": fresh_token(), "phone": "(217) 555-0144"}),
     ]
     assert all(form.is_valid() for form in forms)
-    first_inside, second_waits = threading.Event(), threading.Event()
-    real_first_copy_of = services.first_copy_of
-
-    def first_holds_its_transaction(copy):
-        # The first copy, in its transaction, waits until the second is blocked.
-        if not first_inside.is_set():
-            first_inside.set()
-            assert second_waits.wait(timeout=30)
-        return real_first_copy_of(copy)
-
-    monkeypatch.setattr(services, "first_copy_of", first_holds_its_transaction)
     outcomes = {}
 
     def send(number):
         try:
             outcomes[number] = submit_request(forms[number], lambda saved: "/admin/")[1]
         finally:
-            connections.close_all()
+            connections.close_all()  # this thread's own connection
 
-    first = threading.Thread(target=send, args=(0,))
-    first.start()
-    assert first_inside.wait(timeout=30)
-    second = threading.Thread(target=send, args=(1,))
-    second.start()
-    with connection.cursor() as cursor:
-        for _ in range(3000):  # until the second copy waits for the lock (at most 30 s)
-            cursor.execute(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-            )
-            if cursor.fetchone()[0]:
-                break
-            threading.Event().wait(0.01)
-    second_waits.set()
+    def wait_until_waiting(count):
+        with connection.cursor() as cursor:
+            for _ in range(3000):  # at most 30 s
+                cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                if cursor.fetchone()[0] >= count:
+                    return
+                threading.Event().wait(0.01)
+        pytest.fail(f"fewer than {count} connection(s) waiting on a lock")
+
+    holder = connections.create_connection("default")
+    holder.set_autocommit(False)
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {AppointmentRequest._meta.db_table} IN SHARE MODE")
+        first = threading.Thread(target=send, args=(0,))
+        first.start()
+        wait_until_waiting(1)  # the first copy, at its INSERT
+        second = threading.Thread(target=send, args=(1,))
+        second.start()
+        wait_until_waiting(2)
+    finally:
+        holder.rollback()
+        holder.close()
     first.join(timeout=30)
     second.join(timeout=30)
     assert outcomes == {0: Outcome.CREATED, 1: Outcome.FOLDED}

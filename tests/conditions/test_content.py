@@ -4,12 +4,15 @@ import re
 from pathlib import Path
 from urllib.parse import urlparse
 
+import pytest
 import textstat
 from django.contrib.staticfiles import finders
 
 from clinic.models import RedFlag, RedFlagTier
 from conditions import content_format
 from conditions.models import Condition, ConditionRedFlag, Treatment, TreatmentStep, plain_text
+
+pytestmark = pytest.mark.content  # a check of what the clinic wrote (`-m content`)
 
 CONDITIONS = [
     "lower-back-pain",

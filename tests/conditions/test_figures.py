@@ -18,6 +18,8 @@ from tests.admin_forms import admin_form_data
 from tests.conditions.conftest import run
 from tests.conditions.factories import FAQFactory, TreatmentFactory
 
+pytestmark = pytest.mark.content  # a check of what the clinic wrote (`-m content`)
+
 FOLDER = Path(__file__).resolve().parents[2] / "static" / "img" / "illustrations"
 SVG = "{http://www.w3.org/2000/svg}"
 ILLUSTRATIONS = sorted(FOLDER.glob("*.svg"))

@@ -15,6 +15,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.apps import apps
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import transaction
 
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 WATCH_CSP = """
@@ -25,28 +26,55 @@ document.addEventListener('securitypolicyviolation', (event) => {
 """
 
 
+@pytest.fixture(scope="session")
+def _site_dump(tmp_path_factory, django_db_setup, django_db_blocker):
+    """The demo practice, all its pages and the staff groups, loaded once and dumped.
+
+    Loading the demo imports every page; loading this dump is several times faster. The
+    loading is rolled back: each browser test loads the dump for real.
+    """
+    from tests.conftest import SHARED
+
+    path = tmp_path_factory.mktemp("site") / "site.json"
+    with django_db_blocker.unblock():
+        SHARED.ensure(SHARED.NONE)
+        with transaction.atomic():
+            # Browser tests commit for real, and the database is emptied after each: the
+            # groups that migrations made are made again here.
+            for module, function in [
+                (
+                    "conditions.migrations.0002_search_index_and_content_editor_group",
+                    "create_content_editor_group",
+                ),
+                ("appointments.migrations.0003_staff_groups", "create_groups"),
+                (
+                    "appointments.migrations.0007_front_desk_sources_and_matches",
+                    "let_intake_enter_requests",
+                ),
+                ("conditions.migrations.0007_clinical_signoff", "create_clinical_reviewer_group"),
+            ]:
+                getattr(importlib.import_module(module), function)(apps, None)
+            call_command("load_demo", stdout=StringIO())
+            call_command(
+                "dumpdata",
+                natural_foreign=True,
+                natural_primary=True,
+                exclude=["contenttypes", "auth.permission", "sessions"],
+                output=str(path),
+                verbosity=0,
+            )
+            transaction.set_rollback(True)
+    return path
+
+
 @pytest.fixture
-def site(transactional_db, settings):
+def site(transactional_db, _site_dump, settings):
     """The demo practice, all its pages and the staff groups, with no minimum fill time.
 
-    Browser tests commit for real, and the database is emptied after each; the groups that
-    migrations made are made again here.
+    Browser tests commit for real, and the database is emptied after each.
     """
-    for module, function in [
-        (
-            "conditions.migrations.0002_search_index_and_content_editor_group",
-            "create_content_editor_group",
-        ),
-        ("appointments.migrations.0003_staff_groups", "create_groups"),
-        (
-            "appointments.migrations.0007_front_desk_sources_and_matches",
-            "let_intake_enter_requests",
-        ),
-        ("conditions.migrations.0007_clinical_signoff", "create_clinical_reviewer_group"),
-    ]:
-        getattr(importlib.import_module(module), function)(apps, None)
+    call_command("loaddata", str(_site_dump), verbosity=0)
     cache.clear()  # the cache table outlives the emptying of the database
-    call_command("load_demo", stdout=StringIO())
     settings.CLINIC_MIN_FILL_SECONDS = 0
     settings.CLINIC_NOTIFY_EMAILS = ["intake@clinic.example"]
 
