@@ -124,30 +124,6 @@ def test_resend_with_other_files_is_a_change(client, physician_data):
     assert "Your changes were not saved" in client.get(SENT).text
 
 
-def test_a_race_between_two_copies_of_one_form_saves_one(client, physician_data, monkeypatch):
-    from appointments.forms import PhysicianReferralForm
-
-    # A copy of one form is one token: the referral form's, as the patient's lives in the
-    # session and is spent by the send.
-    send_form(client, REFER, physician_data)
-    saved = AppointmentRequest.objects.get()
-    form = PhysicianReferralForm(physician_data)
-    assert form.is_valid(), form.errors
-    # The second copy checked before the first one committed: it waits for it, then finds it.
-    real_filter = AppointmentRequest.objects.filter
-    calls = []
-
-    def filter_missing_once(*args, **kwargs):
-        calls.append(kwargs)
-        if len(calls) == 1:
-            return AppointmentRequest.objects.none()
-        return real_filter(*args, **kwargs)
-
-    monkeypatch.setattr(AppointmentRequest.objects, "filter", filter_missing_once)
-    assert submit_request(form, lambda appointment: "/admin/") == (saved, Outcome.RESENT)
-    assert AppointmentRequest.objects.count() == 1
-
-
 def test_honeypot_looks_like_success_and_stores_nothing(client, patient_data, mailoutbox):
     patient_data["website"] = "http://spam.example"
     response = send_form(client, REQUEST, patient_data)
@@ -469,30 +445,18 @@ def test_twins_sent_by_one_parent_are_two_requests(client, patient_data):
     assert "twice" not in client.get(SENT).text
 
 
-@pytest.mark.skipif(
-    settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-    reason="SQLite's IMMEDIATE transactions serialise writers; PostgreSQL needs the lock",
-)
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # see test_front_desk.py
-def test_two_copies_sent_at_once_make_one_request(patient_data):
-    """The second copy waits on the first's transaction, then folds into it.
+def sent_at_once(forms):
+    """Each form sent by submit_request on a real connection of its own, at the same moment;
+    each one's Outcome, by its position.
 
-    Two real connections send the two copies. A third holds a lock on the requests' table, so
-    the first copy stops at its INSERT, inside its transaction; the second is sent then, and
-    the table is let go once the second is waiting too (on the first's lock, or, were there
-    none, on the same INSERT).
+    A third connection holds a lock on the requests' table, so the first copy stops at its
+    INSERT, inside its transaction; the second is sent then, and the table is let go once the
+    second is waiting too (on the first's lock, or, were there none, on the same INSERT).
     """
     import threading
 
     from django.db import connection, connections
 
-    from appointments.forms import PatientRequestForm
-
-    forms = [
-        PatientRequestForm({**patient_data, "token": fresh_token()}),
-        PatientRequestForm({**patient_data, "token": fresh_token(), "phone": "(217) 555-0144"}),
-    ]
-    assert all(form.is_valid() for form in forms)
     outcomes = {}
 
     def send(number):
@@ -510,22 +474,55 @@ def test_two_copies_sent_at_once_make_one_request(patient_data):
                 threading.Event().wait(0.01)
         pytest.fail(f"fewer than {count} connection(s) waiting on a lock")
 
+    threads = [threading.Thread(target=send, args=(number,)) for number in range(len(forms))]
     holder = connections.create_connection("default")
     holder.set_autocommit(False)
     try:
         with holder.cursor() as cursor:
             cursor.execute(f"LOCK TABLE {AppointmentRequest._meta.db_table} IN SHARE MODE")
-        first = threading.Thread(target=send, args=(0,))
-        first.start()
-        wait_until_waiting(1)  # the first copy, at its INSERT
-        second = threading.Thread(target=send, args=(1,))
-        second.start()
-        wait_until_waiting(2)
+        for waiting, thread in enumerate(threads, start=1):
+            thread.start()
+            wait_until_waiting(waiting)
     finally:
         holder.rollback()
         holder.close()
-    first.join(timeout=30)
-    second.join(timeout=30)
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
+
+
+ON_POSTGRESQL = pytest.mark.skipif(
+    settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+    reason="SQLite's IMMEDIATE transactions serialise writers; PostgreSQL needs the lock",
+)
+
+
+@ON_POSTGRESQL
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # see test_front_desk.py
+def test_two_sends_of_one_form_at_once_save_it_once(physician_data):
+    """A double click on two connections: one request, and the second send is told it was
+    already sent."""
+    from appointments.forms import PhysicianReferralForm
+
+    forms = [PhysicianReferralForm(physician_data), PhysicianReferralForm(physician_data)]
+    assert all(form.is_valid() for form in forms)
+    assert sent_at_once(forms) == {0: Outcome.CREATED, 1: Outcome.RESENT}
+    assert AppointmentRequest.objects.count() == 1
+
+
+@ON_POSTGRESQL
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # see test_front_desk.py
+def test_two_copies_sent_at_once_make_one_request(patient_data):
+    """The second copy (a new form, back and send) waits on the first's transaction, then
+    folds into it."""
+    from appointments.forms import PatientRequestForm
+
+    forms = [
+        PatientRequestForm({**patient_data, "token": fresh_token()}),
+        PatientRequestForm({**patient_data, "token": fresh_token(), "phone": "(217) 555-0144"}),
+    ]
+    assert all(form.is_valid() for form in forms)
+    outcomes = sent_at_once(forms)
     assert outcomes == {0: Outcome.CREATED, 1: Outcome.FOLDED}
     saved = AppointmentRequest.objects.get()
     assert "- Phone: (217) 555-0144" in website_notes(saved)[0]

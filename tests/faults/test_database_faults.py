@@ -1,5 +1,6 @@
 """The database goes away: a clear 503 with the phone number, never a traceback, never a lie."""
 
+import contextlib
 import re
 import shutil
 import subprocess
@@ -22,6 +23,44 @@ def database_down(monkeypatch):
         raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
 
     monkeypatch.setattr(connection, "cursor", refuse)
+
+
+@contextlib.contextmanager
+def inserts_refused(model):
+    """The database fails every INSERT into the model's table, as a server shutting down
+    mid-request does: a trigger raises an OperationalError (PostgreSQL: SQLSTATE 57P01,
+    admin_shutdown; SQLite: an error from a function the trigger calls)."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if ON_POSTGRESQL:
+            cursor.execute(
+                "CREATE FUNCTION refuse_insert() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION"
+                " 'terminating connection due to administrator command' USING ERRCODE = '57P01';"
+                " END $$ LANGUAGE plpgsql"
+            )
+            cursor.execute(
+                f"CREATE TRIGGER refuse_insert BEFORE INSERT ON {table}"
+                " FOR EACH ROW EXECUTE FUNCTION refuse_insert()"
+            )
+        else:
+
+            def refuse():
+                raise RuntimeError("disk I/O error")
+
+            connection.connection.create_function("refuse_insert", 0, refuse)
+            cursor.execute(
+                f"CREATE TRIGGER refuse_insert BEFORE INSERT ON {table}"
+                " BEGIN SELECT refuse_insert(); END"
+            )
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            if ON_POSTGRESQL:
+                cursor.execute(f"DROP TRIGGER refuse_insert ON {table}")
+                cursor.execute("DROP FUNCTION refuse_insert()")
+            else:
+                cursor.execute("DROP TRIGGER refuse_insert")
 
 
 @pytest.mark.parametrize("url", ["/", "/conditions/", "/locations/", "/appointments/request/"])
@@ -56,16 +95,10 @@ def test_cached_pages_are_still_served_when_the_cache_is_not_the_database(
     assert PHONE in uncached.text
 
 
-def test_a_form_sent_while_the_database_is_down_is_not_lost_on_screen(client, demo, monkeypatch):
+def test_a_form_sent_while_the_database_is_down_is_not_lost_on_screen(client, demo):
     assert answer_questions(client, PATIENT)["Location"] == REQUEST_CHECK
     client.raise_request_exception = False
-    with monkeypatch.context() as patch:
-        from appointments import services
-
-        def save_fails(*args, **kwargs):
-            raise OperationalError("server closed the connection unexpectedly")
-
-        patch.setattr(services.AppointmentRequest.objects, "filter", save_fails)
+    with inserts_refused(AppointmentRequest):
         response = client.post(
             REQUEST_CHECK, {"privacy_acknowledged": "on", "contact_consent": "on"}
         )
