@@ -174,7 +174,8 @@ def opened_page(client, appointment):
 def test_each_status_is_shown_in_plain_words(client, demo, staff, move, shown):
     appointment = ReferralFactory()
     if move:
-        appointment.move_to(move.pop("status"), by=staff, **move)
+        details = {**move}  # a copy: the parameters are shared by every run in this process
+        appointment.move_to(details.pop("status"), by=staff, **details)
     page = opened_page(client, appointment)
     assert shown in page
     if "suggested_provider" in str(move):
@@ -286,7 +287,8 @@ def test_every_status_email_carries_a_working_link(
 ):
     appointment = ReferralFactory(last_name="Quartermain")
     with django_capture_on_commit_callbacks(execute=True):
-        appointment.move_to(move.pop("status"), by=staff, **move)
+        details = {**move}  # a copy: the parameters are shared by every run in this process
+        appointment.move_to(details.pop("status"), by=staff, **details)
     send_queued()
     [email] = mail.outbox
     assert email.subject == f"Referral {appointment.reference} {subject}"

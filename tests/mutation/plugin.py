@@ -1,5 +1,11 @@
 """For `make mutate` only: each mutant's tests run in a fresh fork, so the SQLite test database
-is kept in a file and reused instead of migrated again for every mutant."""
+is kept in a file that every fork reuses instead of migrating a new one for each mutant
+(`make mutate` deletes it first, so a changed migration is always applied).
+
+Tests that commit for real (`transactional_db`) are left out: they empty the tables when they
+end, and forks reusing the file would then find no staff groups. They are the mail-outage
+tests and the PostgreSQL race tests, which `make test` runs.
+"""
 
 import os
 
@@ -9,3 +15,12 @@ def pytest_configure(config):
 
     settings.DATABASES["default"]["TEST"]["NAME"] = os.path.join(os.getcwd(), "mutation.sqlite3")
     config.option.reuse_db = True
+
+
+def pytest_collection_modifyitems(config, items):
+    from tests.conftest import is_transactional
+
+    left_out = [item for item in items if is_transactional(item)]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not is_transactional(item)]
