@@ -132,6 +132,8 @@ class SharedContent:
         while self.level > level:
             transaction.set_rollback(True)
             self.blocks.pop().__exit__(None, None, None)
+        if self.level < self.DEMO:
+            self.files = {}  # the next demo loaded (another run in this process) has its own
         while self.level < level:
             block = transaction.atomic()
             block.__enter__()

@@ -178,6 +178,8 @@ EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 
 def test_bad_attachment_is_refused_with_a_message_and_nothing_is_stored(
     client, patient_data, private_root, upload, message
 ):
+    # A fresh copy: the parameter is shared by every run in this process, and sending reads it.
+    upload = SimpleUploadedFile(upload.name, upload.file.getvalue(), upload.content_type)
     response = send(client, patient_data, pdf("good.pdf"), upload)
     assert response.status_code == 200
     assert message in response.text
