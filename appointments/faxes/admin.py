@@ -46,12 +46,15 @@ class FaxAdminMixin:
         """A fax received on the machine or as a file, entered as a new request."""
         if not self.has_add_permission(request):
             raise PermissionDenied
+        # Bound on every POST: a post with no file at all (nothing else in it) is still a send,
+        # answered with "choose the fax's file", not the empty page again.
+        sent = request.method == "POST"
         form = FaxUploadForm(
-            request.POST or None,
-            request.FILES or None,
+            request.POST if sent else None,
+            request.FILES if sent else None,
             refused_uploads=getattr(request, "refused_uploads", ()),
         )
-        if request.method == "POST" and form.is_valid():
+        if sent and form.is_valid():
             (checked,) = form.checked_files
             appointment = receive_fax(checked, entered_by=request.user)
             self.message_user(

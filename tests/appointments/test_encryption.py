@@ -238,6 +238,7 @@ def test_rotation_leaves_a_damaged_file_alone_and_fails_loudly(settings, private
     assert private_storage().key_id(sound.file.name) == "new"
 
 
+@pytest.mark.memory
 def test_reading_and_writing_ten_megabytes_keeps_memory_bounded(private_root, tmp_path):
     source = tmp_path / "big.pdf"
     with source.open("wb") as out:

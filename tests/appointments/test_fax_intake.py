@@ -170,6 +170,36 @@ def test_the_upload_page_says_what_is_wrong_with_a_file(demo, intake_client):
     assert not AppointmentRequest.objects.exists()
 
 
+@pytest.mark.django_db
+def test_the_upload_page_takes_one_fax_at_a_time(demo, intake_client):
+    files = [
+        SimpleUploadedFile(name, text_pdf(REFERRAL_LINES), "application/pdf")
+        for name in ("one.pdf", "two.pdf")
+    ]
+    response = intake_client.post(f"{CHANGELIST}fax/", {"attachments": files})
+    assert response.status_code == 200
+    assert "Please upload one fax at a time." in response.content.decode()
+    assert not AppointmentRequest.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_upload_page_asks_for_the_file_when_none_was_chosen(demo, intake_client):
+    response = intake_client.post(f"{CHANGELIST}fax/", {})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Please choose the fax&#x27;s file." in page
+    assert "Please upload one fax at a time." not in page
+    assert not AppointmentRequest.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_refused_file_is_not_also_called_missing(demo, intake_client):
+    upload = SimpleUploadedFile("fax.pdf", b"not a pdf at all", "application/pdf")
+    page = intake_client.post(f"{CHANGELIST}fax/", {"attachments": [upload]}).content.decode()
+    assert "is not a PDF, JPEG, PNG or TIFF file" in page
+    assert "Please choose the fax" not in page
+
+
 @pytest.fixture
 def faxed(demo, fax_file):
     import_fax("--now", fax_file)

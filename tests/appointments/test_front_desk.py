@@ -406,6 +406,23 @@ def test_a_step_then_the_next_request_in_the_queue(intake_client, demo):
     assert older.status == "scheduled"
 
 
+def test_the_last_request_scheduled_then_next_goes_back_to_the_list_saying_so(intake_client, demo):
+    only = RequestFactory()
+    response = intake_client.post(
+        step_url(only, "scheduled"),
+        {
+            "scheduled_for": (timezone.localtime() + timezone.timedelta(days=3)).strftime(
+                "%Y-%m-%dT%H:%M"
+            ),
+            "scheduled_location": Location.objects.get(slug="main-clinic").pk,
+            "_next": "1",
+        },
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == "/admin/appointments/appointmentrequest/"
+    assert "No other request is waiting to be scheduled." in response.text
+
+
 def test_save_and_open_the_next_request(intake_client, intake, demo):
     first, second, third = RequestFactory(), RequestFactory(), RequestFactory()
     for appointment, days in [(first, 3), (second, 2), (third, 1)]:
@@ -510,3 +527,15 @@ def test_two_people_marking_a_pair_duplicates_of_each_other_close_only_one():
     assert sorted(outcomes) == ["circular", "closed"]
     closed = AppointmentRequest.objects.filter(closed_because="duplicate")
     assert closed.count() == 1
+
+
+def test_the_waiting_step_asks_what_for_with_the_last_answer_chosen(intake_client, intake, demo):
+    appointment = RequestFactory()
+    appointment.move_to("waiting", by=intake, waiting_on="records")
+    appointment.move_to("in_review", by=intake)
+    page = intake_client.get(step_url(appointment, "waiting")).text
+    assert "Waiting on" in page
+    radios = re.findall(r'<input type="radio" name="waiting_on" value="(\w+)"[^>]*>', page)
+    assert sorted(radios) == sorted(AppointmentRequest.WaitingOn.values)
+    [chosen] = re.findall(r'<input type="radio" name="waiting_on" value="(\w+)"[^>]*checked', page)
+    assert chosen == "records"

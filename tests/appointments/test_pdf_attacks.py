@@ -115,6 +115,11 @@ def javascript_link():
     return saved(with_link(letter(), Dictionary(S=Name.URI, URI=String(" JavaScript:alert(1)"))))
 
 
+def link_to(uri):
+    """A one-page letter whose only link opens `uri` (a PDF string, or another object)."""
+    return lambda: saved(with_link(letter(), Dictionary(S=Name.URI, URI=uri)))
+
+
 ATTACKS = {
     "javascript-open-action": javascript_in_open_action,
     "escaped-name": javascript_with_escaped_name,
@@ -126,6 +131,12 @@ ATTACKS = {
     "embedded-file": embedded_executable,
     "submit-form": form_that_submits,
     "javascript-link": javascript_link,
+    # Browsers drop tabs and newlines anywhere in an address, and leading control characters.
+    "javascript-link-with-a-tab": link_to(String("java\tscript:alert(1)")),
+    "javascript-link-after-control-characters": link_to(String("\x00\x1fjavascript:alert(1)")),
+    "windows-share-link": link_to(String("\\\\fileserver\\share\\setup.exe")),
+    "network-path-link": link_to(String("//fileserver/share/setup.exe")),
+    "link-that-is-not-text": link_to(Name("/javascript")),
 }
 
 
@@ -163,10 +174,11 @@ def test_pikepdf_reads_escaped_names_and_compressed_object_streams_as_a_viewer_d
 
 
 def link_to_the_practice():
-    document = letter(pages=2)
+    document = letter(pages=3)
     links = [
         Dictionary(S=Name.URI, URI=String("https://prairie-family.example/")),
         Dictionary(S=Name.URI, URI=String("mailto:referrals@prairie-family.example")),
+        Dictionary(S=Name.URI, URI=String("www.prairie-family.example/referrals")),
     ]
     for page, action in zip(document.pages, links, strict=True):
         annotation = Dictionary(Type=Name.Annot, Subtype=Name.Link, Rect=[72, 700, 300, 720])
@@ -177,7 +189,7 @@ def link_to_the_practice():
 
 @pytest.mark.parametrize(
     ("data", "pages"),
-    [(link_to_the_practice(), 2), (saved(letter(pages=7)), 7)],
+    [(link_to_the_practice(), 3), (saved(letter(pages=7)), 7)],
     ids=["web-and-mail-links", "seven-pages"],
 )
 def test_a_plain_pdf_is_kept_as_sent_with_its_pages_counted(

@@ -444,6 +444,7 @@ def peak_memory_growth(action):
     return result, status_bytes("VmHWM:") - before
 
 
+@pytest.mark.memory
 @pytest.mark.parametrize(
     ("url", "data", "typed"),
     [(REFER, "physician_data", 'value="Okafor"'), (REQUEST, "patient_data", 'value="Lee"')],
@@ -471,6 +472,7 @@ def test_a_tiff_memory_bomb_is_refused_from_its_headers_without_decoding(
     assert growth < 20 * MIB, f"peak memory rose by {growth / MIB:.0f} MiB"
 
 
+@pytest.mark.memory
 def test_a_thirty_page_fax_is_kept_decoding_one_page_at_a_time(client, patient_data, private_root):
     fax = blank_fax(1728, 2200, pages=30)  # 114 million pixels, 3.8 million a page
     response, growth = peak_memory_growth(

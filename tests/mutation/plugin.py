@@ -4,7 +4,8 @@ is kept in a file that every fork reuses instead of migrating a new one for each
 
 Tests that commit for real (`transactional_db`) are left out: they empty the tables when they
 end, and forks reusing the file would then find no staff groups. They are the mail-outage
-tests and the PostgreSQL race tests, which `make test` runs.
+tests and the PostgreSQL race tests, which `make test` runs. So are the tests that measure the
+process's peak memory (`memory`): a fork carrying mutmut's trampolines uses more.
 """
 
 import os
@@ -20,7 +21,10 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(config, items):
     from tests.conftest import is_transactional
 
-    left_out = [item for item in items if is_transactional(item)]
-    if left_out:
-        config.hook.pytest_deselected(items=left_out)
-        items[:] = [item for item in items if not is_transactional(item)]
+    def left_out(item):
+        return is_transactional(item) or item.get_closest_marker("memory") is not None
+
+    deselected = [item for item in items if left_out(item)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not left_out(item)]
