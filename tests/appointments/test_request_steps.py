@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import re
 from io import StringIO
 
 import pytest
@@ -13,6 +14,7 @@ from appointments.steps import SESSION_KEY, STEPS
 from tests.appointments.conftest import (
     REQUEST_CHECK,
     REQUEST_START,
+    answer_questions,
     pdf,
     send_patient_request,
     step_answers,
@@ -173,6 +175,35 @@ def test_a_warning_sign_leads_to_the_stop_page_and_never_to_the_form(client, pat
     for step in STEPS[1:]:
         client.post(step_url(step.slug), step_answers(step, patient_data))
     assert client.get(REQUEST_CHECK)["Location"] == step_url("safety")
+
+
+def test_a_warning_sign_given_on_a_second_look_undoes_the_first_answer(client, patient_data):
+    """Every page answered, "none of these" chosen; then back to the safety page and "some"
+    chosen: the check page no longer opens, and the safety page asks again, nothing chosen."""
+    answer_questions(client, patient_data)
+    assert client.get(REQUEST_CHECK).status_code == 200
+    response = client.post(step_url("safety"), {"no_red_flags": "some"})
+    assert response["Location"] == STOP
+    assert client.get(REQUEST_CHECK)["Location"] == step_url("safety")
+    page = client.get(step_url("safety")).text
+    choices = re.findall(r'<input type="radio" name="no_red_flags"[^>]*>', page)
+    assert len(choices) == 2 and not any("checked" in choice for choice in choices)
+
+
+def test_a_kept_file_is_removed_by_its_place_in_the_list(client, patient_data):
+    answer_until(client, patient_data, "preferences")
+    folder = pending_area(client)
+    client.post(
+        step_url("files"),
+        {"attachments": [pdf("letter.pdf"), pdf("mri.pdf")], "action": "add"},
+    )
+    client.post(step_url("files"), {"remove": "0"})  # the first
+    html = client.get(step_url("files")).text
+    assert "letter.pdf" not in html and "mri.pdf" in html
+    # A place past the end (the list changed in another tab) removes nothing.
+    assert client.post(step_url("files"), {"remove": "1"}).status_code == 302
+    assert "mri.pdf" in client.get(step_url("files")).text
+    assert len(files_in(folder)) == 1
 
 
 def test_answers_survive_back_and_reload(client, patient_data):
