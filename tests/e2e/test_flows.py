@@ -146,6 +146,9 @@ def test_patient_on_a_phone_reads_fbss_then_asks_for_an_appointment(
 def test_physician_office_refers_with_two_files_using_only_the_keyboard(
     site, page, base_url, tmp_path
 ):
+    # Catch file choosers from the start: interception switched on only as Space is pressed
+    # can lose the race with the key on a busy machine, and the chooser never shows.
+    page.on("filechooser", lambda chooser: None)
     page.goto(f"{base_url}/appointments/refer/")
 
     def tab_to(name):
