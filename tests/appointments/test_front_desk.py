@@ -386,21 +386,23 @@ def test_the_schedule_step_preselects_the_preferred_location(intake_client, demo
     assert form["scheduled_location"].value() == eastside.pk
 
 
+def schedule_then_next(client, appointment, **extra):
+    """The schedule step, sent with "and open the next request"."""
+    visit = (timezone.localtime() + timezone.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    main_clinic = Location.objects.get(slug="main-clinic").pk
+    return client.post(
+        step_url(appointment, "scheduled"),
+        {"scheduled_for": visit, "scheduled_location": main_clinic, "_next": "1"},
+        **extra,
+    )
+
+
 def test_a_step_then_the_next_request_in_the_queue(intake_client, demo):
     older, newer = RequestFactory(), RequestFactory()
     AppointmentRequest.objects.filter(pk=older.pk).update(
         created_at=timezone.now() - timezone.timedelta(days=1)
     )
-    response = intake_client.post(
-        step_url(older, "scheduled"),
-        {
-            "scheduled_for": (timezone.localtime() + timezone.timedelta(days=3)).strftime(
-                "%Y-%m-%dT%H:%M"
-            ),
-            "scheduled_location": Location.objects.get(slug="main-clinic").pk,
-            "_next": "1",
-        },
-    )
+    response = schedule_then_next(intake_client, older)
     assert response["Location"] == change_url(newer)
     older.refresh_from_db()
     assert older.status == "scheduled"
@@ -408,17 +410,7 @@ def test_a_step_then_the_next_request_in_the_queue(intake_client, demo):
 
 def test_the_last_request_scheduled_then_next_goes_back_to_the_list_saying_so(intake_client, demo):
     only = RequestFactory()
-    response = intake_client.post(
-        step_url(only, "scheduled"),
-        {
-            "scheduled_for": (timezone.localtime() + timezone.timedelta(days=3)).strftime(
-                "%Y-%m-%dT%H:%M"
-            ),
-            "scheduled_location": Location.objects.get(slug="main-clinic").pk,
-            "_next": "1",
-        },
-        follow=True,
-    )
+    response = schedule_then_next(intake_client, only, follow=True)
     assert response.redirect_chain[-1][0] == "/admin/appointments/appointmentrequest/"
     assert "No other request is waiting to be scheduled." in response.text
 

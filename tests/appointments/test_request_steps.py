@@ -190,13 +190,19 @@ def test_a_warning_sign_given_on_a_second_look_undoes_the_first_answer(client, p
     assert len(choices) == 2 and not any("checked" in choice for choice in choices)
 
 
-def test_a_kept_file_is_removed_by_its_place_in_the_list(client, patient_data):
+def keep_two_files(client, patient_data):
+    """Every page before the files answered, then letter.pdf and mri.pdf kept; their folder."""
     answer_until(client, patient_data, "preferences")
     folder = pending_area(client)
     client.post(
         step_url("files"),
         {"attachments": [pdf("letter.pdf"), pdf("mri.pdf")], "action": "add"},
     )
+    return folder
+
+
+def test_a_kept_file_is_removed_by_its_place_in_the_list(client, patient_data):
+    folder = keep_two_files(client, patient_data)
     client.post(step_url("files"), {"remove": "0"})  # the first
     html = client.get(step_url("files")).text
     assert "letter.pdf" not in html and "mri.pdf" in html
@@ -297,12 +303,7 @@ def test_answers_gone_with_an_ended_session_lead_to_the_start_page_saying_so(cli
 
 
 def test_kept_files_are_listed_can_be_removed_and_are_attached_at_send(client, patient_data):
-    answer_until(client, patient_data, "preferences")
-    folder = pending_area(client)
-    client.post(
-        step_url("files"),
-        {"attachments": [pdf("letter.pdf"), pdf("mri.pdf")], "action": "add"},
-    )
+    folder = keep_two_files(client, patient_data)
     html = client.get(step_url("files")).text
     assert "letter.pdf" in html and "mri.pdf" in html
     client.post(step_url("files"), {"remove": "1"})
