@@ -72,3 +72,45 @@ def test_the_access_log_records_the_client_not_an_address_it_wrote(intake_client
     )
     assert response.status_code == 200
     assert AccessLog.objects.get(action="view").client_address == CLIENT
+
+
+def viewer_address(intake_client, forwarded_for):
+    """The address the access log records for staff opening a request through the proxy."""
+    appointment = RequestFactory()
+    headers = {} if forwarded_for is None else {"HTTP_X_FORWARDED_FOR": forwarded_for}
+    url = f"/admin/appointments/appointmentrequest/{appointment.pk}/change/"
+    assert intake_client.get(url, REMOTE_ADDR=PROXY, **headers).status_code == 200
+    return AccessLog.objects.filter(action="view").latest("pk").client_address
+
+
+@pytest.mark.parametrize(
+    ("hops", "forwarded_for", "seen"),
+    [
+        # No trusted proxy: the header is the client's own writing, and ignored.
+        (0, f"{CLIENT}", PROXY),
+        # Fewer entries than trusted proxies: the request did not come through them all.
+        (2, f"{CLIENT}", PROXY),
+        (1, None, PROXY),
+        (1, "", PROXY),
+        # Empty entries and spaces are not addresses.
+        (1, f"{OTHER_CLIENT},{CLIENT}, ", CLIENT),
+        (2, f" {OTHER_CLIENT} ,, {CLIENT}", OTHER_CLIENT),
+        (2, f"{OTHER_CLIENT}, ,{CLIENT}", OTHER_CLIENT),
+    ],
+)
+def test_the_client_is_read_only_from_the_entries_our_proxies_added(
+    intake_client, settings, hops, forwarded_for, seen
+):
+    settings.CLINIC_TRUSTED_PROXY_HOPS = hops
+    assert viewer_address(intake_client, forwarded_for) == seen
+
+
+def test_a_client_is_counted_with_a_secret_key_of_any_length(
+    client, physician_data, settings, one_referral_an_hour
+):
+    """The address is hashed with the site's key (blake2b takes at most 64 bytes of it): a
+    long key still counts one client as one."""
+    settings.SECRET_KEY = "k" * 100
+    settings.CLINIC_TRUSTED_PROXY_HOPS = 1
+    assert refer(client, physician_data, CLIENT).status_code == 302
+    assert refer(client, physician_data, CLIENT).status_code == 429
