@@ -320,7 +320,7 @@ def _is_practice_name(line):
 
 def _in_sentence(lines):
     """OCR sometimes breaks a paragraph with a blank line: one that ends mid-sentence goes on."""
-    return bool(lines) and not re.search(r"[.!?:]\W*$", lines[-1])
+    return not re.search(r"[.!?:]\W*$", lines[-1])
 
 
 def _is_heading(line):

@@ -326,3 +326,42 @@ def test_a_speck_after_a_value_is_not_part_of_it():
     found = values(text_pages("FAX\nPages: 2 (including cover)\nFrom: Lakeside Family Medicine ©"))
 
     assert found == {"referrer_practice": "Lakeside Family Medicine"}
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        # OCR broke the sentence with a blank line: the reason goes on after it...
+        (
+            "REASON FOR REFERRAL\nLow back pain since her fusion in\n\n2019, worse this year.\n\n"
+            "Thank you.\n",
+            "Low back pain since her fusion in 2019, worse this year.",
+        ),
+        # ...but a blank line after a full stop ends it.
+        (
+            "REASON FOR REFERRAL\nLow back pain since 2019.\n\nPlease call the office.\n",
+            "Low back pain since 2019.",
+        ),
+    ],
+)
+def test_a_reason_broken_mid_sentence_by_a_blank_line_goes_on(text, reason):
+    assert values(text_pages(text))["reason"] == reason
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (
+            "Dear Dr. Patel,\nI am referring Jane Doe for low back pain after her\n\n"
+            "fusion in 2019.\n\nSincerely,\nDr. Maria Lopez\n",
+            "I am referring Jane Doe for low back pain after her fusion in 2019.",
+        ),
+        (
+            "Dear Dr. Patel,\nI am referring Jane Doe for low back pain.\n\n"
+            "She has tried physical therapy.\n\nSincerely,\nDr. Maria Lopez\n",
+            "I am referring Jane Doe for low back pain.",
+        ),
+    ],
+)
+def test_a_letters_reason_broken_mid_sentence_by_a_blank_line_goes_on(text, reason):
+    assert values(text_pages(text))["reason"] == reason
