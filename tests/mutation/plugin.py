@@ -5,7 +5,10 @@ is kept in a file that every fork reuses instead of migrating a new one for each
 Tests that commit for real (`transactional_db`) are left out: they empty the tables when they
 end, and forks reusing the file would then find no staff groups. They are the mail-outage
 tests and the PostgreSQL race tests, which `make test` runs. So are the tests that measure the
-process's peak memory (`memory`): a fork carrying mutmut's trampolines uses more.
+process's peak memory (`memory`): a fork carrying mutmut's trampolines uses more. And two kinds
+that check no rule of the mutated modules: the real tesseract's reading (`ocr`, a second a page)
+and what the clinic wrote (`content`, among them the translation catalogues against the source,
+which the mutants rewrite).
 """
 
 import os
@@ -22,7 +25,9 @@ def pytest_collection_modifyitems(config, items):
     from tests.conftest import is_transactional
 
     def left_out(item):
-        return is_transactional(item) or item.get_closest_marker("memory") is not None
+        return is_transactional(item) or any(
+            item.get_closest_marker(name) for name in ("memory", "ocr", "content")
+        )
 
     deselected = [item for item in items if left_out(item)]
     if deselected:
