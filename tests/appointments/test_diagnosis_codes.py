@@ -3,6 +3,7 @@ the referral form, the front desk's entry and fax check refuse a code that does 
 the nearest real ones; staff see each code's description, and a note on a category that is
 not billable on its own."""
 
+import datetime
 import lzma
 from io import StringIO
 
@@ -179,3 +180,21 @@ def test_the_check_fails_on_a_file_that_is_not_the_packages(tmp_path):
         file.write(text)
     with pytest.raises(CommandError, match="is not the code set of simple-icd-10-cm"):
         call_command("update_icd10cm", "--check", "--output", str(changed), stdout=StringIO())
+
+
+def test_a_written_code_file_reads_back_whole(tmp_path):
+    """What the command writes is what the site reads: every code, its billable mark and its
+    description, a description that goes on from its parent's kept short."""
+    written = tmp_path / "icd10cm.tsv.xz"
+    call_command("update_icd10cm", "--output", str(written), stdout=StringIO())
+
+    read = icd10cm.read_code_file(written)
+
+    assert read.release.effective == datetime.date(2026, 4, 1)
+    assert read.release.source.startswith("simple-icd-10-cm ")
+    assert read.codes["M54.5"] == (False, "Low back pain")
+    assert read.codes["M54.50"] == (True, "+unspecified")
+    assert read.codes["M96.1"] == (True, "Postlaminectomy syndrome, not elsewhere classified")
+    assert read.order == sorted(read.codes)
+    assert len(read.codes) > 70_000
+    assert read == icd10cm.code_set()
