@@ -6,14 +6,16 @@ to the left of what our proxies add, and only the entries they add can be truste
 CLINIC_TRUSTED_PROXY_HOPS proxies, the client is that many entries from the right.
 """
 
+import hashlib
 import itertools
+import re
 import time
 
 import pytest
 import time_machine
 
 from appointments.forms import new_form_token
-from appointments.models import AccessLog
+from appointments.models import AccessLog, RecentSubmission
 from tests.appointments.factories import RequestFactory
 
 REFER = "/appointments/refer/"
@@ -114,3 +116,17 @@ def test_a_client_is_counted_with_a_secret_key_of_any_length(
     settings.CLINIC_TRUSTED_PROXY_HOPS = 1
     assert refer(client, physician_data, CLIENT).status_code == 302
     assert refer(client, physician_data, CLIENT).status_code == 429
+
+
+def test_what_is_kept_of_a_client_is_a_hash_keyed_with_the_sites_secret(
+    client, physician_data, settings
+):
+    """The hourly limit keeps a hash of the client's address, not the address. Without the
+    site's key anyone could hash every IPv4 address and read the client back."""
+    settings.CLINIC_TRUSTED_PROXY_HOPS = 1
+    assert refer(client, physician_data, CLIENT).status_code == 302
+
+    kept = RecentSubmission.objects.get().client_hash
+    assert re.fullmatch("[0-9a-f]{32}", kept)
+    assert CLIENT not in kept
+    assert kept != hashlib.blake2b(CLIENT.encode(), digest_size=16).hexdigest()
