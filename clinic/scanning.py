@@ -43,7 +43,7 @@ class Clamd:
 
     def _connect(self):
         if self.socket_path:
-            connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            connection = socket.socket(socket.AF_UNIX)  # a stream socket
             connection.settimeout(self.timeout)
             try:
                 connection.connect(self.socket_path)
@@ -58,7 +58,7 @@ def _read_reply(connection):
     reply = b""
     while not reply.endswith(b"\0") and (data := connection.recv(4096)):
         reply += data
-    return reply.rstrip(b"\0").decode("utf-8", "replace").strip()
+    return reply.removesuffix(b"\0").decode("utf-8", "replace").strip()
 
 
 def parse_reply(reply):
