@@ -1,11 +1,15 @@
 """Virus scanning: every stored file goes to a real clamd; only a clean file can be opened."""
 
+import datetime
 import io
 import zipfile
 
 import pikepdf
 import pytest
+import time_machine
 from django.core.management import call_command
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from appointments.models import AccessLog, Attachment
 from appointments.scanning import scan_attachment
@@ -219,3 +223,31 @@ def test_production_runs_with_a_scanner_or_unscanned_on_purpose(scanner):
     # A socket (CLAMD_SOCKET in .env.example): tests/clinic/test_settings.py.
     result = deploy_check(**without_scanner(PRODUCTION), **scanner)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_scan_that_could_not_be_done_is_queued_again_after_a_growing_wait(
+    clamd_down, client, physician_data, settings, django_capture_on_commit_callbacks
+):
+    """With the worker's queue: 1 minute, 5, 30, 2 hours, 6 hours, then no more tries."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    attachment = refer_with(client, physician_data, pdf("notes.pdf"))
+    waits = []
+    with time_machine.travel("2026-11-30 09:00 +0000", tick=False):
+        for _ in range(6):
+            DBTaskResult.objects.all().delete()
+            with django_capture_on_commit_callbacks(execute=True):
+                assert scan_attachment.call(attachment.pk) == "failed"
+            waits += [
+                task.run_after - timezone.now()
+                for task in DBTaskResult.objects.filter(args_kwargs__args=[attachment.pk])
+            ]
+
+    assert waits == [
+        datetime.timedelta(minutes=1),
+        datetime.timedelta(minutes=5),
+        datetime.timedelta(minutes=30),
+        datetime.timedelta(hours=2),
+        datetime.timedelta(hours=6),
+    ]
+    attachment.refresh_from_db()
+    assert (attachment.scan, attachment.scan_attempts) == (Attachment.Scan.PENDING, 6)
