@@ -131,12 +131,7 @@ class PublicContentQuerySet(models.QuerySet):
 
     bulk_create.alters_data = True
 
-    def bulk_update(self, *args, **kwargs):
-        rows = super().bulk_update(*args, **kwargs)
-        content_changed()
-        return rows
-
-    bulk_update.alters_data = True
+    # bulk_update() writes through update(), above.
 
 
 class PublicContent(models.Model):

@@ -144,3 +144,51 @@ def test_pages_saved_before_an_outage_are_not_served_after_it(
         response = client.get(FBSS)
     assert "Changed during the outage." in response.text
     assert response["X-Page-Cache"] == "miss"
+
+
+@pytest.fixture
+def live_redis(settings):
+    try:
+        redis.Redis.from_url(LIVE_REDIS, socket_connect_timeout=1).flushdb()
+    except redis.RedisError:
+        pytest.skip(f"Redis is not reachable at {LIVE_REDIS}")
+    settings.CACHES = {"default": _cache_from_url(LIVE_REDIS)}
+    return settings.CACHES
+
+
+def test_a_save_the_cache_missed_is_not_forgotten_when_it_comes_back_before_a_visit(
+    client, pages, settings, live_redis, django_capture_on_commit_callbacks
+):
+    """Redis goes away, an editor saves, Redis comes back before anyone asks for the page:
+    the pages it kept from before the save must not be served."""
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        assert client.get(FBSS)["X-Page-Cache"] == "miss"
+        assert client.get(FBSS)["X-Page-Cache"] == "hit"
+
+        settings.CACHES = {"default": _cache_from_url(DEAD_REDIS)}
+        with django_capture_on_commit_callbacks(execute=True):
+            Condition.objects.filter(slug="failed-back-surgery-syndrome").update(
+                summary="Changed during the outage."
+            )
+        # Until the next look at the cache, pages are built without touching it.
+        during = client.get(FBSS)
+        assert "Changed during the outage." in during.text
+        assert "X-Page-Cache" not in during
+
+        settings.CACHES = live_redis
+        clock.shift(VERSION_CHECK_SECONDS)
+        after = client.get(FBSS)
+    assert "Changed during the outage." in after.text
+    assert after["X-Page-Cache"] == "miss"
+
+
+def test_the_content_version_never_expires(
+    client, pages, live_redis, django_capture_on_commit_callbacks
+):
+    """Pages are dropped when content changes, not every few minutes."""
+    with django_capture_on_commit_callbacks(execute=True):
+        Condition.objects.filter(slug="failed-back-surgery-syndrome").update(summary="Changed.")
+    assert client.get(FBSS)["X-Page-Cache"] == "miss"
+    server = redis.Redis.from_url(LIVE_REDIS)
+    [key] = server.keys("*clinic:content-version")
+    assert server.ttl(key) == -1  # kept until replaced

@@ -61,6 +61,14 @@ def test_bulk_update_reaches_every_worker(condition, django_capture_on_commit_ca
     assert "Updated in bulk." in seen_by_another_worker(condition.get_absolute_url()).text
 
 
+def test_bulk_update_of_objects_reaches_every_worker(condition, django_capture_on_commit_callbacks):
+    warm(condition.get_absolute_url())
+    condition.summary = "Updated with bulk_update."
+    with django_capture_on_commit_callbacks(execute=True):
+        assert Condition.objects.bulk_update([condition], ["summary"]) == 1
+    assert "Updated with bulk_update." in seen_by_another_worker(condition.get_absolute_url()).text
+
+
 def test_admin_delete_selected_removes_the_pages(
     admin_client, condition, django_capture_on_commit_callbacks
 ):
