@@ -167,8 +167,6 @@ def _close(one, other, kind):
     parts close to a part of the other ("Garcia" in "Garcia Lopez", "Mary" in "Mary Ann")."""
     if not one or not other:
         return False
-    if one.replace(" ", "") == other.replace(" ", ""):
-        return True
     if _words_close(one.replace(" ", ""), other.replace(" ", ""), kind):
         return True
     parts_one, parts_other = _parts(one, kind), _parts(other, kind)

@@ -43,6 +43,31 @@ def test_a_code_that_does_not_exist_is_refused_with_the_nearest_real_ones(client
     assert 'value="Okafor"' in response.text
 
 
+def test_a_code_under_a_category_that_is_a_code_itself_is_pointed_to_that_category(
+    client, physician_data
+):
+    # I10 (essential hypertension) has nothing under it: it is the one suggestion.
+    response = refer(client, physician_data, "I10.1")
+    assert "I10.1 is not an ICD-10-CM code. Did you mean I10?" in response.text
+
+
+def test_a_code_in_a_category_that_does_not_exist_gets_codes_starting_alike_billable_first(
+    client, physician_data
+):
+    # No M5Z category: the nearest codes starting "M5", the billable M53.1 first, although
+    # M54.1 and M51.1 (categories with more specific codes under them) are as close.
+    response = refer(client, physician_data, "M5Z.1")
+    assert "M5Z.1 is not an ICD-10-CM code. Did you mean M53.1, M54.1 or M51.1?" in response.text
+
+
+def test_a_code_whose_first_two_characters_start_no_code_gets_codes_of_its_letter(
+    client, physician_data
+):
+    # ICD-10-CM's D codes end at D89.
+    response = refer(client, physician_data, "D90.1")
+    assert "D90.1 is not an ICD-10-CM code. Did you mean D89.1, D80.1 or D70.1?" in response.text
+
+
 def test_the_refusal_is_in_spanish_on_the_spanish_form(client, physician_data):
     spanish = {**physician_data, "icd10_codes": "M54.99"}
     response = send_form(client, f"/es{REFER}", spanish, HTTP_ACCEPT_LANGUAGE="es")
@@ -117,6 +142,24 @@ def test_staff_see_each_codes_description_in_the_list_and_on_the_request_page(in
     # Saved before codes were checked: staff are told it is not a code.
     assert '<strong class="code-unknown">M54.99 — not an ICD-10-CM code</strong>' in page
     assert "(ICD-10-CM, April 1, 2026 release)" in page
+
+
+def test_staff_see_the_note_on_a_category_in_the_lists_tooltip_and_the_rest_counted(
+    intake_client, demo
+):
+    appointment = ReferralFactory(icd10_codes="M54.16, I82.4")
+    note = (
+        "I82.4 — Acute embolism and thrombosis of deep veins of lower extremity; not billable "
+        "on its own: a more specific code exists (I82.40, I82.41, I82.42, I82.43, I82.44, I82.45 "
+        "and 4 more)"
+    )
+    listed = intake_client.get(CHANGELIST).text
+    assert f'<abbr title="{note}">I82.4</abbr>' in listed
+    assert '<abbr title="M54.16 — Radiculopathy, lumbar region">M54.16</abbr>' in listed
+
+    page = intake_client.get(f"{CHANGELIST}{appointment.pk}/change/").text
+    # The four not named are I82.46, I82.49, I82.4Y and I82.4Z (Y and Z sort after the digits).
+    assert "(I82.40, I82.41, I82.42, I82.43, I82.44, I82.45 and 4 more)</span>" in page
 
 
 def test_the_front_desk_entry_refuses_a_code_that_does_not_exist(intake_client, demo):
@@ -198,3 +241,15 @@ def test_a_written_code_file_reads_back_whole(tmp_path):
     assert read.order == sorted(read.codes)
     assert len(read.codes) > 70_000
     assert read == icd10cm.code_set()
+
+
+def test_a_file_that_is_not_a_code_file_is_refused_saying_how_it_starts(tmp_path):
+    other = tmp_path / "other.tsv.xz"
+    with lzma.open(other, "wt", encoding="utf-8") as file:
+        file.write("# SNOMED CT\t2026-03-01\tan export of a different code set\nM54.5\t0\tx\n")
+    with pytest.raises(ValueError, match=r"^Not an ICD-10-CM code file") as refused:
+        icd10cm.read_code_file(other)
+    # Its first 40 characters, the tabs shown as such.
+    assert str(refused.value) == (
+        "Not an ICD-10-CM code file: it starts with '# SNOMED CT\\t2026-03-01\\tan export of a di'"
+    )

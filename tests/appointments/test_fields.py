@@ -7,7 +7,7 @@ import io
 import re
 from html.parser import HTMLParser
 
-from appointments.fields import REQUEST_GROUPS, field_names
+from appointments.fields import RECEIVED, REFERRER, REQUEST_GROUPS, field_names
 from tests.appointments.factories import ReferralFactory
 
 CHANGELIST = "/admin/appointments/appointmentrequest/"
@@ -86,6 +86,52 @@ def test_the_entry_screen_shows_the_declared_groups_in_order(intake_client, demo
     assert shown == declared(shown_fields(shown))
     # Everything a sender can tell us, and how it came.
     assert shown_fields(shown) >= {"source", "referrer_fax", "language", "preferred_time"}
+
+
+def rows(html):
+    """The admin form's rows in page order, each as the names of the fields side by side in it."""
+    return [
+        re.findall(r"\bfield-(\w+)", row)
+        for row in re.findall(r'<div class="form-row[^"]*">', html)
+    ]
+
+
+def test_the_entry_screen_puts_the_declared_pairs_side_by_side(intake_client, demo):
+    shown = rows(intake_client.get(f"{CHANGELIST}add/").text)
+    assert shown[: shown.index(["preferred_location"]) + 1] == [
+        ["source"],  # the one received field staff enter: the other rows are left out
+        ["referrer_name"],
+        ["referrer_npi", "referrer_practice"],
+        ["referrer_phone", "referrer_fax"],
+        ["referrer_email"],
+        ["first_name", "last_name"],
+        ["date_of_birth", "phone"],
+        ["email"],
+        ["preferred_contact", "preferred_time"],
+        ["insurance_carrier", "language"],
+        ["reason"],
+        ["condition", "icd10_codes"],
+        ["urgency"],
+        ["prior_treatments"],
+        ["prior_spine_surgery", "spine_surgery_when"],
+        ["preferred_location"],
+    ]
+
+
+def test_a_row_keeps_only_the_fields_asked_and_a_row_left_with_one_is_that_field_alone():
+    asked = ["referrer_email", "referrer_fax", "referrer_phone", "referrer_npi", "referrer_name"]
+    assert REFERRER.rows_of(asked) == [
+        "referrer_name",
+        "referrer_npi",  # its row's other field, the practice, is not asked
+        ("referrer_phone", "referrer_fax"),  # in the group's order, not the order asked
+        "referrer_email",
+    ]
+
+
+def test_rows_whose_fields_are_all_left_out_disappear():
+    assert RECEIVED.rows_of(["source", "status"]) == ["source"]
+    assert REFERRER.rows_of(["referrer_fax"]) == ["referrer_fax"]
+    assert REFERRER.rows_of(["first_name"]) == []
 
 
 def test_the_request_page_shows_every_declared_field_in_its_group(intake_client, demo):

@@ -5,6 +5,7 @@ import datetime
 import pytest
 import time_machine
 from django.utils import timezone
+from rapidfuzz import fuzz
 
 from appointments.matching import (
     MATCH_WINDOW,
@@ -26,9 +27,12 @@ SAME_PERSON = [
     (("John", "Lee"), ("Jon", "Lee")),
     (("Elizabeth", "Lee"), ("Elizabth", "Lee")),
     (("Michael", "Gonzalez"), ("Micheal", "Gonzales")),
+    # A changed letter is a typo in a last name (in a first name it may be a twin: Maria/Marta).
+    (("John", "Smith"), ("John", "Smyth")),
     # Spelling variants of longer names.
     (("Christopher", "Lee"), ("Kristopher", "Lee")),
     (("Elizabeth", "Lee"), ("Elisabeth", "Lee")),
+    (("Jonathon", "Lee"), ("Jonathan", "Lee")),
     # Nicknames, including one that belongs to several names.
     (("Robert", "Lee"), ("Bob", "Lee")),
     (("William", "Lee"), ("Bill", "Lee")),
@@ -49,8 +53,14 @@ SAME_PERSON = [
     (("José", "Garcia"), ("José", "García-López")),
     (("Sean", "O'Brien"), ("Sean", "OBrien")),
     (("Maria", "de la Cruz"), ("María", "Cruz")),
+    (("José", "de la Cruz"), ("José", "Cruz Hernández")),
+    # Particles are dropped from last names only: "Van" is a first name in "Van Anh".
+    (("Van Anh", "Nguyen"), ("Van", "Nguyen")),
     (("Mary Ann", "Lee"), ("Maryann", "Lee")),
     (("Mary", "Lee"), ("Mary Ann", "Lee")),
+    # Any part of the longer name, not only its first.
+    (("José", "López"), ("José", "García López")),
+    (("Marie", "Lee"), ("Anna Marie", "Lee")),
     # First and last name swapped (faxes do it).
     (("Ann", "Lee"), ("Lee", "Ann")),
     (("Jonh", "García"), ("Garcia", "John")),
@@ -90,6 +100,21 @@ def test_names_of_different_people(one, other):
 def test_normalised_names_compare_equal():
     assert normalise("García-López") == normalise("garcia lopez") == normalise("Garcia  Lopez")
     assert normalise("O'Brien") == normalise("OBrien") == normalise("O’Brien")
+
+
+def test_periods_and_commas_do_not_count_in_a_name():
+    assert normalise("St. John") == "st john"
+    assert normalise("Smith, Jr") == "smith jr"
+    assert names_close("Ann", "St. John", "Ann", "St John")
+
+
+def test_a_two_part_name_may_be_close_only_taken_as_a_whole():
+    # Spelling variants of both parts: "Echeverría"/"Echavarría" is two changed letters, too
+    # far apart on its own; the whole names are three letters apart in forty, a ratio of
+    # exactly 85, the least that counts as close.
+    assert fuzz.ratio("echeverriavalenzuela", "echavarriavalensuela") == 85
+    assert names_close("Ana", "Echeverría Valenzuela", "Ana", "Echavarría Valensuela")
+    assert names_close("Ana", "Echavarría Valensuela", "Ana", "Echeverría Valenzuela")
 
 
 def test_new_request_records_the_patients_referral(client, patient_data):
@@ -133,6 +158,20 @@ def test_no_match_without_the_same_birth_date_or_with_nothing_else_alike(client,
     )
     send_form(client, REQUEST, patient_data)
     assert not PossibleMatch.objects.exists()
+
+
+def test_a_fax_read_without_the_patients_name_matches_only_by_phone(db):
+    # The reading found the birth date and the phone but no name: no name is close to it.
+    same_phone = RequestFactory(
+        first_name="Ann", last_name="Lee", phone="+12175550123", date_of_birth="1961-04-12"
+    )
+    RequestFactory(
+        first_name="Ben", last_name="Okafor", phone="+12175550999", date_of_birth="1961-04-12"
+    )
+    fax = RequestFactory(
+        source="fax", first_name="", last_name="", phone="+12175550123", date_of_birth="1961-04-12"
+    )
+    assert find_possible_matches(fax) == [(same_phone, PossibleMatch.Reason.PHONE)]
 
 
 def earlier_request(days_ago, status):

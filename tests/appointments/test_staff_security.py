@@ -377,6 +377,24 @@ def test_a_lost_authenticator_can_still_be_removed(practice_admin_client):
     assert not TOTPDevice.objects.filter(pk=device.pk).exists()
 
 
+def test_practice_admins_cannot_remove_a_superusers_authenticator(
+    practice_admin_client, admin_user
+):
+    device = TOTPDevice.objects.create(user=admin_user, name="phone", confirmed=True)
+    url = f"/admin/otp_totp/totpdevice/{device.pk}/delete/"
+    assert practice_admin_client.get(url).status_code == 403
+    assert practice_admin_client.post(url, {"post": "yes"}).status_code == 403
+    assert TOTPDevice.objects.filter(pk=device.pk).exists()
+
+
+def test_staff_who_do_not_manage_accounts_cannot_remove_anyones_authenticator(intake_client):
+    device = TOTPDevice.objects.create(user=staff_member("clinician", "Clinician"), name="phone")
+    url = f"/admin/otp_totp/totpdevice/{device.pk}/delete/"
+    assert intake_client.get(url).status_code == 403
+    assert intake_client.post(url, {"post": "yes"}).status_code == 403
+    assert TOTPDevice.objects.filter(pk=device.pk).exists()
+
+
 @pytest.mark.parametrize(
     "password",
     [
