@@ -93,9 +93,8 @@ def _status_subject(appointment):
         return gettext("Referral %(reference)s was declined")
     if waiting_on == appointment.WaitingOn.REFERRAL:
         return gettext("Referral %(reference)s is waiting on the referral")
-    if waiting_on == appointment.WaitingOn.RECORDS:
-        return gettext("Referral %(reference)s is waiting on records")
-    return gettext("Referral %(reference)s is waiting on the patient")
+    # An office hears only of the waits it can end: the referral or records (move_to).
+    return gettext("Referral %(reference)s is waiting on records")
 
 
 def queue_records_added_email(appointment, admin_url):
@@ -110,6 +109,6 @@ def queue_records_added_email(appointment, admin_url):
             subject=f"Records arrived for {appointment.reference}: back in review",
             message=render_to_string(
                 "appointments/email/records_added.txt",
-                {"appointment": appointment, "practice": practice, "admin_url": admin_url},
+                {"appointment": appointment, "admin_url": admin_url},
             ),
         )

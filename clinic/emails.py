@@ -28,5 +28,4 @@ def sender_for(practice):
     if practice is None:
         return settings.DEFAULT_FROM_EMAIL
     _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
-    username, _at, domain = address.rpartition("@")
-    return str(Address(display_name=practice.name, username=username, domain=domain))
+    return str(Address(display_name=practice.name, addr_spec=address))

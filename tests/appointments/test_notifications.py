@@ -13,9 +13,11 @@ from django.utils import timezone
 from post_office.mail import send_queued
 from post_office.models import STATUS, Email
 
-from appointments.models import AppointmentRequest
-from clinic.models import Location
+from appointments.emails import queue_new_request_emails
+from appointments.models import AppointmentRequest, StatusLink
+from clinic.models import Location, Practice
 from tests.appointments.conftest import pdf, send_form
+from tests.appointments.factories import ReferralFactory
 
 REQUEST = "/appointments/request/"
 REFER = "/appointments/refer/"
@@ -225,3 +227,95 @@ def test_every_email_comes_from_the_practice_by_name_and_is_marked_automatic(
         assert sent["From"] == "Bluestem Spine & Pain Center <no-reply@bluestem-pain.example>"
         assert sent["Reply-To"] == "frontdesk@bluestem-pain.example"
         assert sent["Auto-Submitted"] == "auto-generated"
+
+
+# What the referring office and the staff read
+
+
+@pytest.mark.parametrize(
+    ("waiting_on", "reason"),
+    [("referral", "is waiting on the referral"), ("records", "is waiting on records")],
+)
+def test_an_office_asked_for_papers_reads_what_is_missing_and_how_to_send_it(
+    demo, intake, django_capture_on_commit_callbacks, waiting_on, reason
+):
+    referral = ReferralFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        referral.move_to("waiting", by=intake, waiting_on=waiting_on)
+    send_outbox()
+    (email,) = mail.outbox
+    assert email.to == ["referrals@prairie-family.example"]
+    assert email.subject == f"Referral {referral.reference} {reason}"
+    assert email.body.startswith(
+        f"Referral {referral.reference} {reason}. You can send them securely on the status page ("
+    )
+    assert "or fax them to (217) 555-0101 with the reference on the cover sheet." in email.body
+    assert (
+        "Questions? Call Bluestem Spine & Pain Center at (217) 555-0100 and quote the reference."
+        in email.body
+    )
+
+
+def test_staff_hear_that_records_arrived_by_reference_with_a_link_to_the_request(
+    client, demo, intake, settings, django_capture_on_commit_callbacks
+):
+    settings.CLINIC_NOTIFY_EMAILS = ["intake@clinic.example"]
+    referral = ReferralFactory()
+    referral.move_to("waiting", by=intake, waiting_on="records")
+    link = f"/appointments/status/{StatusLink.issue(referral)}/"
+    client.post(link, {"date_of_birth": referral.date_of_birth.isoformat()})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(link, {"attachments": [pdf("MRI.pdf")], "message": ""})
+    (queued,) = Email.objects.filter(to=["intake@clinic.example"])
+    assert queued.from_email.startswith("Bluestem Spine & Pain Center <")
+    assert queued.headers["Reply-To"] == "frontdesk@bluestem-pain.example"
+    send_outbox()
+    (notice,) = [message for message in mail.outbox if message.to == ["intake@clinic.example"]]
+    assert notice.subject == f"Records arrived for {referral.reference}: back in review"
+    assert notice.body.startswith(
+        f"Records arrived for {referral.reference} through its status link. The request was"
+        " waiting on them and is back in review."
+    )
+    change = f"/admin/appointments/appointmentrequest/{referral.pk}/change/"
+    assert f"Open it in the staff site:\n{settings.CLINIC_SITE_URL}{change}\n" in notice.body
+
+
+def test_an_acknowledgement_queued_without_a_status_token_has_no_status_link(demo, settings):
+    settings.CLINIC_NOTIFY_EMAILS = ["intake@clinic.example"]
+    referral = ReferralFactory()
+    queue_new_request_emails(referral, "https://clinic.example/admin/")
+    send_outbox()
+    (acknowledgement,) = [m for m in mail.outbox if m.to == ["referrals@prairie-family.example"]]
+    assert acknowledgement.subject == f"We received your referral {referral.reference}"
+    assert "/appointments/status/" not in acknowledgement.body
+    assert "See where it stands" not in acknowledgement.body
+
+
+def test_before_a_practice_is_set_up_emails_come_from_the_default_sender_as_it_is(
+    db, intake, settings, django_capture_on_commit_callbacks
+):
+    """A new site, no practice entered yet: no name to send under and no address to reply to."""
+    settings.DEFAULT_FROM_EMAIL = "Clinic website <no-reply@clinic.example>"
+    assert not Practice.objects.exists()
+    referral = ReferralFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        referral.move_to("declined", by=intake, decline_reason="Out of network.")
+    (queued,) = Email.objects.all()
+    assert queued.from_email == "Clinic website <no-reply@clinic.example>"
+    assert queued.headers == {"Auto-Submitted": "auto-generated"}
+    send_outbox()
+    (sent,) = mail.outbox
+    assert sent.subject == f"Referral {referral.reference} was declined"
+    assert "Reply-To" not in sent.message()
+
+
+def test_the_practices_name_replaces_the_default_senders_name_and_keeps_its_address(
+    demo, intake, settings, django_capture_on_commit_callbacks
+):
+    """Any address DEFAULT_FROM_EMAIL holds, a quoted one with an @ in it too."""
+    settings.DEFAULT_FROM_EMAIL = 'Clinic website <"front@desk"@bluestem-pain.example>'
+    referral = ReferralFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        referral.move_to("declined", by=intake, decline_reason="Out of network.")
+    (queued,) = Email.objects.all()
+    assert queued.from_email == 'Bluestem Spine & Pain Center <"front@desk"@bluestem-pain.example>'

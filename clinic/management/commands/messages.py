@@ -26,10 +26,11 @@ from django.test.utils import override_settings
 
 
 def collect_options():
-    """makemessages' options: every language but the default, staff-only templates left out."""
+    """makemessages' options: every language but the default, staff-only templates and
+    make mutate's copy of the apps (mutants/) left out."""
     return {
         "locale": [code for code, _ in settings.LANGUAGES if code != settings.LANGUAGE_CODE],
-        "ignore_patterns": [".venv", "tests", "templates/admin"],
+        "ignore_patterns": [".venv", "mutants", "tests", "templates/admin"],
         "no_obsolete": True,
     }
 
@@ -106,7 +107,7 @@ def _not_copied(skipped, directory, names):
         path = Path(directory, name)
         if (
             name.startswith(".")
-            or name == "__pycache__"
+            or name in ("__pycache__", "mutants")  # mutants/: make mutate's copy of the apps
             or path.resolve() in skipped
             or (path.is_file() and path.suffix not in COPIED_SUFFIXES)
         ):
