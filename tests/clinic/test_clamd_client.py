@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from clinic.scanning import Clamd, ScanFailed
+from clinic.scanning import Clamd, ScanFailed, configured_scanner
 from tests.conftest import EICAR
 
 QUICK = 0.5  # seconds: the timeout of a client talking to a stand-in that never answers
@@ -92,3 +92,10 @@ def test_an_error_reply_is_a_failed_scan_quoting_at_most_100_characters(stand_in
         stand_in(f"{error}\0".encode()).scan(io.BytesIO(b"x"))
 
     assert str(failed.value) == f"clamd gave no verdict: {error[:100]!r}"
+
+
+def test_the_site_scans_with_the_clamd_its_settings_name_over_tcp(stand_in, settings):
+    tcp = stand_in(b"stream: Win.Test FOUND\0", tcp=True)
+    settings.CLAMD_SOCKET, settings.CLAMD_HOST, settings.CLAMD_PORT = "", "127.0.0.1", tcp.port
+
+    assert configured_scanner().scan(io.BytesIO(b"x")) == "Win.Test"
