@@ -55,17 +55,24 @@ def main():
         tested = counts["killed"] + counts["survived"]
         score = 100.0 * counts["killed"] / tested if tested else None  # None: not run yet
         row = (counts["killed"], counts["survived"], counts["equivalent"])
-        rows.append((str(path), tested, *row, score))
+        # The time the module's mutants took, one child's seconds (two run at a time).
+        seconds = sum(data.durations_by_key.get(name, 0.0) for name in data.exit_code_by_key)
+        rows.append((str(path), tested, *row, score, seconds))
 
-    print(f"{'module':42} {'mutants':>8} {'killed':>7} {'survived':>9} {'equiv.':>7} {'score':>7}")
-    for module, tested, killed, survived, equiv, score in rows:
-        shown = "   n/a" if score is None else f"{score:6.1f}%"
-        print(f"{module:42} {tested:8} {killed:7} {survived:9} {equiv:7} {shown}")
+    header = f"{'module':38} {'mutants':>7} {'killed':>7} {'survived':>8} {'equiv.':>6}"
+    print(f"{header} {'score':>7} {'minutes':>7}")
+    for module, tested, killed, survived, equiv, score, seconds in rows:
+        shown = "    n/a" if score is None else f"{score:6.1f}%"
+        line = f"{module:38} {tested:7} {killed:7} {survived:8} {equiv:6} {shown}"
+        print(f"{line} {seconds / 60:7.1f}")
     tested = sum(row[1] for row in rows)
     killed = sum(row[2] for row in rows)
     total = 100.0 * killed / tested if tested else 100.0
     equivalents = sum(row[4] for row in rows)
-    print(f"{'all':42} {tested:8} {killed:7} {tested - killed:9} {equivalents:7} {total:6.1f}%")
+    minutes = sum(row[6] for row in rows) / 60
+    line = f"{'all':38} {tested:7} {killed:7} {tested - killed:8} {equivalents:6} {total:6.1f}%"
+    print(f"{line} {minutes:7.1f}")
+    print("(minutes: the time the module's mutants took in one child; two run at a time)")
     if unchecked:
         print(f"\n{unchecked} mutants were not checked (the run stopped): run `make mutate` again.")
     if survivors:
