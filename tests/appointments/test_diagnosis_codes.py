@@ -68,6 +68,23 @@ def test_a_code_whose_first_two_characters_start_no_code_gets_codes_of_its_lette
     assert "D90.1 is not an ICD-10-CM code. Did you mean D89.1, D80.1 or D70.1?" in response.text
 
 
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        # Two close enough: joined with "or", no comma.
+        ("E47.9", "E47.9 is not an ICD-10-CM code. Did you mean E44.1 or E44.0?"),
+        # A WHO ICD-10 code that ICD-10-CM left out, with nothing close: no question asked.
+        ("T00.9", "T00.9 is not an ICD-10-CM code."),
+    ],
+)
+def test_the_refusal_of_an_unknown_code_is_worded_for_what_is_near_it(
+    client, physician_data, code, message
+):
+    response = refer(client, physician_data, code)
+    assert response.context["form"].errors["icd10_codes"] == [message]
+    assert not AppointmentRequest.objects.exists()
+
+
 def test_the_refusal_is_in_spanish_on_the_spanish_form(client, physician_data):
     spanish = {**physician_data, "icd10_codes": "M54.99"}
     response = send_form(client, f"/es{REFER}", spanish, HTTP_ACCEPT_LANGUAGE="es")

@@ -153,6 +153,24 @@ def test_bad_referral_input_gets_a_message(client, physician_data, field, value,
     assert 'value="Okafor"' in response.text
 
 
+@pytest.mark.parametrize(
+    ("npi", "message", "code"),
+    [
+        ("123456789", "An NPI is 10 digits.", "npi_format"),
+        ("12345-6789", "An NPI is 10 digits.", "npi_format"),
+        ("1234567890", "This is not a valid NPI: please check the digits.", "npi_check_digit"),
+    ],
+)
+def test_a_wrong_npi_is_refused_saying_whether_its_length_or_its_check_digit_is_wrong(
+    client, physician_data, npi, message, code
+):
+    physician_data["referrer_npi"] = npi
+    response = post(client, REFER, physician_data)
+    [error] = response.context["form"].errors.as_data()["referrer_npi"]
+    assert (error.message, error.code) == (message, code)
+    assert not AppointmentRequest.objects.exists()
+
+
 @pytest.mark.parametrize("npi", ["1234567893", "1245319599", "1003000126"])
 def test_valid_npis_pass_the_check_digit(npi):
     validate_npi(npi)
