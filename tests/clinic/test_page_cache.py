@@ -71,3 +71,55 @@ def test_a_staff_preview_never_fills_the_cache(page_with_changes_waiting, editor
     public = Client().get(url)
     assert public["X-Page-Cache"] == "miss"
     assert APPROVED in public.text and WORKING_COPY not in public.text
+
+
+# What a page served from the cache is, and what is never stored.
+
+PROVIDERS = "/providers/"
+
+
+@pytest.fixture
+def sunday_night():
+    """No location opens or closes for hours: nothing else expires the pages."""
+    with time_machine.travel(datetime.datetime(2026, 11, 29, 2, 0, tzinfo=CHICAGO), tick=False):
+        yield
+
+
+def test_a_page_from_the_cache_is_the_page_built_for_the_first_visitor(demo, sunday_night):
+    built = Client().get(PROVIDERS)
+    served = Client().get(PROVIDERS)
+
+    assert (built["X-Page-Cache"], served["X-Page-Cache"]) == ("miss", "hit")
+    assert served.content == built.content
+    assert served["Content-Length"] == str(len(served.content))
+    assert served["Content-Type"] == built["Content-Type"] == "text/html; charset=utf-8"
+    assert served["Content-Security-Policy"] == built["Content-Security-Policy"]
+    assert "Accept-Encoding" in served["Vary"]
+    assert "Set-Cookie" not in served
+
+
+def test_a_head_request_is_served_from_the_cache_without_a_body(demo, sunday_night):
+    page = Client().get(PROVIDERS)
+    head = Client().head(PROVIDERS)
+
+    assert head["X-Page-Cache"] == "hit"
+    assert head["Content-Length"] == page["Content-Length"]
+    assert head.content == b""
+
+
+def test_each_host_has_pages_of_its_own(demo, sunday_night, settings):
+    """Pages carry absolute links to the host they were asked on (canonical, alternates)."""
+    settings.ALLOWED_HOSTS = ["clinic.example", "www.clinic.example"]
+    Client().get(PROVIDERS, HTTP_HOST="clinic.example")
+
+    other = Client().get(PROVIDERS, HTTP_HOST="www.clinic.example")
+    assert other["X-Page-Cache"] == "miss"
+    assert '<link rel="canonical" href="http://www.clinic.example/providers/">' in other.text
+
+
+def test_a_page_not_found_is_never_stored(demo, sunday_night):
+    missing = "/conditions/no-such-condition/"
+    for _ in range(2):
+        response = Client().get(missing)
+        assert response.status_code == 404
+        assert "X-Page-Cache" not in response
