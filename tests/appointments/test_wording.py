@@ -5,6 +5,7 @@ from CLINIC_FIRST_RESPONSE_HOURS)."""
 import html
 import re
 
+import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 from post_office.mail import send_queued
@@ -67,6 +68,21 @@ def test_every_page_and_email_promises_the_first_response_of_the_setting(
     send_queued()
     (acknowledgement,) = [m for m in mail.outbox if m.subject.startswith("We received your")]
     assert f"- {promise}: by " in acknowledgement.body
+
+
+@pytest.mark.parametrize(
+    ("hours", "said"),
+    [
+        (1, "within 1 business hour."),
+        (8.0, "within 8 business hours."),
+        (1.5, "within 1.5 business hours."),
+    ],
+)
+def test_the_promised_hours_are_said_as_people_say_them(client, demo, settings, hours, said):
+    """A whole number without ".0", and "hour" for one: the setting may be read as a float."""
+    settings.CLINIC_FIRST_RESPONSE_HOURS = hours
+    promise = f"Our intake team reviews the referral and its records {said}"
+    assert promise in text_of(client.get("/providers/"))
 
 
 def test_staff_notices_name_each_kind_as_the_queue_does(
