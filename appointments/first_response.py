@@ -17,7 +17,7 @@ def first_response_hours():
     return int(hours) if float(hours).is_integer() else hours
 
 
-def first_response_promise(physician=False, urgent=False, appointment=None):
+def first_response_promise(physician, urgent, appointment=None):
     """The promise in the active language, for a referral (`physician`) or a patient's own
     request, urgent or not; for `appointment`, once there is one, with the time it is due by."""
     if appointment is not None:

@@ -184,6 +184,8 @@ def test_a_page_scheduled_for_later_appears_on_time_without_a_save(demo, clock):
         response = Client().get(url)
         assert "Scheduled condition" in response.text, url
         assert response["X-Page-Cache"] == "miss"
+        # The page built at that very moment is kept: nothing else is scheduled.
+        assert Client().get(url)["X-Page-Cache"] == "hit", url
 
 
 def test_a_change_on_another_worker_shows_here_within_the_check_interval(condition, clock):
