@@ -1,3 +1,4 @@
+import contextlib
 import os
 import shutil
 import socket
@@ -10,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.management import call_command
+from django.db import connection
 from django.test import override_settings
 from django.utils.functional import empty
 
@@ -307,3 +309,47 @@ def clamd(tmp_path_factory):
     process.terminate()
     process.wait(timeout=10)
     log.close()
+
+
+# PostgreSQL's codes for a unique violation and for a server shutting down (admin_shutdown).
+REFUSALS = {"integrity": "23505", "operational": "57P01"}
+
+
+@contextlib.contextmanager
+def inserts_refused(model, error="operational"):
+    """The database refuses every INSERT into the model's table: a trigger raises an
+    IntegrityError ("integrity") or an OperationalError as from a server shutting down
+    mid-request ("operational"). On SQLite the first is RAISE(ABORT), the second an error
+    from a function the trigger calls."""
+    table = model._meta.db_table
+    postgresql = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        if postgresql:
+            cursor.execute(
+                "CREATE FUNCTION refuse_insert() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION"
+                f" 'refused' USING ERRCODE = '{REFUSALS[error]}'; END $$ LANGUAGE plpgsql"
+            )
+            cursor.execute(
+                f"CREATE TRIGGER refuse_insert BEFORE INSERT ON {table}"
+                " FOR EACH ROW EXECUTE FUNCTION refuse_insert()"
+            )
+        else:
+            if error == "integrity":
+                refusal = "RAISE(ABORT, 'refused')"
+            else:
+
+                def refuse():
+                    raise RuntimeError("disk I/O error")
+
+                connection.connection.create_function("refuse_insert", 0, refuse)
+                refusal = "refuse_insert()"
+            cursor.execute(
+                f"CREATE TRIGGER refuse_insert BEFORE INSERT ON {table} BEGIN SELECT {refusal}; END"
+            )
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TRIGGER refuse_insert{f' ON {table}' if postgresql else ''}")
+            if postgresql:
+                cursor.execute("DROP FUNCTION refuse_insert()")

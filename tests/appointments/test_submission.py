@@ -8,18 +8,37 @@ from io import StringIO
 import pytest
 import time_machine
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import connection, connections
+from django.test import Client
 from django.utils import timezone
+from post_office.models import Email
 
-from appointments.forms import new_form_token
-from appointments.models import REFERENCE_ALPHABET, AppointmentRequest, RecentSubmission
+from appointments.forms import PatientRequestForm, PhysicianReferralForm, new_form_token
+from appointments.models import (
+    REFERENCE_ALPHABET,
+    AccessLog,
+    AppointmentRequest,
+    FaxReading,
+    PossibleMatch,
+    RecentSubmission,
+    StatusChange,
+    StatusLink,
+    new_reference,
+)
 from appointments.services import Outcome, submit_request
 from tests.appointments.conftest import (
     REQUEST_CHECK,
     answer_questions,
+    pdf,
     send_form,
     send_patient_request,
+    staff_member,
 )
+from tests.appointments.factories import ReferralFactory
+from tests.appointments.test_fax_intake import REFERRAL_LINES, text_pdf
+from tests.conftest import inserts_refused
 
 REQUEST = "/appointments/request/"
 REFER = "/appointments/refer/"
@@ -43,7 +62,6 @@ def test_references_are_short_unambiguous_and_unguessable(db, client, patient_da
     send_form(client, REQUEST, patient_data)
     reference = AppointmentRequest.objects.get().reference
     assert re.fullmatch(rf"R-[{REFERENCE_ALPHABET}]{{4}}-[{REFERENCE_ALPHABET}]{{4}}", reference)
-    from appointments.models import new_reference
 
     many = {new_reference() for _ in range(2000)}
     assert len(many) == 2000
@@ -75,8 +93,6 @@ def test_double_click_reload_and_back_never_make_two_requests(client, patient_da
 
 
 def test_identical_resend_with_files_says_nothing_more(client, physician_data):
-    from tests.appointments.conftest import pdf
-
     client.post(REFER, {**physician_data, "attachments": [pdf("letter.pdf")]})
     client.post(REFER, {**physician_data, "attachments": [pdf("letter.pdf")]})
     assert AppointmentRequest.objects.count() == 1
@@ -86,8 +102,6 @@ def test_identical_resend_with_files_says_nothing_more(client, physician_data):
 def test_a_patient_request_with_files_sent_twice_is_one_request_with_its_files_once(
     client, patient_data
 ):
-    from tests.appointments.conftest import pdf
-
     send_patient_request(client, {**patient_data, "attachments": [pdf("letter.pdf")]})
     again = client.post(REQUEST_CHECK, {"privacy_acknowledged": "on", "contact_consent": "on"})
     assert again["Location"] == SENT
@@ -115,8 +129,6 @@ def test_changed_resend_keeps_the_first_version_and_says_so(client, physician_da
 
 
 def test_resend_with_other_files_is_a_change(client, physician_data):
-    from tests.appointments.conftest import pdf
-
     client.post(REFER, {**physician_data, "attachments": [pdf("notes.pdf")]})
     client.post(REFER, {**physician_data, "attachments": [pdf("mri-report.pdf")]})
     saved = AppointmentRequest.objects.get()
@@ -130,7 +142,6 @@ def test_honeypot_looks_like_success_and_stores_nothing(client, patient_data, ma
     assert response["Location"] == SENT
     assert re.search(r"R-\w{4}-\w{4}", client.get(SENT).text)
     assert not AppointmentRequest.objects.exists()
-    from post_office.models import Email
 
     assert not Email.objects.exists()
 
@@ -252,8 +263,6 @@ def test_form_sent_again_over_the_limit_still_shows_its_confirmation(
 
 
 def test_form_limit_counts_per_client_without_storing_the_address(client, patient_data, settings):
-    from django.test import Client
-
     settings.CLINIC_SUBMISSIONS_PER_HOUR = 1
     assert send(client, patient_data, REMOTE_ADDR="10.0.0.1").status_code == 302
     assert send(client, patient_data, REMOTE_ADDR="10.0.0.1").status_code == 429
@@ -319,10 +328,6 @@ def website_notes(appointment):
 
 
 def test_back_and_send_folds_the_second_copy_into_the_first(client, patient_data):
-    from post_office.models import Email
-
-    from tests.appointments.conftest import pdf
-
     send_form(client, REQUEST, patient_data)
     emails = Email.objects.count()
     # Back: the page is fetched again with a new token; the phone corrected, a letter added.
@@ -365,8 +370,6 @@ def test_the_same_details_sent_again_on_a_new_form_are_noted(client, patient_dat
 
 
 def test_a_physician_referral_sent_twice_folds_and_urgency_only_goes_up(client, physician_data):
-    from tests.appointments.conftest import pdf
-
     client.post(REFER, {**physician_data, "urgency": "routine"})
     second = {
         **physician_data,
@@ -395,8 +398,6 @@ def test_a_physician_referral_sent_twice_folds_and_urgency_only_goes_up(client, 
 def test_another_source_for_the_same_patient_is_a_new_request_and_a_match(
     client, patient_data, physician_data
 ):
-    from appointments.models import PossibleMatch
-
     send_form(client, REQUEST, patient_data)
     same_patient = {name: patient_data[name] for name in PATIENT_FIELDS}
     client.post(REFER, {**physician_data, **same_patient, "token": fresh_token()})
@@ -411,8 +412,6 @@ PATIENT_FIELDS = ("first_name", "last_name", "date_of_birth", "phone")
 
 
 def test_a_copy_after_the_resend_window_is_a_new_request(client, patient_data, settings):
-    from appointments.models import PossibleMatch
-
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         send_form(client, REQUEST, patient_data)
@@ -433,8 +432,6 @@ def test_a_closed_request_takes_no_copy(client, patient_data):
 
 def test_twins_sent_by_one_parent_are_two_requests(client, patient_data):
     """One birth date, one phone, one last name: the same phone alone never folds."""
-    from appointments.models import PossibleMatch
-
     send_form(client, REQUEST, {**patient_data, "first_name": "Maria"})
     send_form(client, REQUEST, {**patient_data, "first_name": "Marta", "token": fresh_token()})
     assert sorted(AppointmentRequest.objects.values_list("first_name", flat=True)) == [
@@ -454,8 +451,6 @@ def sent_at_once(forms):
     second is waiting too (on the first's lock, or, were there none, on the same INSERT).
     """
     import threading
-
-    from django.db import connection, connections
 
     outcomes = {}
 
@@ -502,8 +497,6 @@ ON_POSTGRESQL = pytest.mark.skipif(
 def test_two_sends_of_one_form_at_once_save_it_once(physician_data):
     """A double click on two connections: one request, and the second send is told it was
     already sent."""
-    from appointments.forms import PhysicianReferralForm
-
     forms = [PhysicianReferralForm(physician_data), PhysicianReferralForm(physician_data)]
     assert all(form.is_valid() for form in forms)
     assert sent_at_once(forms) == {0: Outcome.CREATED, 1: Outcome.RESENT}
@@ -515,8 +508,6 @@ def test_two_sends_of_one_form_at_once_save_it_once(physician_data):
 def test_two_copies_sent_at_once_make_one_request(patient_data):
     """The second copy (a new form, back and send) waits on the first's transaction, then
     folds into it."""
-    from appointments.forms import PatientRequestForm
-
     forms = [
         PatientRequestForm({**patient_data, "token": fresh_token()}),
         PatientRequestForm({**patient_data, "token": fresh_token(), "phone": "(217) 555-0144"}),
@@ -526,3 +517,195 @@ def test_two_copies_sent_at_once_make_one_request(patient_data):
     assert outcomes == {0: Outcome.CREATED, 1: Outcome.FOLDED}
     saved = AppointmentRequest.objects.get()
     assert "- Phone: (217) 555-0144" in website_notes(saved)[0]
+
+
+def test_a_folded_copy_lists_each_difference_and_each_new_file_in_its_note(client, physician_data):
+    first_sent = datetime.datetime(2026, 12, 1, 16, 20, tzinfo=timezone.get_current_timezone())
+    with time_machine.travel(first_sent, tick=False):
+        client.post(
+            REFER,
+            {
+                **physician_data,
+                "token": fresh_token(),
+                "urgency": "routine",
+                "prior_spine_surgery": "",
+                "spine_surgery_when": "",
+                "attachments": [pdf("notes.pdf")],
+            },
+        )
+    second = {
+        **physician_data,
+        "first_name": "Benjamin",
+        "insurance_carrier": "",
+        "attachments": [pdf("notes.pdf"), pdf("imaging.pdf"), pdf("letter.pdf")],
+    }
+    with time_machine.travel(first_sent + datetime.timedelta(minutes=20), tick=False):
+        second["token"] = fresh_token()
+        client.post(REFER, second)
+    saved = AppointmentRequest.objects.get()
+    # The same file (name and size) is kept once; the new ones join it.
+    assert sorted(saved.attachments.values_list("original_name", flat=True)) == [
+        "imaging.pdf",
+        "letter.pdf",
+        "notes.pdf",
+    ]
+    [note] = website_notes(saved)
+    assert note == (
+        "The sender sent this request again at 16:40 with a new form (the browser's back "
+        "button, or the form opened twice); the copy was folded into this request.\n"
+        "What the second copy gave differently:\n"
+        "- First name: Benjamin\n"
+        "- Insurance carrier: (left empty)\n"
+        "- Urgency: Urgent\n"
+        "- Prior spine surgery: yes\n"
+        "- When (approximately): 2024\n"
+        "The request is now marked urgent, as the second copy asked.\n"
+        "Files added from the second copy: imaging.pdf, letter.pdf"
+    )
+
+
+def test_an_urgent_copy_after_closing_never_makes_the_request_due_later(client, physician_data):
+    """Routine, sent at 4:20 PM on a Tuesday: due 8 business hours later, Wednesday 4:20 PM.
+    The urgent copy at 4:40 PM, after closing, would be due at Wednesday's close: the
+    earlier promise stands."""
+    tz = timezone.get_current_timezone()
+    first_sent = datetime.datetime(2026, 12, 1, 16, 20, tzinfo=tz)
+    with time_machine.travel(first_sent, tick=False):
+        client.post(REFER, {**physician_data, "token": fresh_token(), "urgency": "routine"})
+    with time_machine.travel(first_sent + datetime.timedelta(minutes=20), tick=False):
+        client.post(REFER, {**physician_data, "token": fresh_token(), "urgency": "urgent"})
+    saved = AppointmentRequest.objects.get()
+    assert saved.urgency == "urgent"
+    assert saved.first_response_due == datetime.datetime(2026, 12, 2, 16, 20, tzinfo=tz)
+
+
+def test_each_new_copy_of_a_request_is_noted_with_what_it_changed(client, patient_data):
+    surgery = {"prior_spine_surgery": "on", "spine_surgery_when": "2019"}
+    send_form(client, REQUEST, {**patient_data, **surgery})
+    send_form(client, REQUEST, {**patient_data, "token": fresh_token()})
+    send_form(client, REQUEST, {**patient_data, "token": fresh_token(), "reason": "Hip pain."})
+    first, second = AppointmentRequest.objects.get().notes.order_by("pk")
+    assert first.text.endswith(
+        "request.\nWhat the second copy gave differently:\n"
+        "- Prior spine surgery: no\n"
+        "- When (approximately): (left empty)"
+    )
+    assert second.text.endswith(
+        "request.\nWhat the second copy gave differently:\n"
+        "- Reason: Hip pain.\n"
+        "- Prior spine surgery: no\n"
+        "- When (approximately): (left empty)"
+    )
+
+
+def test_a_staff_note_quoting_the_website_never_stops_a_copy_being_noted(client, patient_data):
+    send_form(client, REQUEST, patient_data)
+    saved = AppointmentRequest.objects.get()
+    saved.notes.create(
+        author=staff_member("intake", "Intake"),
+        text="Asked them about it: The second copy gave the same details.",
+    )
+    send_form(client, REQUEST, {**patient_data, "token": fresh_token()})
+    [note] = website_notes(saved)
+    assert note.endswith("request.\nThe second copy gave the same details.")
+
+
+def test_a_request_whose_emails_cannot_be_queued_says_so_to_staff(
+    client, physician_data, settings, django_capture_on_commit_callbacks
+):
+    settings.CLINIC_NOTIFY_EMAILS = ["the intake desk"]  # not an address: the outbox refuses
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(REFER, physician_data)
+    assert response["Location"] == SENT
+    assert not Email.objects.exists()
+    assert website_notes(AppointmentRequest.objects.get()) == [
+        "The notification emails for this request could not be queued: the staff notice and "
+        "the sender's acknowledgement were not sent. Please acknowledge the request by phone."
+    ]
+
+
+def stored_files(private_root):
+    """The files stored as a request's (not those a sender's session keeps to send again)."""
+    return [path for path in (private_root / "attachments").rglob("*") if path.is_file()]
+
+
+@pytest.mark.parametrize("error", ["integrity", "operational"])
+def test_a_request_that_fails_to_save_leaves_no_file_behind(
+    client, patient_data, private_root, error
+):
+    client.raise_request_exception = False
+    with inserts_refused(StatusLink, error):  # the last row written, after the files
+        response = send_form(client, REQUEST, {**patient_data, "attachments": [pdf("letter.pdf")]})
+    assert response.status_code in (500, 503)
+    assert not AppointmentRequest.objects.exists()
+    assert stored_files(private_root) == []
+
+
+def waiting_on_records(client):
+    """A referral waiting on records, its status link opened: the link's path."""
+    appointment = ReferralFactory()
+    appointment.move_to("waiting", by=staff_member("intake", "Intake"), waiting_on="records")
+    path = f"/appointments/status/{StatusLink.issue(appointment)}/"
+    client.post(path, {"date_of_birth": appointment.date_of_birth.isoformat()})
+    return appointment, path
+
+
+def test_records_sent_by_status_link_are_noted_by_name_and_logged_with_the_address(client, demo):
+    appointment, path = waiting_on_records(client)
+    files = [pdf("MRI lumbar.pdf"), pdf("EMG.pdf")]
+    client.post(path, {"attachments": files, "message": "  Both from October.  "})
+    assert website_notes(appointment) == [
+        "Records added through the status link: MRI lumbar.pdf, EMG.pdf.\n"
+        "Their message: Both from October."
+    ]
+    log = AccessLog.objects.get(action="records")
+    assert (log.reference, log.detail, log.client_address) == (
+        appointment.reference,
+        "2 files",
+        "127.0.0.1",
+    )
+
+
+def test_records_that_fail_to_save_leave_no_file_behind(client, demo, private_root):
+    appointment, path = waiting_on_records(client)
+    client.raise_request_exception = False
+    with inserts_refused(AccessLog):  # the last row written, after the file(s)
+        response = client.post(path, {"attachments": [pdf("MRI lumbar.pdf")]})
+    assert response.status_code == 503  # the database went away mid-request
+    appointment.refresh_from_db()
+    assert appointment.status == "waiting" and not appointment.attachments.exists()
+    assert stored_files(private_root) == []
+
+
+def test_a_fax_uploaded_by_staff_is_a_new_request_recorded_as_theirs(demo, intake_client):
+    upload = SimpleUploadedFile("scan.pdf", text_pdf(REFERRAL_LINES), "application/pdf")
+    intake_client.post("/admin/appointments/appointmentrequest/fax/", {"attachments": [upload]})
+    fax = AppointmentRequest.objects.get()
+    assert fax.privacy_notice_version == ""  # the office's referral: no notice of ours shown
+    change = StatusChange.objects.filter(request=fax).earliest("pk")  # then the reading's
+    assert (change.from_status, change.to_status, change.by.username, change.detail) == (
+        "new",
+        "new",
+        "intake",
+        "Fax received from intake; to be read",
+    )
+
+
+def test_a_fax_imported_from_the_fax_folder_is_recorded_as_received(demo, tmp_path):
+    path = tmp_path / "fax-20261129-1014.pdf"
+    path.write_bytes(text_pdf(REFERRAL_LINES))
+    call_command("import_fax", str(path), stdout=StringIO(), stderr=StringIO())
+    change = StatusChange.objects.earliest("pk")  # then the reading's
+    assert (change.by, change.detail) == (None, "Fax received; to be read")
+
+
+def test_a_fax_that_fails_to_save_leaves_no_file_behind(demo, intake_client, private_root):
+    intake_client.raise_request_exception = False
+    upload = SimpleUploadedFile("scan.pdf", text_pdf(REFERRAL_LINES), "application/pdf")
+    with inserts_refused(FaxReading):  # the last row written, after the file(s)
+        response = intake_client.post(
+            "/admin/appointments/appointmentrequest/fax/", {"attachments": [upload]}
+        )
+    assert response.status_code == 503  # the database went away mid-request
+    assert not AppointmentRequest.objects.exists()
+    assert stored_files(private_root) == []

@@ -1,6 +1,5 @@
 """The database goes away: a clear 503 with the phone number, never a traceback, never a lie."""
 
-import contextlib
 import re
 import shutil
 import subprocess
@@ -13,6 +12,7 @@ from django.db import OperationalError, connection, connections
 
 from appointments.models import AppointmentRequest
 from tests.appointments.conftest import REQUEST_CHECK, answer_questions
+from tests.conftest import inserts_refused
 from tests.faults.conftest import ON_POSTGRESQL, PATIENT, Visitor
 
 PHONE = "(217) 555-0100"
@@ -23,44 +23,6 @@ def database_down(monkeypatch):
         raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
 
     monkeypatch.setattr(connection, "cursor", refuse)
-
-
-@contextlib.contextmanager
-def inserts_refused(model):
-    """The database fails every INSERT into the model's table, as a server shutting down
-    mid-request does: a trigger raises an OperationalError (PostgreSQL: SQLSTATE 57P01,
-    admin_shutdown; SQLite: an error from a function the trigger calls)."""
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        if ON_POSTGRESQL:
-            cursor.execute(
-                "CREATE FUNCTION refuse_insert() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION"
-                " 'terminating connection due to administrator command' USING ERRCODE = '57P01';"
-                " END $$ LANGUAGE plpgsql"
-            )
-            cursor.execute(
-                f"CREATE TRIGGER refuse_insert BEFORE INSERT ON {table}"
-                " FOR EACH ROW EXECUTE FUNCTION refuse_insert()"
-            )
-        else:
-
-            def refuse():
-                raise RuntimeError("disk I/O error")
-
-            connection.connection.create_function("refuse_insert", 0, refuse)
-            cursor.execute(
-                f"CREATE TRIGGER refuse_insert BEFORE INSERT ON {table}"
-                " BEGIN SELECT refuse_insert(); END"
-            )
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            if ON_POSTGRESQL:
-                cursor.execute(f"DROP TRIGGER refuse_insert ON {table}")
-                cursor.execute("DROP FUNCTION refuse_insert()")
-            else:
-                cursor.execute("DROP TRIGGER refuse_insert")
 
 
 @pytest.mark.parametrize("url", ["/", "/conditions/", "/locations/", "/appointments/request/"])
