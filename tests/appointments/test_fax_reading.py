@@ -4,8 +4,10 @@ generated faxes read end to end by the real tesseract."""
 import datetime
 import io
 import random
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from PIL import Image
 
 from appointments.faxes.extraction import Suggestion, extract
@@ -365,3 +367,381 @@ def test_a_reason_broken_mid_sentence_by_a_blank_line_goes_on(text, reason):
 )
 def test_a_letters_reason_broken_mid_sentence_by_a_blank_line_goes_on(text, reason):
     assert values(text_pages(text))["reason"] == reason
+
+
+def test_a_reason_ends_at_the_next_heading_in_capitals():
+    text = (
+        "Reason for referral: Low back pain after a fusion at\n"
+        "L4-L5.\n"
+        "Failed PT and NSAIDs.\n"
+        "PLAN\n"
+        "Physical therapy twice a week.\n"
+    )
+
+    assert values(text_pages(text))["reason"] == (
+        "Low back pain after a fusion at L4-L5. Failed PT and NSAIDs."
+    )
+
+
+def test_a_reason_written_in_capitals_is_taken_whole():
+    text = (
+        "REASON FOR REFERRAL\n"
+        "CHRONIC LOW BACK PAIN RADIATING TO THE LEFT LEG FOR 8 MONTHS\n"  # 60 characters
+        "NOTE: PATIENT PREFERS MORNING APPOINTMENTS.\n"
+        "Insurance: Aetna PPO\n"
+    )
+
+    assert values(text_pages(text))["reason"] == (
+        "CHRONIC LOW BACK PAIN RADIATING TO THE LEFT LEG FOR 8 MONTHS "
+        "NOTE: PATIENT PREFERS MORNING APPOINTMENTS."
+    )
+
+
+def test_an_npi_with_a_space_read_into_it_is_suggested_whole():
+    assert values(text_pages("NPI: 12345 67893")) == {"referrer_npi": "1234567893"}
+
+
+def test_a_practice_name_keeps_single_spaces_between_its_words():
+    found = values(text_pages("Practice: Lakeside  Family   Medicine"))
+
+    assert found == {"referrer_practice": "Lakeside Family Medicine"}
+
+
+def test_a_practice_is_at_most_150_characters():
+    practice = "Lakeside Family Medicine and Pain Associates of Greater Chicago " * 3
+    found = values(text_pages(f"From: {practice}"))
+
+    assert found["referrer_practice"] == practice[:150]
+    assert len(found["referrer_practice"]) == 150
+
+
+def test_a_date_of_birth_with_an_abbreviated_month_and_its_full_stop():
+    found = values(text_pages("Patient: Jane Doe\nDOB: Dec. 6, 1996"))
+
+    assert found["date_of_birth"] == "1996-12-06"
+
+
+def test_a_phone_number_with_no_such_area_code_is_not_suggested():
+    found = values(text_pages("Patient: Jane Doe\nPhone: (173) 555-0123"))
+
+    assert "phone" not in found
+
+
+@pytest.mark.parametrize(
+    ("written", "suggested"),
+    [
+        ("01/01/1906", "1906-01-01"),  # 120 years back
+        ("12/31/1905", None),  # 121 years back
+        ("11/29/2026", "2026-11-29"),  # yesterday
+        ("11/30/2026", None),  # today: the fax's date more likely than a birth
+    ],
+)
+def test_a_date_of_birth_is_at_most_120_years_back_and_before_today(written, suggested):
+    morning = datetime.datetime(2026, 11, 30, 9, tzinfo=ZoneInfo("America/Chicago"))
+    with time_machine.travel(morning, tick=False):
+        found = values(text_pages(f"Patient: Jane Doe\nDOB: {written}"))
+
+    assert found.get("date_of_birth") == suggested
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Patient: Jane Doe DOB Mar 14 1961", "Patient: Jane Doe born March 14, 1961"],
+)
+def test_a_patients_name_ends_where_the_date_of_birth_begins(text):
+    found = values(text_pages(text))
+
+    assert (found["first_name"], found["last_name"]) == ("Jane", "Doe")
+    assert found["date_of_birth"] == "1961-03-14"
+
+
+def test_a_full_stop_after_a_patients_name_is_not_part_of_it():
+    found = values(text_pages("Patient: Jane Doe."))
+
+    assert (found["first_name"], found["last_name"]) == ("Jane", "Doe")
+
+
+def test_a_name_beginning_and_ending_with_x_keeps_its_letters():
+    found = values(text_pages("Patient: XAVIER LEROUX"))
+
+    assert (found["first_name"], found["last_name"]) == ("Xavier", "Leroux")
+
+
+def test_two_people_on_the_patients_line_give_no_name():
+    # Not "Tommy Ortiz", the first name of one and the last name of the other.
+    found = values(text_pages("Patient: Tommy Reyes / Ana Ortiz (mother)"))
+
+    assert "first_name" not in found and "last_name" not in found
+
+
+@pytest.mark.parametrize("text", ["Patient: J. Doe", "Patient: J Doe"])
+def test_an_initial_alone_is_not_a_first_name(text):
+    assert values(text_pages(text)) == {}
+
+
+def test_two_letter_names_are_names():
+    found = values(text_pages("Patient: Jo Wu"))
+
+    assert (found["first_name"], found["last_name"]) == ("Jo", "Wu")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Patient: Jane M. Doe", ("Jane", "Doe")),
+        ("Patient Name: SMITH, JOHN ROBERT, JR", ("John", "Smith")),
+    ],
+)
+def test_middle_names_and_suffixes_are_left_out_of_the_name(text, name):
+    found = values(text_pages(text))
+
+    assert (found["first_name"], found["last_name"]) == name
+
+
+def test_a_last_name_with_nothing_after_its_comma_gives_no_name():
+    # A digital PDF's text: a tab after the comma, a speck after it.
+    assert values(text_pages("Patient Name: DOE,\t.")) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Referred by: Dr. Maria Lopez, Lakeside Family Medicine", "Dr. Maria Lopez"),
+        ("Referred by: Maria Lopez.", "Maria Lopez"),
+        ("Referred by: Dr. Xavier Leroux", "Dr. Xavier Leroux"),
+        ("Referring Physician: Dr. Maria Lopez - (312) 555-0100", "Dr. Maria Lopez"),
+    ],
+)
+def test_the_referring_providers_name_without_what_follows_it(text, name):
+    assert values(text_pages(text)) == {"referrer_name": name}
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Referred by: Anna Smith, NP", "Anna Smith, NP"),
+        ("Referred by: Anna Smith, n.p.", "Anna Smith, NP"),
+        ("Referred by: Xavier Leroux, PA-C", "Xavier Leroux, PA-C"),
+        ("Referred by: Maria Lopez, D.O.", "Dr. Maria Lopez"),
+        ("Provider: Linda Osei., MD", "Dr. Linda Osei"),
+    ],
+)
+def test_a_clinicians_credential_is_written_as_staff_write_it(text, name):
+    assert values(text_pages(text)) == {"referrer_name": name}
+
+
+def test_a_practice_on_the_referrers_line_is_not_taken_for_a_persons_name():
+    assert "referrer_name" not in values(text_pages("Referred by: Lakeside Family Medicine"))
+
+
+def test_a_double_last_name_in_capitals_is_written_with_its_hyphen():
+    found = values(text_pages("Patient Name: SMITH-JONES, ANNA"))
+
+    assert (found["first_name"], found["last_name"]) == ("Anna", "Smith-Jones")
+
+
+def test_a_dotted_code_is_read_anywhere_and_an_undotted_one_only_on_a_diagnosis_line():
+    text = "Assessment: lumbar radiculopathy (M54.16), seen in Suite B12."
+
+    assert values(text_pages(text)) == {"icd10_codes": "M54.16"}
+
+
+def test_ocr_letters_in_a_codes_category_are_read_as_digits():
+    assert values(text_pages("Diagnosis: M5l.26, M5I.16")) == {"icd10_codes": "M51.26, M51.16"}
+
+
+def test_three_character_codes_and_codes_with_a_letter_third_are_read():
+    assert values(text_pages("Dx: R52, G89.29, M1A.00")) == {"icd10_codes": "R52, G89.29, M1A.00"}
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (
+            "Reason for referral: - Low back pain,  worse at night.",
+            "Low back pain, worse at night.",
+        ),
+        (
+            "Reason for referral: X-rays show L4-L5 spondylolisthesis.",
+            "X-rays show L4-L5 spondylolisthesis.",
+        ),
+    ],
+)
+def test_a_reason_without_the_marks_and_spaces_around_its_words(text, reason):
+    assert values(text_pages(text)) == {"reason": reason}
+
+
+def test_a_letters_patient_named_across_two_lines():
+    text = (
+        "Dear Dr. Patel,\nThank you for seeing my patient Jane\nDoe (date of birth 03/14/1961).\n"
+    )
+
+    assert values(text_pages(text)) == {
+        "first_name": "Jane",
+        "last_name": "Doe",
+        "date_of_birth": "1961-03-14",
+    }
+
+
+def test_a_letters_date_of_birth_without_my_patient():
+    text = "Dear Dr. Patel,\nI am writing regarding Jane Doe, born March 14, 1961."
+
+    assert values(text_pages(text))["date_of_birth"] == "1961-03-14"
+
+
+def test_the_practice_is_read_from_the_letterheads_first_three_lines():
+    text = "Maria Lopez, MD\nJames Chen, MD\nLakeside Family Medicine\n\nDear Colleague,"
+
+    assert values(text_pages(text)) == {"referrer_practice": "Lakeside Family Medicine"}
+
+
+def test_the_practice_a_letter_is_addressed_to_is_not_the_senders():
+    text = (
+        "Maria Lopez, MD\n1450 West Addison Street\nChicago, IL 60613\n"
+        "Spine & Pain Center\n\nDear Colleague,"
+    )
+
+    assert values(text_pages(text)) == {}
+
+
+def test_a_reason_ends_at_the_letters_closing():
+    text = "Reason for referral: Low back pain.\nSincerely,\nDr. Maria Lopez"
+
+    assert values(text_pages(text)) == {
+        "reason": "Low back pain.",
+        "referrer_name": "Dr. Maria Lopez",
+    }
+
+
+def test_a_cover_sheets_office_number_is_not_the_patients_phone():
+    text = (
+        "FAX COVER SHEET\nTo: Spine & Pain Center\nFrom: Lakeside Family Medicine\n"
+        "Questions? Our office can be reached at (312) 555-0100."
+    )
+
+    assert values(text_pages(text)) == {"referrer_practice": "Lakeside Family Medicine"}
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        (
+            "PATIENT\nBlue Cross Community Health Plans\nName: Doe, Jane",
+            {"first_name": "Jane", "last_name": "Doe"},
+        ),
+        (
+            "PATIENT\nPhone: (312) 555-0123\nBlue Cross Community Health Plans\nName: Doe, Jane",
+            {"phone": "+13125550123", "first_name": "Jane", "last_name": "Doe"},
+        ),
+    ],
+)
+def test_a_health_plan_under_the_patient_heading_is_not_the_referring_practice(text, found):
+    assert values(text_pages(text)) == found
+
+
+def test_a_letterhead_may_give_its_numbers_above_the_practices_name():
+    text = (
+        "Tel (312) 555-0100   Fax (312) 555-0101\n"
+        "Lakeside Family Medicine\n1450 West Addison Street"
+    )
+
+    assert values(text_pages(text)) == {
+        "referrer_phone": "+13125550100",
+        "referrer_fax": "+13125550101",
+        "referrer_practice": "Lakeside Family Medicine",
+    }
+
+
+def test_a_date_of_birth_on_the_cover_sheets_subject_line():
+    text = "FAX COVER SHEET\nTo: Spine & Pain Center\nRe: Jane Doe  DOB: 03/14/1961"
+
+    assert values(text_pages(text)) == {"date_of_birth": "1961-03-14"}
+
+
+def test_a_date_of_birth_misread_on_another_page_leaves_both_out():
+    pages = text_pages(
+        "Patient: Jane Doe\nDOB: 03/14/1961", "Patient: Jane Doe\nDate of Birth: 03/44/1961"
+    )
+
+    assert "date_of_birth" not in values(pages)
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("From: Dr. Maria Lopez", {"referrer_name": "Dr. Maria Lopez"}),
+        ("From: Maria Lopez, MD", {"referrer_name": "Dr. Maria Lopez"}),
+        (
+            "From: Dr. Maria Lopez & Associates",
+            {"referrer_practice": "Dr. Maria Lopez & Associates"},
+        ),
+    ],
+)
+def test_a_cover_sheets_from_is_a_clinician_or_a_practice(text, found):
+    assert values(text_pages(text)) == found
+
+
+def test_a_group_number_in_the_patients_block_is_not_the_referring_practice():
+    text = "PATIENT\nName: Doe, Jane\nInsurance: Aetna PPO  Group: 448812"
+
+    assert values(text_pages(text)) == {"first_name": "Jane", "last_name": "Doe"}
+
+
+@pytest.mark.parametrize("text", ["NPI: 1234567893 DEA AB1234563", "NPI: | 1234567893 |"])
+def test_an_npi_is_read_without_what_stands_around_it(text):
+    assert values(text_pages(text)) == {"referrer_npi": "1234567893"}
+
+
+def test_three_labelled_numbers_on_one_line():
+    text = "Phone: (312) 555-0100  Fax: (312) 555-0101  NPI: 1234567893"
+
+    assert values(text_pages(text)) == {
+        "referrer_phone": "+13125550100",
+        "referrer_fax": "+13125550101",
+        "referrer_npi": "1234567893",
+    }
+
+
+def test_the_word_fax_in_a_sentence_is_not_a_label():
+    assert values(text_pages("This referral was sent to fax (773) 555-0199.")) == {}
+
+
+def test_a_fax_number_after_a_bullet():
+    assert values(text_pages("\u2022 Fax (312) 555-0101")) == {"referrer_fax": "+13125550101"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Pain 7/10. Dx: G894, M5416", "Progress notes\nDIAGNOSIS\nG894, M5416"],
+)
+def test_undotted_codes_are_read_after_a_diagnosis_label_or_under_its_heading(text):
+    assert values(text_pages(text)) == {"icd10_codes": "G89.4, M54.16"}
+
+
+def test_a_word_like_clinic_before_a_number_in_a_sentence_is_not_a_label():
+    assert values(text_pages("Seen in our clinic 3 times this year.")) == {}
+
+
+def test_a_code_repeated_on_the_next_line_of_a_diagnosis_block_is_given_once():
+    text = "Diagnosis: M54.16\nM54.16, G89.4"
+
+    assert values(text_pages(text)) == {"icd10_codes": "M54.16, G89.4"}
+
+
+def test_at_most_twelve_codes_are_suggested():
+    codes = [f"M54.{number}" for number in range(10, 23)]  # 13 codes
+    found = values(text_pages("Diagnosis: " + ", ".join(codes)))
+
+    assert found["icd10_codes"] == ", ".join(codes[:12])
+
+
+def test_a_speck_read_as_a_quote_before_a_label_does_not_hide_it():
+    found = values(text_pages("'Patient: Jane Doe"))
+
+    assert (found["first_name"], found["last_name"]) == ("Jane", "Doe")
+
+
+def test_a_letters_signature_under_its_closing():
+    text = "Thank you.\nSincerely,\nXavier Leroux, MD"
+
+    assert values(text_pages(text)) == {"referrer_name": "Dr. Xavier Leroux"}

@@ -5,6 +5,7 @@ import io
 
 import pikepdf
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from pikepdf import Array, Dictionary, Name, String
 
@@ -259,3 +260,68 @@ def test_web_page_code_split_across_the_read_boundary_is_found(
     )
     assert not AppointmentRequest.objects.exists()
     assert stored_files(private_root) == []
+
+
+PRINT_IT = (
+    "Please print it to a new PDF (“Microsoft Print to PDF” or “Save as PDF”) and send that, "
+    "or fax it to us."
+)
+
+
+def no_pages():
+    """A PDF that opens but has no page: nothing for staff to read."""
+    document = pikepdf.new()
+    return saved(document)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\nnot a pdf at all", no_pages()],
+    ids=["damaged", "no-pages"],
+)
+def test_a_pdf_that_cannot_be_read_is_refused_saying_so(client, physician_data, private_root, data):
+    upload = SimpleUploadedFile("records.pdf", data, content_type="application/pdf")
+    response = refer(client, physician_data, upload)
+    assert response.status_code == 200
+    assert list(response.context["form"].errors["attachments"]) == [
+        f"“records.pdf” could not be read as a PDF. {PRINT_IT}"
+    ]
+    assert not AppointmentRequest.objects.exists()
+    assert stored_files(private_root) == []
+
+
+def refusal(data):
+    with pytest.raises(ValidationError) as refused:
+        uploads.check_attachment(SimpleUploadedFile("records.pdf", data))
+    return refused.value.code, refused.value.messages
+
+
+def test_each_refused_pdf_says_what_is_wrong_and_what_to_do(monkeypatch):
+    assert refusal(no_pages()) == (
+        "bad_pdf",
+        [f"“records.pdf” could not be read as a PDF. {PRINT_IT}"],
+    )
+    assert refusal(saved(letter()) + b"<script>alert(1)</script>") == (
+        "unsafe_pdf",
+        [f"“records.pdf” contains web page code or scripts, so we cannot accept it. {PRINT_IT}"],
+    )
+    assert refusal(launch_action()) == (
+        "active_pdf",
+        [
+            "“records.pdf” contains scripts, actions or attached files, so we cannot accept it. "
+            f"{PRINT_IT}"
+        ],
+    )
+    monkeypatch.setattr(uploads, "MAX_PDF_OBJECTS", 1_000)
+    assert refusal(many_objects(2_000)) == (
+        "complex_pdf",
+        [f"“records.pdf” is built from more parts than we can check. {PRINT_IT}"],
+    )
+
+
+def test_a_link_after_a_line_break_is_still_a_plain_link(client, physician_data, private_root):
+    """Browsers drop a link's leading line break; what is left is a web address."""
+    data = link_to(String("\nhttps://prairie-family.example/referrals"))()
+    upload = SimpleUploadedFile("records.pdf", data, content_type="application/pdf")
+    assert refer(client, physician_data, upload).status_code == 302
+    assert Attachment.objects.get().pages == 1

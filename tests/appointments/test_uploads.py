@@ -15,10 +15,12 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import ExifTags, Image, ImageDraw, ImageSequence, PngImagePlugin
 
+from appointments import icd10cm
 from appointments.models import AppointmentRequest, Attachment, private_storage
 from clinic.uploads import (
     FAX_PAGE_PIXELS,
@@ -455,6 +457,7 @@ def test_a_tiff_memory_bomb_is_refused_from_its_headers_without_decoding(
     """The pen test's file: 30 Group 4 pages of 6000x6600, 1.2 billion pixels in a few KB;
     it took a worker from 85 MB to 1.26 GB."""
     bomb = SimpleUploadedFile("fax.tif", blank_fax(6000, 6600, pages=30))
+    icd10cm.code_set()  # the referral's codes are checked against it: 22 MB once per process
     response, growth = peak_memory_growth(
         lambda: send_form(client, url, {**request.getfixturevalue(data), "attachments": [bomb]})
     )
@@ -784,3 +787,224 @@ def test_a_photo_sent_with_the_form_loses_where_it_was_taken(client, physician_d
     assert MARKER.encode() not in content
     with Image.open(io.BytesIO(content)) as stored:
         assert not stored.getexif() and "exif" not in stored.info
+
+
+# The limits and the refusals word for word, as the sender reads them.
+
+
+def attachment_errors(response):
+    """The messages the form shows under its file field, in order."""
+    return list(response.context["form"].errors["attachments"])
+
+
+def test_a_sixth_file_is_named_in_the_refusal(client, physician_data, private_root):
+    files = [pdf(f"page{number}.pdf") for number in range(6)]
+    response = client.post(REFER, {**physician_data, "attachments": files})
+    assert response.status_code == 200
+    assert attachment_errors(response) == [
+        "You can attach at most 5 files; “page5.pdf” was not accepted."
+    ]
+    assert not AppointmentRequest.objects.exists()
+    assert stored_files(private_root) == []
+
+
+@pytest.mark.parametrize(("size", "refused"), [(52_953_088, False), (52_953_089, True)])
+def test_a_body_larger_than_every_allowed_file_together_is_refused(client, demo, size, refused):
+    """5 files of 10 MB and 512 KB for the form's fields: 52,953,088 bytes, and not one more."""
+    response = client.post(REFER, b"x" * size, content_type="application/octet-stream")
+    assert (response.status_code == 413) is refused
+    if refused:
+        assert response["Connection"] == "close"
+        assert "You can attach up to 5 files of at most 10 MB each." in response.text
+
+
+def test_only_a_post_is_refused_for_its_declared_size(client, demo):
+    response = client.get(REFER, CONTENT_LENGTH=str(60 * MIB))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("length", ["", "not a number"])
+def test_a_post_without_a_readable_length_is_not_refused_as_too_large(client, demo, length):
+    response = client.post(REFER, b"", content_type="text/plain", CONTENT_LENGTH=length)
+    assert response.status_code == 200  # the form again, asking for what is missing
+
+
+def header_only_page(width, height):
+    """A 1-bit page whose header says `width` x `height`, with no pixels behind it: enough to
+    be counted (from the headers) and refused, and it fails to decode if ever accepted."""
+    return [
+        long(256, width),
+        long(257, height),
+        short(258, 1),
+        short(259, 1),
+        short(262, 0),
+        long(273, 8),
+        long(279, 64),
+    ]
+
+
+def header_only_tiff(*sizes):
+    return tiff_file([header_only_page(*size) for size in sizes], bytes(64))
+
+
+def too_many_pixels(name, data):
+    with pytest.raises(ValidationError) as refused:
+        check_attachment(SimpleUploadedFile(name, data))
+    assert refused.value.code == "too_many_pixels"
+    return refused.value.messages
+
+
+def test_a_tiff_too_large_alone_names_its_pages_and_its_largest_page():
+    """Six pages of 39.6 million pixels: 237.6 million, past the request's 200 million. The
+    largest page is the one with the most pixels: not the widest, nor the tallest."""
+    sizes = [(6000, 6600)] * 6 + [(6500, 100), (100, 6700)]
+    assert too_many_pixels("scan.tif", header_only_tiff(*sizes)) == [
+        "“scan.tif” is too large for us to read: 8 pages of up to 6000×6600 pixels, and we "
+        "can read at most 200 million pixels in one request (about 52 fax pages). Please send "
+        "fewer pages, or fax it to us."
+    ]
+
+
+def test_a_tiff_of_exactly_200_pages_is_judged_by_its_pixels():
+    data = header_only_tiff(*[(1001, 1000)] * 200)  # 200.2 million pixels
+    assert too_many_pixels("fax.tif", data) == [
+        "“fax.tif” is too large for us to read: 200 pages of up to 1001×1000 pixels, and we "
+        "can read at most 200 million pixels in one request (about 52 fax pages). Please send "
+        "fewer pages, or fax it to us."
+    ]
+
+
+def test_a_tiff_of_201_pages_is_refused_for_its_pages():
+    assert too_many_pixels("fax.tif", header_only_tiff(*[(8, 8)] * 201)) == [
+        "“fax.tif” is too large for us to read: more than 200 pages, and we can read at most "
+        "200 million pixels in one request (about 52 fax pages). Please send fewer pages, or "
+        "fax it to us."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("scan.tif", header_only_tiff((8, 8), (9000, 9000))),  # Pillow checks page 1 only
+        ("fax.tif", header_only_tiff((8, 8), *[(9000, 9000)] * 3)),  # 243 million as well
+        ("photo.png", image_bytes("PNG", size=(8000, 5001))),  # 40,008,000 pixels
+    ],
+    ids=["tiff-second-page", "tiff-pages-past-the-budget-too", "png"],
+)
+def test_a_page_of_more_than_40_million_pixels_is_refused(name, data):
+    assert too_many_pixels(name, data) == [
+        f"“{name}” has a page larger than we can read (40 million pixels). Please send a "
+        "smaller image or scan, or fax it to us."
+    ]
+
+
+def test_the_images_of_a_request_may_use_200_million_pixels_and_not_one_more(
+    client, physician_data, private_root
+):
+    """198 million pixels in a first file (which then fails to decode: its pixels were counted
+    all the same), 2 million in a photo that fills the budget exactly; the next images are
+    past it, each named, in the singular or the plural."""
+    files = [
+        SimpleUploadedFile("big.tif", header_only_tiff(*[(6000, 6600)] * 5)),
+        SimpleUploadedFile("fits.png", image_bytes("PNG", size=(2000, 1000))),
+        SimpleUploadedFile("photo.png", image_bytes("PNG", size=(40, 30))),
+        SimpleUploadedFile("fax.tif", header_only_tiff((10, 20), (30, 5))),
+    ]
+    response = client.post(REFER, {**physician_data, "attachments": files})
+    assert response.status_code == 200
+    assert attachment_errors(response) == [
+        "“big.tif” could not be read as an image. Please send it again as a PDF.",
+        "“photo.png” (1 page of up to 40×30 pixels) is too much to read together with the other "
+        "images you attached: we can read at most 200 million pixels in one request (about 52 "
+        "fax pages). Please send fewer pages, or fax it to us.",
+        "“fax.tif” (2 pages of up to 10×20 pixels) is too much to read together with the other "
+        "images you attached: we can read at most 200 million pixels in one request (about 52 "
+        "fax pages). Please send fewer pages, or fax it to us.",
+    ]
+    assert stored_files(private_root) == []
+
+
+def tiff_at(dpi):
+    output = io.BytesIO()
+    Image.new("L", (8, 8), 128).save(output, format="TIFF", dpi=dpi)
+    return output.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ((1, 200), True),
+        ((200, 1), True),
+        ((10_000, 200), True),
+        ((200, 10_000), True),
+        ((0.5, 200), False),
+        ((200, 0.5), False),
+        ((10_001, 200), False),
+        ((200, 10_001), False),
+    ],
+)
+def test_a_tiff_keeps_a_resolution_from_1_to_10000_dpi(sent, kept):
+    checked = check_attachment(SimpleUploadedFile("fax.tif", tiff_at(sent)))
+    with Image.open(checked.content) as stored:
+        assert (stored.info.get("dpi") == sent) is kept
+
+
+def test_a_re_encoded_fax_stays_compressed():
+    """Ten blank fine fax pages: 4.6 MB of pixels, stored in a few KB as they were sent."""
+    checked = check_attachment(SimpleUploadedFile("fax.tif", blank_fax(1728, 2200, pages=10)))
+    assert checked.pages == 10
+    assert len(checked.content.read()) < 64 * 1024
+
+
+def test_a_cmyk_jpeg_is_stored_as_rgb_with_its_colours():
+    """Scanners write CMYK JPEGs, which some browsers and viewers show with wrong colours."""
+    output = io.BytesIO()
+    Image.new("CMYK", (40, 30), (0, 255, 255, 0)).save(output, format="JPEG")  # red
+    checked = check_attachment(SimpleUploadedFile("scan.jpg", output.getvalue()))
+    with Image.open(checked.content) as stored:
+        assert stored.mode == "RGB"
+        red, green, blue = stored.getpixel((20, 15))
+        assert red > 200 and green < 60 and blue < 60
+
+
+def test_a_png_keeps_its_transparent_colour():
+    image = Image.new("P", (40, 30), 0)
+    image.putpalette([255, 255, 255, 200, 40, 90] + [0] * 762)
+    ImageDraw.Draw(image).rectangle((0, 0, 19, 29), fill=1)
+    output = io.BytesIO()
+    image.save(output, format="PNG", transparency=0)
+    checked = check_attachment(SimpleUploadedFile("logo.png", output.getvalue()))
+    with Image.open(checked.content) as stored:
+        rgba = stored.convert("RGBA")
+        assert rgba.getpixel((30, 15))[3] == 0  # transparent, as sent
+        assert rgba.getpixel((5, 15)) == (200, 40, 90, 255)
+
+
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning")
+def test_a_photo_whose_exif_is_damaged_is_still_accepted(client, physician_data, private_root):
+    """Phones and editors write broken EXIF at times: Pillow warns, and the pixels are fine."""
+    output = io.BytesIO()
+    broken_exif = b"Exif\x00\x00II*\x00\x08\x00\x00\x00\x05\x00\x01\x02\x03"
+    Image.new("RGB", (40, 30), "white").save(output, format="JPEG", exif=broken_exif)
+    upload = SimpleUploadedFile("photo.jpg", output.getvalue())
+    assert client.post(REFER, {**physician_data, "attachments": [upload]}).status_code == 302
+    with Attachment.objects.get().file.open("rb") as stored, Image.open(stored) as image:
+        assert image.size == (40, 30) and "exif" not in image.info
+
+
+def test_a_page_of_exactly_40_million_pixels_is_read():
+    checked = check_attachment(SimpleUploadedFile("plan.tif", blank_fax(8000, 5000, pages=2)))
+    assert checked.pages == 2
+    with Image.open(checked.content) as stored:
+        stored.seek(1)
+        assert stored.size == (8000, 5000)
+
+
+def test_a_tiff_too_large_alone_is_refused_in_the_senders_language():
+    with translation.override("es"):
+        messages = too_many_pixels("scan.tif", header_only_tiff(*[(6000, 6600)] * 6))
+    assert messages == [
+        "“scan.tif” es demasiado grande para que lo podamos leer: 6 páginas de hasta 6000×6600 "
+        "píxeles, y podemos leer como máximo 200 millones de píxeles por solicitud (unas 52 "
+        "páginas de fax). Envíe menos páginas, o envíenoslo por fax."
+    ]
