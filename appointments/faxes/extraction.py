@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import phonenumbers
 from django.utils import timezone
 
+from appointments.icd10cm import look_up
 from appointments.validators import ICD10_CODE, is_valid_npi, join_icd10_codes
 
 MAX_REASON = 2000
@@ -485,7 +486,12 @@ def _icd10_code(match, dotted_only):
     )  # fmt: skip
     # After the dot, letters are real (S32.000A) but lowercase ones are OCR's digits.
     rest = rest.translate(str.maketrans("ol", "01")) if rest else ""
-    code = letter + category + (f".{rest}" if rest else "")
+    suffix = f".{rest}" if rest else ""
+    # A few categories end in a real capital B (C7B, secondary neuroendocrine tumors).
+    as_written = letter + category[0].translate(DIGIT_LOOKALIKES) + match.group(2)[1] + suffix
+    if match.group(2)[1].isupper() and look_up(as_written).exists:
+        return as_written
+    code = letter + category + suffix
     return code if ICD10_CODE.fullmatch(code) else None
 
 

@@ -745,3 +745,10 @@ def test_a_letters_signature_under_its_closing():
     text = "Thank you.\nSincerely,\nXavier Leroux, MD"
 
     assert values(text_pages(text)) == {"referrer_name": "Dr. Xavier Leroux"}
+
+
+def test_a_real_capital_b_in_a_category_is_kept():
+    """C7B (secondary neuroendocrine tumors) is a category of its own, not C78 misread."""
+    text = "Diagnosis: C7B.01 secondary carcinoid tumors of distant lymph nodes, M5l.16"
+
+    assert values(text_pages(text))["icd10_codes"] == "C7B.01, M51.16"
