@@ -288,7 +288,7 @@ def add_records(link, checked_files, message, request=None):
                 return None
             attachments = _attach(appointment, checked_files, written)
             names = ", ".join(attachment.original_name for attachment in attachments)
-            text = f"{RECORDS_ADDED}: {names}." if names else f"{RECORDS_ADDED}."
+            text = f"{RECORDS_ADDED}: {names}."  # the form asks for at least one file
             if message.strip():
                 text += f"\nTheir message: {message.strip()}"
             Note.objects.create(request=appointment, text=text)
