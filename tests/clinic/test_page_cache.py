@@ -2,6 +2,7 @@
 anonymous page to staff, or a staff page to anyone else (issue 20)."""
 
 import datetime
+import gzip
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -9,6 +10,7 @@ import time_machine
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
+from clinic import pagecache
 from tests.conditions.factories import ConditionFactory
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -123,3 +125,31 @@ def test_a_page_not_found_is_never_stored(demo, sunday_night):
         response = Client().get(missing)
         assert response.status_code == 404
         assert "X-Page-Cache" not in response
+
+
+@pytest.mark.parametrize(
+    ("accept", "gzipped"),
+    [("*", True), ("br;q=1, *;q=0.5", True), ("gzip;q=x", False), ("identity", False)],
+)
+def test_a_cached_page_is_gzipped_only_for_a_client_that_takes_it(
+    demo, sunday_night, accept, gzipped
+):
+    """Any coding ("*") takes gzip; a q that is not a number is a refusal, to be safe."""
+    page = Client().get(PROVIDERS)
+    served = Client().get(PROVIDERS, HTTP_ACCEPT_ENCODING=accept)
+
+    assert served["X-Page-Cache"] == "hit"
+    assert (served.get("Content-Encoding") == "gzip") is gzipped
+    assert (gzip.decompress(served.content) if gzipped else served.content) == page.content
+
+
+def test_a_worker_serves_a_plain_page_from_what_another_worker_stored(demo, sunday_night):
+    """The shared cache holds the gzipped page only: a worker that never built it unzips it
+    for a client without gzip."""
+    stored = Client().get(PROVIDERS, HTTP_ACCEPT_ENCODING="gzip")
+    pagecache.forget_local()
+
+    served = Client().get(PROVIDERS)
+    assert served["X-Page-Cache"] == "hit"
+    assert "Content-Encoding" not in served
+    assert served.content == gzip.decompress(stored.content)
