@@ -27,7 +27,7 @@ import filetype
 import pikepdf
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopUpload
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.db import models
 from django.shortcuts import render
 from django.utils.translation import gettext, ngettext
@@ -148,7 +148,6 @@ class BoundedUploadHandler(FileUploadHandler):
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         self.files_seen = 0
-        self.body_bytes = 0
         self.request.refused_uploads = []
 
     def new_file(self, field_name, file_name, *args, **kwargs):
@@ -163,11 +162,9 @@ class BoundedUploadHandler(FileUploadHandler):
         if self.too_many:
             self.request.refused_uploads.append((self.file_name, "too_many"))
             raise SkipFile
+        # No total to keep here: UploadSizeLimitMiddleware has refused any body over
+        # MAX_BODY_BYTES before it is read, and Django reads no more than the body's length.
         self.file_bytes += len(raw_data)
-        self.body_bytes += len(raw_data)
-        if self.body_bytes > MAX_BODY_BYTES:
-            self.request.refused_uploads.append((self.file_name, "too_large_total"))
-            raise StopUpload(connection_reset=True)
         if self.file_bytes > MAX_FILE_BYTES:
             self.request.refused_uploads.append((self.file_name, "too_large"))
             raise SkipFile
@@ -200,9 +197,6 @@ def refusal_message(name, reason):
     messages = {
         "too_large": gettext(
             "“%(name)s” is larger than %(max_file_mb)s MB. Please send a smaller file, or fax it."
-        ),
-        "too_large_total": gettext(
-            "The files together are too large. Please send fewer or smaller files."
         ),
         "too_many": gettext(
             "You can attach at most %(max_files)s files; “%(name)s” was not accepted."
