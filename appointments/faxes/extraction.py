@@ -66,6 +66,7 @@ PATIENT_HEADING = re.compile(r"^\W*patient\s*(information|demographics|details|i
 REFERRER_HEADING = re.compile(
     r"^\W*(referring|referral source|provider|physician|sender|from)\b[^:]*$", re.I
 )
+RECIPIENT_HEADING = re.compile(r"^\W*(recipient|to)\s*(information|details|info)?\W*$", re.I)
 # The line a fax machine prints at the top of each page it sends.
 FAX_HEADER = re.compile(
     r"\bP(?:age)?\.?\s*\d+\s*/\s*\d+\s*$|\bFROM\b.*\bTO\b|\d{1,2}:\d{2}\s*[AP]M\b.*\bFROM\b",
@@ -99,8 +100,9 @@ DATE_CANDIDATE = re.compile(
 
 NAME_WORD = r"[A-Z][A-Za-z'’-]+"
 PERSON = rf"{NAME_WORD}(?:\s+[A-Z]\.?)?\s+{NAME_WORD}"
+# A name begins with a capital: "my patient who has…" names no one.
 LETTER_PATIENT = re.compile(
-    rf"\bmy patient,?\s+(?:(?:Mr|Mrs|Ms|Miss)\.?\s+)?(?P<name>{PERSON})", re.IGNORECASE
+    rf"(?i:\bmy patient,?\s+(?:(?:Mr|Mrs|Ms|Miss)\.?\s+)?)(?P<name>{PERSON})"
 )
 LETTER_DATE_OF_BIRTH = re.compile(r"\b(?:date of birth|d\.?o\.?b\.?|born(?: on)?)[:\s]*", re.I)
 LETTER_PHONE = re.compile(
@@ -168,10 +170,12 @@ def _lines(page):
 def _read_page(page, found, dates_of_birth):
     lines = _lines(page)
     cover_sheet = any(COVER_SHEET.search(line) for line in lines)
-    # Before any heading or label, a page's top lines are its letterhead: the sender's.
+    # Before any heading or label, a page's top lines are its letterhead: the sender's; so are
+    # the first lines under the sender's heading, on a cover sheet too.
     party = "referrer"
     letterhead = True
     top_lines = 0
+    under_heading = False
     reason_lines = None
     for index, line in enumerate(lines):
         if reason_lines is not None:
@@ -182,6 +186,8 @@ def _read_page(page, found, dates_of_birth):
                 reason_lines = None
             else:
                 reason_lines.append(line)
+                if not cover_sheet:
+                    _read_letter_patient(lines, index, found, dates_of_birth, page)
                 continue
         if not line:
             continue
@@ -191,13 +197,18 @@ def _read_page(page, found, dates_of_birth):
             party, letterhead = "patient", False
             continue
         if not labels and REFERRER_HEADING.match(line):
-            party, letterhead = "referrer", False
+            party, letterhead, top_lines, under_heading = "referrer", True, 0, True
+            continue
+        if not labels and RECIPIENT_HEADING.match(line):
+            party, letterhead = "recipient", False
             continue
         if re.fullmatch(r"\W*reason for (referral|consult(ation)?)\W*", line, re.I):
             reason_lines = []
             continue
         # The practice's name: the first lines of a letterhead, not the address it writes to.
-        in_letterhead = letterhead and top_lines <= LETTERHEAD_LINES and not cover_sheet
+        in_letterhead = (
+            letterhead and top_lines <= LETTERHEAD_LINES and (under_heading or not cover_sheet)
+        )
         if in_letterhead and _is_practice_name(line):
             _suggest(found, "referrer_practice", _clean_text(_without_specks(line)), page)
         for field, value in labels:
@@ -240,9 +251,13 @@ def _read_page(page, found, dates_of_birth):
                     _suggest(found, "referrer_npi", npi, page)
             elif field == "reason":
                 reason_lines = [value] if value else []
-        # A labelled reason's own words ("Please evaluate…") are not a letter's sentences.
-        if not cover_sheet and reason_lines is None:
-            _read_letter_line(lines, index, found, dates_of_birth, page)
+        # A labelled reason's own words ("Please evaluate…") are not a letter's sentences, but
+        # may name the patient as one does ("Reason for referral: my patient Jane Doe has…").
+        if not cover_sheet:
+            if reason_lines is None:
+                _read_letter_line(lines, index, found, dates_of_birth, page)
+            else:
+                _read_letter_patient(lines, index, found, dates_of_birth, page)
     if reason_lines:
         _suggest(found, "reason", _joined(reason_lines), page)
 
@@ -251,18 +266,7 @@ def _read_letter_line(lines, index, found, dates_of_birth, page):
     """What a letter says in sentences: my patient <name> (date of birth <date>), can be
     reached at <phone>, I am referring … (the reason), and the signature under "Sincerely"."""
     line = lines[index]
-    # A sentence may go on to the next line.
-    patient = LETTER_PATIENT.search(" ".join(lines[index : index + 2]))
-    patient = patient if patient and patient.start() < len(line) else None
-    if patient and "first_name" not in found:
-        _suggest_name(found, patient.group("name"), page)
-    if patient or LETTER_DATE_OF_BIRTH.search(line):
-        text = " ".join(lines[index : index + 2])
-        mention = LETTER_DATE_OF_BIRTH.search(text, patient.end() if patient else 0)
-        if mention:
-            born = _date_of_birth(text[mention.end() : mention.end() + 40])
-            if born:
-                dates_of_birth.append((born, page.number))
+    _read_letter_patient(lines, index, found, dates_of_birth, page)
     if LETTER_PHONE.search(line):
         text = " ".join(lines[index : index + 2])
         _suggest(found, "phone", _phone(text[LETTER_PHONE.search(text).end() :]), page)
@@ -283,6 +287,24 @@ def _read_letter_line(lines, index, found, dates_of_birth, page):
                 if CREDENTIALS.search(following) or TITLE.match(following):
                     _suggest(found, "referrer_name", _person(following), page)
                 break
+
+
+def _read_letter_patient(lines, index, found, dates_of_birth, page):
+    """The patient a letter's sentence names: my patient <name> (date of birth <date>)."""
+    line = lines[index]
+    # A sentence may go on to the next line, not past a blank one: after a paragraph break,
+    # what follows "my patient" is not the patient's name.
+    patient = LETTER_PATIENT.search(" ".join(lines[index : index + 2]))
+    patient = patient if patient and patient.start() < len(line) else None
+    if patient and "first_name" not in found:
+        _suggest_name(found, patient.group("name"), page)
+    if patient or LETTER_DATE_OF_BIRTH.search(line):
+        text = " ".join(lines[index : index + 2])
+        mention = LETTER_DATE_OF_BIRTH.search(text, patient.end() if patient else 0)
+        if mention:
+            born = _date_of_birth(text[mention.end() : mention.end() + 40])
+            if born:
+                dates_of_birth.append((born, page.number))
 
 
 def _labels(line):
@@ -442,7 +464,8 @@ def _person(value):
     if match:
         credential = re.sub(r"[.\s]", "", match.group(1)).upper()
         value = value[: match.start()].strip(" ,.")
-    if not re.fullmatch(PERSON, value) or re.search(r"\d", value):
+    # "Dr. Lopez's Office" is a place, not a person.
+    if not re.fullmatch(PERSON, value) or re.search(r"\d|['’]s\b", value, re.IGNORECASE):
         return None
     value = " ".join(_name_case(word) for word in value.split())
     if doctor or (credential and credential.lower() in PHYSICIAN_CREDENTIALS):

@@ -530,8 +530,17 @@ def test_a_clinicians_credential_is_written_as_staff_write_it(text, name):
     assert values(text_pages(text)) == {"referrer_name": name}
 
 
-def test_a_practice_on_the_referrers_line_is_not_taken_for_a_persons_name():
-    assert "referrer_name" not in values(text_pages("Referred by: Lakeside Family Medicine"))
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Referred by: Lakeside Family Medicine",
+        "Referred by: Dr. Lopez's Office",
+        "Referred by: Dr. Lopez’s Office",  # a digital PDF's apostrophe
+        "Referred by: DR. LOPEZ'S OFFICE",
+    ],
+)
+def test_a_practice_on_the_referrers_line_is_not_taken_for_a_persons_name(text):
+    assert "referrer_name" not in values(text_pages(text))
 
 
 def test_a_double_last_name_in_capitals_is_written_with_its_hyphen():
@@ -580,6 +589,47 @@ def test_a_letters_patient_named_across_two_lines():
         "first_name": "Jane",
         "last_name": "Doe",
         "date_of_birth": "1961-03-14",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Please see my patient Jane Doe.", ("Jane", "Doe")),
+        ("Please see my patient\nJane Doe.", ("Jane", "Doe")),  # the sentence wrapped
+        # After a paragraph break, what follows "my patient" is not the patient's name.
+        ("Thank you for seeing my patient\n\nJane Doe.", (None, None)),
+        ("Enclosed are the notes on my patient\n\nPhysical Therapy Summary", (None, None)),
+    ],
+)
+def test_a_letters_patient_is_named_across_a_wrapped_line_but_not_a_blank_one(text, name):
+    found = values(text_pages(text))
+
+    assert (found.get("first_name"), found.get("last_name")) == name
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("My patient Jane Doe has low back pain.", ("Jane", "Doe")),
+        ("MY PATIENT JANE DOE HAS LOW BACK PAIN.", ("Jane", "Doe")),
+        ("I am referring my patient who has had low back pain since 2019.", (None, None)),
+    ],
+)
+def test_what_follows_my_patient_is_a_name_only_when_written_with_capitals(text, name):
+    found = values(text_pages(text))
+
+    assert (found.get("first_name"), found.get("last_name")) == name
+
+
+@pytest.mark.parametrize("written", ["Reason for referral: {}", "REASON FOR REFERRAL\n{}"])
+def test_a_labelled_reason_naming_the_patient_gives_the_name_and_the_reason(written):
+    reason = "My patient Jane Doe has failed back surgery syndrome after an L4-L5 fusion."
+
+    assert values(text_pages(written.format(reason))) == {
+        "first_name": "Jane",
+        "last_name": "Doe",
+        "reason": reason,
     }
 
 
@@ -675,9 +725,40 @@ def test_a_date_of_birth_misread_on_another_page_leaves_both_out():
             "From: Dr. Maria Lopez & Associates",
             {"referrer_practice": "Dr. Maria Lopez & Associates"},
         ),
+        ("From: Dr. Lopez's Office", {"referrer_practice": "Dr. Lopez's Office"}),
     ],
 )
 def test_a_cover_sheets_from_is_a_clinician_or_a_practice(text, found):
+    assert values(text_pages(text)) == found
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        # The sender's block names its practice in its first three lines, as a letterhead does.
+        (
+            "FAX COVER SHEET\nSENDER\nDr. Ana Lopez\nDr. James Chen\nRiverside Spine Associates\n"
+            "Phone: (312) 555-0100\nRECIPIENT\nSpine & Pain Center\nFax: (773) 555-0199\n"
+            "Re: Jane Doe  DOB: 03/14/1961",
+            {
+                "referrer_practice": "Riverside Spine Associates",
+                "referrer_phone": "+13125550100",
+                "date_of_birth": "1961-03-14",
+            },
+        ),
+        # The recipient's block under its own heading gives nothing of the sender's...
+        (
+            "FAX COVER SHEET\nFROM\nDr. Ana Lopez\nTO\nSpine & Pain Center\nFax: (773) 555-0199",
+            {},
+        ),
+        # ...nor does the top of the clinic's own cover sheet, filled in by the sender.
+        (
+            "Spine & Pain Center\nReferral Fax Cover Sheet\nFrom: Riverside Spine Associates",
+            {"referrer_practice": "Riverside Spine Associates"},
+        ),
+    ],
+)
+def test_a_cover_sheets_practice_is_the_one_in_the_senders_block(text, found):
     assert values(text_pages(text)) == found
 
 
