@@ -181,7 +181,7 @@ def _read_page(page, found, dates_of_birth):
         if reason_lines is not None:
             if not line and (not reason_lines or _in_sentence(reason_lines)):
                 continue
-            if not line or _labels(line) or _is_heading(line) or CLOSING.match(line):
+            if not line or _labels(line, prose=True) or _is_heading(line) or CLOSING.match(line):
                 _suggest(found, "reason", _joined(reason_lines), page)
                 reason_lines = None
             else:
@@ -275,7 +275,7 @@ def _read_letter_line(lines, index, found, dates_of_birth, page):
         for following in lines[index + 1 :]:
             if not following and _in_sentence(paragraph):
                 continue
-            if not following or _labels(following) or CLOSING.match(following):
+            if not following or _labels(following, prose=True) or CLOSING.match(following):
                 break
             paragraph.append(following)
         # OCR reads "I am" as "lam" or "| am".
@@ -307,16 +307,31 @@ def _read_letter_patient(lines, index, found, dates_of_birth, page):
                 dates_of_birth.append((born, page.number))
 
 
-def _labels(line):
-    """[(field, value)] for each label on the line, a value running to the next label."""
-    matches = [match for match in LABEL.finditer(line) if _label_starts_field(line, match)]
+def _labels(line, prose=False):
+    """[(field, value)] for each label on the line, a value running to the next label. A reason
+    is prose (from its label on, and on the lines that go on with it): there a label in
+    parentheses is an aside of the sentence, not a field ("my patient Jane Doe (DOB
+    03/14/1961) has…"); one outside them ends it ("Reason: low back pain   Phone: …")."""
+    matches = []
+    for match in LABEL.finditer(line):
+        if _label_starts_field(line, match) and not (prose and _in_parentheses(line, match)):
+            matches.append(match)
+            prose = _field(match) == "reason"
     pairs = []
     for position, match in enumerate(matches):
         end = matches[position + 1].start() if position + 1 < len(matches) else len(line)
-        label = re.sub(r"\s+", " ", match.group("label"))
-        field = next(field for pattern, field in LABEL_FIELDS if pattern.match(label))
-        pairs.append((field, line[match.end() : end].strip(" \t:;|,")))
+        pairs.append((_field(match), line[match.end() : end].strip(" \t:;|,")))
     return pairs
+
+
+def _field(match):
+    label = re.sub(r"\s+", " ", match.group("label"))
+    return next(field for pattern, field in LABEL_FIELDS if pattern.match(label))
+
+
+def _in_parentheses(line, match):
+    before = line[: match.start()]
+    return before.rfind("(") > before.rfind(")")
 
 
 def _label_starts_field(line, match):

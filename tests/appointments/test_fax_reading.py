@@ -633,6 +633,50 @@ def test_a_labelled_reason_naming_the_patient_gives_the_name_and_the_reason(writ
     }
 
 
+@pytest.mark.parametrize("written", ["Reason for referral: {}", "REASON FOR REFERRAL\n{}"])
+@pytest.mark.parametrize("aside", ["(DOB 03/14/1961)", "(age 65, date of birth: 03/14/1961)"])
+def test_a_label_in_parentheses_is_part_of_the_reasons_sentence(written, aside):
+    reason = f"my patient Jane Doe {aside} has failed back surgery syndrome after an L4-L5 fusion."
+
+    assert values(text_pages(written.format(reason))) == {
+        "first_name": "Jane",
+        "last_name": "Doe",
+        "date_of_birth": "1961-03-14",
+        "reason": reason,
+    }
+
+
+def test_a_letters_reason_goes_on_over_a_label_in_parentheses():
+    text = (
+        "Dear Dr. Patel,\nI am referring my patient Jane Doe\n"
+        "(DOB 03/14/1961) for failed back surgery syndrome.\n\nSincerely,\nDr. Maria Lopez\n"
+    )
+
+    assert values(text_pages(text))["reason"] == (
+        "I am referring my patient Jane Doe (DOB 03/14/1961) for failed back surgery syndrome."
+    )
+
+
+def test_a_label_after_the_reason_on_its_line_ends_it():
+    found = values(text_pages("Reason: low back pain (L4-L5)   Phone: (312) 555-0100"))
+
+    assert found == {"reason": "low back pain (L4-L5)", "referrer_phone": "+13125550100"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Referring Physician: Dr. Maria Lopez (NPI 1234567893)",
+        "Reason: low back pain   Referring Physician: Dr. Maria Lopez (NPI 1234567893)",
+        "Sincerely,\nDr. Maria Lopez (NPI 1234567893)",
+    ],
+)
+def test_a_label_in_parentheses_outside_a_reason_is_a_field_of_its_own(text):
+    found = values(text_pages(text))
+
+    assert (found["referrer_name"], found["referrer_npi"]) == ("Dr. Maria Lopez", "1234567893")
+
+
 def test_a_letters_date_of_birth_without_my_patient():
     text = "Dear Dr. Patel,\nI am writing regarding Jane Doe, born March 14, 1961."
 
