@@ -187,15 +187,25 @@ def test_the_front_desk_entry_refuses_a_code_that_does_not_exist(intake_client, 
 
 
 @pytest.fixture
-def faxed_with_a_wrong_code(demo, tmp_path):
-    lines = [
-        "Diagnosis: M96.1, M54.99, U07.1" if line.startswith("Diagnosis") else line
-        for line in REFERRAL_LINES
-    ]
-    fax = tmp_path / "fax.pdf"
-    fax.write_bytes(text_pdf(lines))
-    call_command("import_fax", "--now", str(fax), stdout=StringIO())
-    return AppointmentRequest.objects.get()
+def fax_with_codes(demo, tmp_path):
+    """A referral fax whose diagnosis line gives these codes, imported and read."""
+
+    def faxed(codes):
+        lines = [
+            f"Diagnosis: {codes}" if line.startswith("Diagnosis") else line
+            for line in REFERRAL_LINES
+        ]
+        fax = tmp_path / "fax.pdf"
+        fax.write_bytes(text_pdf(lines))
+        call_command("import_fax", "--now", str(fax), stdout=StringIO())
+        return AppointmentRequest.objects.get()
+
+    return faxed
+
+
+@pytest.fixture
+def faxed_with_a_wrong_code(fax_with_codes):
+    return fax_with_codes("M96.1, M54.99, U07.1")
 
 
 def test_the_fax_check_flags_a_code_that_does_not_exist(intake_client, faxed_with_a_wrong_code):
@@ -220,6 +230,31 @@ def test_the_fax_check_flags_a_code_that_does_not_exist(intake_client, faxed_wit
     faxed.refresh_from_db()
     assert faxed.icd10_codes == "M96.1, M54.9, U07.1"
     assert faxed.fax_reading.checked_at is not None
+
+
+def test_the_fax_check_flags_each_wrong_code_once_as_it_opens(intake_client, fax_with_codes):
+    faxed = fax_with_codes("M96.1, M54.99, G89.99")
+    check_url = f"{CHANGELIST}{faxed.pk}/fax/"
+    opened = intake_client.get(check_url).context["form"]
+    assert opened.fields["icd10_codes"].help_text == (
+        "Read from the fax, page 1. "
+        "M54.99 is not an ICD-10-CM code. Did you mean M54.9, M54.89 or M54.59? "
+        "G89.99 is not an ICD-10-CM code. Did you mean G89.29, G89.4 or G89.3?"
+    )
+    # Sent unchanged, the codes are refused as errors; the help does not say it again.
+    data = {name: getattr(faxed, name) or "" for name in FaxReading.FIELDS}
+    data.update(phone="(217) 555-0199")
+    refused = intake_client.post(check_url, data).context["form"]
+    assert refused.fields["icd10_codes"].help_text == "Read from the fax, page 1."
+    assert "G89.99 is not an ICD-10-CM code" in str(refused.errors["icd10_codes"])
+
+
+def test_a_fax_read_without_codes_opens_its_check(intake_client, fax_with_codes):
+    faxed = fax_with_codes("")
+    assert faxed.icd10_codes == ""
+    opened = intake_client.get(f"{CHANGELIST}{faxed.pk}/fax/")
+    assert opened.status_code == 200
+    assert opened.context["form"].fields["icd10_codes"].help_text == ""
 
 
 def test_the_code_file_is_what_the_package_gives(tmp_path):

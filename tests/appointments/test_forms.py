@@ -243,6 +243,29 @@ def test_question_pages_answered_within_seconds_are_asked_to_send_again(client, 
     assert AppointmentRequest.objects.count() == 1
 
 
+def test_question_pages_whose_form_expired_are_sent_with_a_fresh_one(
+    client, patient_data, settings
+):
+    # An operator may let forms expire sooner than the answers (two hours): the patient is
+    # asked to send again once, and that send goes through instead of expiring again.
+    settings.CLINIC_FORM_MAX_AGE_HOURS = 1
+    for step in STEPS:
+        assert client.post(step_url(step.slug), step_answers(step, patient_data)).status_code == 302
+    consent = {"privacy_acknowledged": "on", "contact_consent": "on"}
+    for minutes in (25, 50):  # reading the answers over, within the session's 30 idle minutes
+        with time_machine.travel(datetime.timedelta(minutes=minutes)):
+            assert client.get(REQUEST_CHECK).status_code == 200
+    with time_machine.travel(datetime.timedelta(minutes=70)):
+        response = client.post(REQUEST_CHECK, consent)
+        assert response.status_code == 200
+        assert "has expired" in response.text
+        assert "Ann" in response.text
+        assert not AppointmentRequest.objects.exists()
+    with time_machine.travel(datetime.timedelta(minutes=71)):
+        assert client.post(REQUEST_CHECK, consent).status_code == 302
+    assert AppointmentRequest.objects.count() == 1
+
+
 def test_a_tampered_token_is_refused(client, physician_data):
     physician_data["token"] = physician_data["token"][:-2] + "xx"
     response = post(client, REFER, physician_data)

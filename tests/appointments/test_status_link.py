@@ -259,7 +259,11 @@ def test_records_are_checked_like_the_forms(client, demo, staff):
     appointment.refresh_from_db()
     assert appointment.status == "waiting" and not appointment.attachments.exists()
     empty = client.post(path, {"message": "No file"})
-    assert "Please choose at least one file." in empty.text
+    assert empty.context["records_form"].errors == {
+        "attachments": ["Please choose at least one file."]
+    }
+    assert empty.context["records_form"].has_error("attachments", "required")
+    assert "No file" in empty.text
 
 
 def test_no_upload_unless_the_request_waits_on_records(client, demo):
