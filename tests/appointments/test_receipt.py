@@ -270,6 +270,15 @@ def test_send_another_referral_keeps_the_office_and_empties_the_patient(client, 
     assert token != physician_data["token"]
 
 
+def test_send_another_fills_in_this_offices_details_not_another_offices(client, physician_data):
+    ReferralFactory(referrer_name="Dr. Other Before", referrer_npi="1245319599")
+    client.post(REFER, physician_data)
+    ReferralFactory(referrer_name="Dr. Other After", referrer_npi="1245319599")
+    html = client.get(REFER + "?another=1").text
+    assert 'value="Dr. Maya Rivera"' in html
+    assert "Dr. Other" not in html
+
+
 def test_the_office_filled_in_sends_the_next_referral(client, physician_data):
     client.post(REFER, physician_data)
     first = AppointmentRequest.objects.get()
