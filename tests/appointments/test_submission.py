@@ -99,6 +99,14 @@ def test_identical_resend_with_files_says_nothing_more(client, physician_data):
     assert "changes were not saved" not in client.get(SENT).text
 
 
+def test_a_resend_whose_browser_dropped_the_files_says_nothing_more(client, physician_data):
+    # Going back, browsers often forget the files chosen: the same details are no change.
+    client.post(REFER, {**physician_data, "attachments": [pdf("letter.pdf")]})
+    client.post(REFER, physician_data)
+    assert AppointmentRequest.objects.count() == 1
+    assert "changes were not saved" not in client.get(SENT).text
+
+
 def test_a_patient_request_with_files_sent_twice_is_one_request_with_its_files_once(
     client, patient_data
 ):
