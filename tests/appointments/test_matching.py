@@ -14,9 +14,10 @@ from appointments.matching import (
     normalise,
     record_possible_matches,
 )
-from appointments.models import AppointmentRequest, PossibleMatch
+from appointments.models import AppointmentRequest, PossibleMatch, TransitionError
 from tests.appointments.conftest import send_form
 from tests.appointments.factories import ReferralFactory, RequestFactory
+from tests.appointments.test_front_desk import CHANGELIST, match_between
 
 REQUEST = "/appointments/request/"
 
@@ -232,3 +233,118 @@ def test_a_request_entered_by_staff_records_its_matches_and_never_folds(
     assert list(PossibleMatch.objects.values_list("request", "earlier", "reason")) == [
         (entered.pk, earlier.pk, PossibleMatch.Reason.NAME_AND_PHONE)
     ]
+
+
+# Resolving a possible match: what both requests' history keeps, and what is refused
+
+
+def test_linking_keeps_the_note_and_each_status_and_who_resolved_the_match(
+    intake_client, intake, demo
+):
+    own, referral = RequestFactory(), ReferralFactory(status="in_review")
+    match_between(own, referral)
+    intake_client.post(
+        f"{CHANGELIST}{own.pk}/match/",
+        {"other": referral.reference, "action": "link", "note": "Same hospital number."},
+    )
+    assert PossibleMatch.objects.get().resolved_by == intake
+    for appointment, status in [(own, "new"), (referral, "in_review")]:
+        change = appointment.status_changes.get()
+        assert (change.from_status, change.to_status, change.note) == (
+            status,
+            status,
+            "Same hospital number.",
+        )
+
+
+def test_not_the_same_patient_is_kept_on_both_with_who_said_so(intake_client, intake, demo):
+    one, other = RequestFactory(), ReferralFactory(status="in_review")
+    match_between(one, other)
+    intake_client.post(
+        f"{CHANGELIST}{one.pk}/match/", {"other": other.reference, "action": "different"}
+    )
+    for appointment, status, another in [(one, "new", other), (other, "in_review", one)]:
+        change = appointment.status_changes.get()
+        assert (change.by, change.from_status, change.to_status, change.detail) == (
+            intake,
+            status,
+            status,
+            f"Not the same patient as {another.reference}",
+        )
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        (AppointmentRequest.link_to, "A request cannot be linked to itself."),
+        (AppointmentRequest.mark_duplicate_of, "A request cannot duplicate itself."),
+    ],
+    ids=["link", "duplicate"],
+)
+def test_a_request_is_never_resolved_against_itself(intake, demo, step, message):
+    appointment = RequestFactory()
+    with pytest.raises(TransitionError) as refused:
+        step(appointment, appointment, by=intake, note="")
+    assert (refused.value.messages, refused.value.code) == ([message], "self")
+    appointment.refresh_from_db()
+    assert appointment.status == "new" and appointment.duplicate_of is None
+    assert not appointment.linked.exists() and not appointment.status_changes.exists()
+
+
+def test_refusals_of_a_pair_say_why_with_a_code_callers_can_tell_apart(intake, demo):
+    kept, copy, third = ReferralFactory(), ReferralFactory(), ReferralFactory()
+    kept.link_to(third, by=intake, note="")
+    with pytest.raises(TransitionError) as linked:
+        third.link_to(kept, by=intake, note="")
+    assert linked.value.code == "linked"
+    copy.mark_duplicate_of(kept, by=intake, note="")
+    with pytest.raises(TransitionError) as circular:
+        third.mark_duplicate_of(copy, by=intake, note="")
+    assert circular.value.code == "circular"
+
+
+def test_marking_a_duplicate_keeps_the_note_and_who_on_both_and_resolves_the_match(
+    intake_client, intake, demo
+):
+    kept, copy = ReferralFactory(status="in_review"), ReferralFactory()
+    match_between(copy, kept)
+    intake_client.post(
+        f"{CHANGELIST}{copy.pk}/match/",
+        {"other": kept.reference, "action": "duplicate", "note": "Faxed twice."},
+    )
+    match = PossibleMatch.objects.get()
+    assert (match.resolution, match.resolved_by) == ("duplicate", intake)
+    closing = copy.status_changes.get()
+    assert (closing.by, closing.note) == (intake, "Faxed twice.")
+    noted = kept.status_changes.get()
+    assert (noted.by, noted.from_status, noted.to_status, noted.note) == (
+        intake,
+        "in_review",
+        "in_review",
+        "Faxed twice.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "resolution"),
+    [("link", "linked"), ("duplicate", "duplicate"), ("different", "different")],
+)
+@pytest.mark.parametrize("from_page", ["newer", "earlier"])
+def test_resolving_a_pair_leaves_the_other_matches_of_either_open(
+    intake_client, demo, action, resolution, from_page
+):
+    earlier, other_earlier = RequestFactory(), RequestFactory()
+    newer, another_newer = RequestFactory(), RequestFactory()
+    match_between(newer, earlier)
+    match_between(newer, other_earlier)
+    match_between(another_newer, earlier)
+    one, other = (newer, earlier) if from_page == "newer" else (earlier, newer)
+    intake_client.post(f"{CHANGELIST}{one.pk}/match/", {"other": other.reference, "action": action})
+    resolved = {
+        (match.request, match.earlier): match.resolution for match in PossibleMatch.objects.all()
+    }
+    assert resolved == {
+        (newer, earlier): resolution,
+        (newer, other_earlier): "",
+        (another_newer, earlier): "",
+    }

@@ -14,10 +14,13 @@ from post_office.mail import send_queued
 from post_office.models import STATUS, Email
 
 from appointments.emails import queue_new_request_emails
+from appointments.forms import new_form_token
 from appointments.models import AppointmentRequest, StatusLink
 from clinic.models import Location, Practice
 from tests.appointments.conftest import pdf, send_form
 from tests.appointments.factories import ReferralFactory
+from tests.appointments.test_front_desk import change_url
+from tests.conftest import log_in_with_second_factor
 
 REQUEST = "/appointments/request/"
 REFER = "/appointments/refer/"
@@ -180,6 +183,24 @@ def test_outbox_failure_after_commit_never_undoes_the_saved_request(
     assert [referral.reference in record.getMessage() for record in errors] == [True]
     for personal in ("Ben", "Okafor", "1955", "555-0199", "prairie-family", "Rivera", "L4-L5"):
         assert personal not in caplog.text
+
+
+def test_the_request_page_says_the_website_wrote_the_note_of_unsent_emails_and_when(
+    client, physician_data, intake, monkeypatch, django_capture_on_commit_callbacks
+):
+    def outbox_fails(*args, **kwargs):
+        raise OperationalError("database table is locked: post_office_email")
+
+    monkeypatch.setattr("post_office.mail.send", outbox_fails)
+    sent_at = datetime.datetime(2026, 3, 2, 14, 5, tzinfo=datetime.UTC)  # 08:05 in Illinois
+    with time_machine.travel(sent_at - datetime.timedelta(minutes=1), tick=False):
+        token = new_form_token()
+    with time_machine.travel(sent_at, tick=False), django_capture_on_commit_callbacks(execute=True):
+        client.post(REFER, {**physician_data, "token": token})
+    referral = AppointmentRequest.objects.get()
+    page = log_in_with_second_factor(client, intake).get(change_url(referral)).text
+    assert "could not be queued" in page
+    assert "Note by the website at 2026-03-02 08:05" in page
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

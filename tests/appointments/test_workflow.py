@@ -156,3 +156,31 @@ def test_database_refuses_a_declined_request_without_a_reason(demo):
     appointment.status = Status.DECLINED
     with pytest.raises(IntegrityError):
         appointment.save()
+
+
+def test_reassigning_and_unassigning_record_who_had_it_and_who_changed_it(demo, staff):
+    colleague = User.objects.create_user("intake2", is_staff=True)
+    appointment = request_in(Status.IN_REVIEW, staff)
+    appointment.assign(staff, by=staff)
+    appointment.assign(colleague, by=staff)
+    appointment.assign(None, by=colleague)
+    appointment.refresh_from_db()
+    assert appointment.assigned_to is None
+    assignments = appointment.status_changes.exclude(from_status=Status.NEW)
+    assert [(c.from_status, c.to_status, c.by, c.detail) for c in assignments] == [
+        (Status.IN_REVIEW, Status.IN_REVIEW, staff, "Assigned to intake1 (was nobody)"),
+        (Status.IN_REVIEW, Status.IN_REVIEW, staff, "Assigned to intake2 (was intake1)"),
+        (Status.IN_REVIEW, Status.IN_REVIEW, colleague, "Assigned to nobody (was intake2)"),
+    ]
+
+
+def test_assigning_keeps_a_step_taken_meanwhile(demo, staff):
+    """The "Assign to me" action reads the selected requests, then assigns each: a colleague
+    may have scheduled one in between, and the visit must not be lost."""
+    appointment = RequestFactory()
+    read_for_assigning = AppointmentRequest.objects.get(pk=appointment.pk)
+    appointment.move_to(Status.SCHEDULED, by=staff, **DETAILS[Status.SCHEDULED])
+    read_for_assigning.assign(staff, by=staff)
+    appointment.refresh_from_db()
+    assert (appointment.status, appointment.assigned_to) == (Status.SCHEDULED, staff)
+    assert appointment.scheduled_for == DETAILS[Status.SCHEDULED]["scheduled_for"]
