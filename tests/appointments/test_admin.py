@@ -188,6 +188,8 @@ def test_staff_schedule_a_request_on_its_step_page(intake_client, demo, intake):
     )
     assert response.status_code == 302
     assert response["Location"] == change_url(appointment)
+    done = f"{appointment.reference}: Scheduled for 2026-12-03 10:15 at {location.name}."
+    assert f'<li class="success">{done}</li>' in intake_client.get(response["Location"]).text
     appointment.refresh_from_db()
     assert appointment.status == "scheduled"
     assert appointment.scheduled_location == location
@@ -224,7 +226,11 @@ def test_a_step_no_longer_allowed_is_refused_with_a_clear_message(intake_client,
     response = intake_client.post(
         f"{CHANGELIST}{appointment.pk}/step/in_review/", {"note": ""}, follow=True
     )
-    assert "that step is no longer possible" in response.text
+    assert response.redirect_chain[0][0] == change_url(appointment)
+    assert (
+        f'<li class="warning">{appointment.reference} is closed: withdrawn: that step is no '
+        "longer possible.</li>"
+    ) in response.text
     appointment.refresh_from_db()
     assert appointment.status == "closed"
 
@@ -334,6 +340,24 @@ def test_csv_export_for_practice_admins_is_logged(practice_admin_client, demo):
     log = AccessLog.objects.get(action="export")
     assert log.detail == "1 requests"
     assert log.references == appointment.reference
+
+
+def test_the_export_hands_a_spreadsheet_no_formula_and_no_none(practice_admin_client, demo):
+    appointment = ReferralFactory(
+        first_name="-2+3", last_name="@SUM(A1:A9)", referrer_name="+1+1", reason="Back pain."
+    )
+    response = practice_admin_client.post(
+        CHANGELIST, {"action": "export_csv", "_selected_action": [appointment.pk]}
+    )
+    header, row = csv.reader(io.StringIO(response.content.decode()))
+    exported = dict(zip(header, row, strict=True))
+    assert exported["first_name"] == "'-2+3"
+    assert exported["last_name"] == "'@SUM(A1:A9)"
+    assert exported["referrer_name"] == "'+1+1"
+    assert exported["reason"] == "Back pain."
+    # Not assigned, not yet answered, no preferred location: empty cells, not "None".
+    assert exported["assigned_to"] == exported["first_responded_at"] == ""
+    assert exported["preferred_location"] == ""
 
 
 def test_intake_cannot_export(intake_client, demo):

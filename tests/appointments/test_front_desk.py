@@ -365,6 +365,28 @@ def test_each_step_asks_for_what_it_needs_only(intake_client, demo):
     }
 
 
+def test_the_schedule_step_offers_a_date_picker_and_the_open_locations(intake_client, demo):
+    Location.objects.filter(slug="eastside").update(archived=True)
+    page = intake_client.get(step_url(RequestFactory(), "scheduled")).text
+    assert '<label for="id_scheduled_for">Date and time of the visit:</label>' in page
+    assert '<input type="datetime-local" name="scheduled_for"' in page
+    assert "<legend>Location</legend>" in page
+    radios = re.findall(r'<input type="radio" name="scheduled_location" value="(\w*)"', page)
+    assert radios == [str(Location.objects.get(slug="main-clinic").pk)]
+    assert '<label for="id_note">Note (optional):</label>' in page
+    assert '<textarea name="note" cols="40" rows="2"' in page
+
+
+def test_a_steps_note_is_at_most_2000_characters(intake_client, demo):
+    appointment = RequestFactory()
+    step = step_url(appointment, "in_review")
+    too_long = intake_client.post(step, {"note": "n" * 2001})
+    assert "at most 2000 characters (it has 2001)" in too_long.text
+    assert not appointment.status_changes.exists()
+    assert intake_client.post(step, {"note": "n" * 2000}).status_code == 302
+    assert len(appointment.status_changes.get().note) == 2000
+
+
 def test_a_visit_cannot_be_scheduled_in_the_past(intake_client, demo):
     appointment = RequestFactory()
     response = intake_client.post(
@@ -374,7 +396,8 @@ def test_a_visit_cannot_be_scheduled_in_the_past(intake_client, demo):
             "scheduled_location": appointment.preferred_location_id or Location.objects.first().pk,
         },
     )
-    assert "That time has passed" in response.text
+    assert ">That time has passed: please check the date.<" in response.text
+    assert response.context["form"].has_error("scheduled_for", code="past")
     appointment.refresh_from_db()
     assert appointment.status == "new"
 
@@ -412,7 +435,21 @@ def test_the_last_request_scheduled_then_next_goes_back_to_the_list_saying_so(in
     only = RequestFactory()
     response = schedule_then_next(intake_client, only, follow=True)
     assert response.redirect_chain[-1][0] == "/admin/appointments/appointmentrequest/"
-    assert "No other request is waiting to be scheduled." in response.text
+    assert ">No other request is waiting to be scheduled.<" in response.text
+
+
+def test_a_reschedule_then_next_opens_the_top_of_the_queue(intake_client, intake, demo):
+    oldest = RequestFactory()
+    RequestFactory()  # a newer one, after it in the queue
+    AppointmentRequest.objects.filter(pk=oldest.pk).update(
+        created_at=timezone.now() - timezone.timedelta(days=1)
+    )
+    booked = RequestFactory()
+    booked.move_to("scheduled", by=intake, scheduled_for=timezone.now())
+    # A scheduled request is not in the queue of those to schedule: no place to go on from.
+    response = schedule_then_next(intake_client, booked)
+    assert response["Location"] == change_url(oldest)
+    assert booked.status_changes.filter(from_status="scheduled", to_status="scheduled").exists()
 
 
 def test_save_and_open_the_next_request(intake_client, intake, demo):
@@ -430,6 +467,18 @@ def test_save_and_open_the_next_request(intake_client, intake, demo):
     data = admin_form_data(intake_client.get(change_url(third)))
     data["_savenext"] = "1"
     assert intake_client.post(change_url(third), data)["Location"] == change_url(first)
+
+
+def test_saving_a_request_says_which_one_was_saved(intake_client, demo):
+    only = RequestFactory()
+    data = admin_form_data(intake_client.get(change_url(only)))
+    saved = intake_client.post(change_url(only), data, follow=True)
+    assert f">{only.reference}</a>” was changed successfully." in saved.text
+    data["_savenext"] = "1"
+    response = intake_client.post(change_url(only), data, follow=True)
+    assert response.redirect_chain[-1][0] == CHANGELIST
+    assert f'<li class="success">Saved {only.reference}.</li>' in response.text
+    assert ">No other request is waiting to be scheduled.<" in response.text
 
 
 def test_assigned_to_offers_queue_staff_only_without_user_links(intake_client, intake, demo):
@@ -526,8 +575,42 @@ def test_the_waiting_step_asks_what_for_with_the_last_answer_chosen(intake_clien
     appointment.move_to("waiting", by=intake, waiting_on="records")
     appointment.move_to("in_review", by=intake)
     page = intake_client.get(step_url(appointment, "waiting")).text
-    assert "Waiting on" in page
+    assert "<legend>Waiting on</legend>" in page
     radios = re.findall(r'<input type="radio" name="waiting_on" value="(\w+)"[^>]*>', page)
     assert sorted(radios) == sorted(AppointmentRequest.WaitingOn.values)
     [chosen] = re.findall(r'<input type="radio" name="waiting_on" value="(\w+)"[^>]*checked', page)
     assert chosen == "records"
+
+
+def test_the_decline_and_close_steps_ask_in_the_front_desks_words(intake_client, demo):
+    appointment = RequestFactory()
+    decline = intake_client.get(step_url(appointment, "declined")).text
+    assert f"<h1>Decline: {appointment.reference}</h1>" in decline
+    assert '<label for="id_decline_reason">Reason for declining:</label>' in decline
+    assert '<textarea name="decline_reason" cols="40" rows="3"' in decline
+    assert ">The referring office is told this reason.</div>" in decline
+    assert '<label for="id_suggested_provider">Who might help instead (optional):' in decline
+    close = intake_client.get(step_url(appointment, "closed")).text
+    assert "<legend>Why it is closed</legend>" in close
+    radios = re.findall(r'<input type="radio" name="closed_because" value="(\w+)"', close)
+    assert radios == ["seen", "withdrawn", "unreachable"]
+
+
+def test_a_decline_reason_is_at_most_2000_characters_and_who_instead_200(intake_client, demo):
+    appointment = RequestFactory()
+    step = step_url(appointment, "declined")
+    too_long_reason = intake_client.post(step, {"decline_reason": "r" * 2001})
+    assert "at most 2000 characters (it has 2001)" in too_long_reason.text
+    too_long_provider = intake_client.post(
+        step, {"decline_reason": "r" * 2000, "suggested_provider": "p" * 201}
+    )
+    assert "at most 200 characters (it has 201)" in too_long_provider.text
+    appointment.refresh_from_db()
+    assert appointment.status == "new"
+    response = intake_client.post(
+        step, {"decline_reason": "r" * 2000, "suggested_provider": "p" * 200}
+    )
+    assert response.status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.status == "declined"
+    assert (len(appointment.decline_reason), len(appointment.suggested_provider)) == (2000, 200)
