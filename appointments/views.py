@@ -410,14 +410,19 @@ STATUS_VIEWS_PER_HOUR = 200
 
 
 def _over_limit(request, kind, limit):
-    """Count this client's `kind` for the hour in the shared cache; True past `limit`."""
+    """Count this client's `kind` in the shared cache, for an hour after its last try; True
+    past `limit`."""
     key = f"status-{kind}:{client_hash(request)}"
     cache.add(key, 0, timeout=3600)
     try:
-        return cache.incr(key) > limit
+        count = cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=3600)
         return False
+    # The database cache's incr writes the value back with the default timeout (300 s): give
+    # the count its hour again, or a client locked out would be let in five minutes later.
+    cache.touch(key, 3600)
+    return count > limit
 
 
 @never_cache

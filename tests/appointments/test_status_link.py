@@ -7,6 +7,7 @@ import re
 import pytest
 import time_machine
 from django.core import mail
+from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 from post_office.mail import send_queued
@@ -14,6 +15,7 @@ from post_office.models import Email
 
 from appointments.models import AccessLog, AppointmentRequest, StatusChange, StatusLink
 from clinic.models import Location
+from clinic.project.settings import _cache_from_url
 from tests.appointments.conftest import pdf, send_form, staff_member
 from tests.appointments.factories import ReferralFactory, RequestFactory
 
@@ -98,7 +100,9 @@ def test_the_link_asks_for_the_date_of_birth_first(client, demo):
     path = link_for(appointment)
     page = client.get(path)
     assert page.status_code == 200
+    assert "<title>Request status | " in page.text
     assert "Patient&#x27;s date of birth" in page.text or "Patient's date of birth" in page.text
+    assert page.context["form"].errors == {}  # asked, not yet answered wrong
     assert "Quartermain" not in page.text
     assert page["Cache-Control"].startswith("max-age=0") or "no-store" in page["Cache-Control"]
     assert page["Referrer-Policy"] == "same-origin"
@@ -111,12 +115,14 @@ def test_wrong_dates_of_birth_lock_the_link_for_an_hour(client, demo):
     path = link_for(appointment)
     first = open_link(client, path, "1970-02-03")
     assert "That date of birth does not match this request. 4 more tries" in first.text
+    assert first.context["form"].has_error("date_of_birth", "mismatch")
     for _ in range(3):
         open_link(client, path, "1970-02-03")
     locked = client.post(path, {"date_of_birth": "1970-02-03"})
     assert locked.status_code == 429
     assert "This link is locked for now" in locked.text
-    assert AccessLog.objects.filter(action="locked", reference=appointment.reference).exists()
+    lock = AccessLog.objects.get(action="locked", reference=appointment.reference)
+    assert lock.client_address == "127.0.0.1"
     # Locked: even the right date opens nothing.
     assert client.post(path, {"date_of_birth": born(appointment)}).status_code == 429
     with time_machine.travel(timezone.now() + datetime.timedelta(minutes=61)):
@@ -133,6 +139,69 @@ def test_one_client_may_try_only_so_many_dates_in_an_hour(client, demo):
     ]
     assert answers[:20] == [200] * 20
     assert answers[20:] == [429] * 4
+
+
+# A quarter past a second: the database cache keeps expiry times to the second, so a count
+# started at 9:00:00.25 ends at 10:00:00.
+FIRST_TRY = datetime.datetime(2026, 3, 3, 9, 0, 0, 250000, tzinfo=datetime.UTC)
+
+
+@pytest.fixture(params=["database", "locmem"])
+def shared_cache(request, settings):
+    """The caches the clinic counts in without Redis: its database table (the default) and
+    CACHE_URL=locmem://."""
+    if request.param == "locmem":
+        settings.CACHES = {"default": _cache_from_url("locmem://")}
+        cache.clear()
+
+
+@pytest.mark.parametrize(
+    ("later", "answer"),
+    [
+        (datetime.timedelta(minutes=59, seconds=59.5), 429),
+        (datetime.timedelta(hours=1, seconds=0.5), 200),
+    ],
+    ids=["within-the-hour", "after-the-hour"],
+)
+def test_a_client_past_its_tries_waits_an_hour(client, demo, shared_cache, later, answer):
+    paths = [link_for(ReferralFactory()) for _ in range(6)]
+    with time_machine.travel(FIRST_TRY, tick=False) as clock:
+        for path in paths[:5]:
+            for _ in range(4):
+                assert client.post(path, {"date_of_birth": "1970-02-03"}).status_code == 200
+        assert client.post(paths[5], {"date_of_birth": "1970-02-03"}).status_code == 429
+        clock.shift(later)
+        assert client.post(paths[5], {"date_of_birth": "1970-02-03"}).status_code == answer
+
+
+def test_a_try_in_the_second_the_count_runs_out_starts_a_new_count(client, demo):
+    """The database cache keeps expiry times to the second and reads them to the microsecond: a
+    try within the second the hour's count runs out finds it there to add to, gone to count."""
+    paths = [link_for(ReferralFactory()) for _ in range(7)]
+    with time_machine.travel(FIRST_TRY, tick=False) as clock:
+        client.post(paths[6], {"date_of_birth": "1970-02-03"})
+        clock.shift(datetime.timedelta(hours=1, seconds=0.5))
+        answers = [
+            client.post(path, {"date_of_birth": "1970-02-03"}).status_code
+            for path in paths[:6]
+            for _ in range(4)
+        ]
+    assert answers[:20] == [200] * 20
+    assert answers[20:] == [429] * 4
+
+
+def test_a_browser_keeps_the_last_20_links_it_opened_open(client, demo):
+    appointments = [ReferralFactory() for _ in range(21)]
+    paths = [link_for(appointment) for appointment in appointments]
+    for number, (appointment, path) in enumerate(zip(appointments, paths, strict=True)):
+        # From a second address for the 21st: one address may try only 20 dates an hour.
+        address = "192.0.2.1" if number < 20 else "192.0.2.2"
+        opened = client.post(path, {"date_of_birth": born(appointment)}, REMOTE_ADDR=address)
+        assert opened["Location"] == path
+    asked_again = client.get(paths[0])
+    assert "Show the status" in asked_again.text and "Received" not in asked_again.text
+    for path in [paths[1], paths[20]]:
+        assert "Received" in client.get(path).text
 
 
 def test_a_wrong_or_partial_token_opens_nothing(client, demo):
