@@ -316,7 +316,7 @@ def test_kept_files_are_listed_can_be_removed_and_are_attached_at_send(client, p
         )
     assert response["Location"] == SENT
     saved = AppointmentRequest.objects.get()
-    assert list(saved.attachments.values_list("original_name", flat=True)) == ["letter.pdf"]
+    assert list(saved.attachments.values_list("original_name", "pages")) == [("letter.pdf", 1)]
     assert files_in(folder) == []
 
 
@@ -330,13 +330,21 @@ def test_a_refused_file_is_named_and_nothing_is_kept(client, patient_data):
 
 
 def test_purge_requests_deletes_kept_files_older_than_two_hours(client, patient_data):
-    answer_until(client, patient_data, "preferences")
-    folder = pending_area(client)
-    client.post(step_url("files"), {"attachments": [pdf()], "action": "add"})
-    call_command("purge_requests", stdout=StringIO())
-    assert len(files_in(folder)) == 1  # still being answered
-    with time_machine.travel(datetime.timedelta(hours=2, minutes=5)):
+    folder = keep_two_files(client, patient_data)
+    kept_at = min(
+        private_storage().get_modified_time(f"{folder}/{name}") for name in files_in(folder)
+    )
+    out = StringIO()
+    call_command("purge_requests", stdout=out)
+    assert "and 0 files of requests never sent." in out.getvalue()
+    assert len(files_in(folder)) == 2  # still being answered
+    with time_machine.travel(kept_at + datetime.timedelta(hours=2), tick=False):
         call_command("purge_requests", stdout=StringIO())
+    assert len(files_in(folder)) == 2  # two hours old, not older
+    later = StringIO()
+    with time_machine.travel(datetime.timedelta(hours=2, minutes=5)):
+        call_command("purge_requests", stdout=later)
+    assert "and 2 files of requests never sent." in later.getvalue()
     assert files_in(folder) == []
 
 
