@@ -386,7 +386,6 @@ class Answers:
                     "name": checked.original_name,
                     "type": checked.content_type,
                     "pages": str(checked.pages or ""),
-                    "size": str(checked.content.size),
                 }
             )
         self._save()
