@@ -3,6 +3,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from io import StringIO
 from pathlib import Path
@@ -17,6 +18,7 @@ from django.utils.functional import empty
 
 from appointments.models import private_storage
 from clinic.models import Location, PatientForm, Practice, public_storage
+from clinic.scanning import Clamd
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -353,3 +355,53 @@ def inserts_refused(model, error="operational"):
             cursor.execute(f"DROP TRIGGER refuse_insert{f' ON {table}' if postgresql else ''}")
             if postgresql:
                 cursor.execute("DROP FUNCTION refuse_insert()")
+
+
+QUICK = 0.5  # seconds: the timeout of a client talking to a stand-in that never answers
+
+
+class StandIn:
+    """A clamd stand-in on a unix socket or TCP: reads one INSTREAM request, then sends
+    `reply` (None: nothing) and keeps the connection open until the test ends."""
+
+    def __init__(self, reply, listener):
+        self.reply, self.listener = reply, listener
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+
+    def serve(self):
+        connection, _ = self.listener.accept()
+        with connection:
+            received = b""
+            while not received.endswith(b"\0\0\0\0"):  # the zero-length chunk ends the stream
+                received += connection.recv(4096)
+            if self.reply is not None:
+                connection.sendall(self.reply)
+            self.done.wait()
+
+
+@pytest.fixture
+def stand_in(tmp_path):
+    """stand_in(reply, tcp=False) -> a Clamd client for a stand-in that answers `reply`."""
+    started = []
+
+    def start(reply, tcp=False):
+        if tcp:
+            listener = socket.create_server(("127.0.0.1", 0))
+            client = Clamd(host="127.0.0.1", port=listener.getsockname()[1], timeout=QUICK)
+        else:
+            path = str(tmp_path / f"clamd-{len(started)}.sock")
+            listener = socket.socket(socket.AF_UNIX)
+            listener.bind(path)
+            listener.listen()
+            client = Clamd(socket_path=path, timeout=QUICK)
+        server = StandIn(reply, listener)
+        server.thread.start()
+        started.append(server)
+        return client
+
+    yield start
+    for server in started:
+        server.done.set()
+        server.thread.join(timeout=5)  # a stand-in never connected to still ends
+        server.listener.close()

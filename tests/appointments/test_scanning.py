@@ -15,6 +15,7 @@ from appointments.models import AccessLog, Attachment
 from appointments.scanning import scan_attachment
 from clinic.scanning import Clamd
 from tests.appointments.conftest import PDF_BYTES, pdf
+from tests.appointments.factories import AttachmentFactory
 from tests.clinic.test_settings import PRODUCTION, deploy_check
 from tests.conftest import EICAR
 
@@ -182,7 +183,7 @@ def test_without_a_scanner_files_are_marked_not_scanned_where_that_is_allowed(
     settings.CLAMD_SOCKET = settings.CLAMD_HOST = ""
     settings.CLINIC_ALLOW_UNSCANNED = True
     attachment = refer_with(client, physician_data, pdf("notes.pdf"))
-    assert attachment.scan == Attachment.Scan.UNSCANNED
+    assert (attachment.scan, attachment.scan_finding) == (Attachment.Scan.UNSCANNED, "")
     assert "Not scanned: this machine has no virus scanner" in request_page(
         intake_client, attachment
     )
@@ -251,3 +252,84 @@ def test_a_scan_that_could_not_be_done_is_queued_again_after_a_growing_wait(
     ]
     attachment.refresh_from_db()
     assert (attachment.scan, attachment.scan_attempts) == (Attachment.Scan.PENDING, 6)
+
+
+def test_scanning_is_reported_down_once_a_file_has_waited_over_10_minutes(
+    clamd_down, intake_client
+):
+    """A file nobody tried to scan yet (the worker is down) counts once it waited longer than
+    a scan takes; one that just arrived does not."""
+    arrived = AttachmentFactory(scan=Attachment.Scan.PENDING).created_at
+    with time_machine.travel(arrived + datetime.timedelta(minutes=9, seconds=59), tick=False):
+        assert "Virus scanning is down" not in intake_client.get("/admin/").text
+    with time_machine.travel(arrived + datetime.timedelta(minutes=10, seconds=1), tick=False):
+        assert "Virus scanning is down: 1 file waiting" in intake_client.get("/admin/").text
+
+
+def test_a_failed_scan_counts_against_its_own_file_only(clamd_down, intake_client):
+    given_up = AttachmentFactory(scan=Attachment.Scan.PENDING)
+    still_waiting = AttachmentFactory(scan=Attachment.Scan.PENDING)
+    for _ in range(6):  # the first try and its 5 retries
+        scan_attachment.enqueue(given_up.pk)
+
+    index = intake_client.get("/admin/").text
+    assert "Virus scanning is down: 2 files waiting" in index
+    assert "1 file could not be checked after every retry" in index
+    assert f"Scan failed — call {CONTACT}" in request_page(intake_client, given_up)
+    html = request_page(intake_client, still_waiting)
+    assert "Being checked for viruses" in html and "Scan failed" not in html
+
+
+def test_a_verdict_is_recorded_on_its_own_file_only(scanning, intake_client):
+    infected = AttachmentFactory(scan=Attachment.Scan.PENDING, file__data=PDF_WITH_EICAR)
+    clean = AttachmentFactory(scan=Attachment.Scan.PENDING, file__data=PDF_BYTES)
+    scan_attachment.enqueue(clean.pk)
+    assert intake_client.get(download_url(clean)).status_code == 200
+    assert intake_client.get(download_url(infected)).status_code == 409
+
+    scan_attachment.enqueue(infected.pk)
+    infected.refresh_from_db()
+    assert infected.scan == Attachment.Scan.FOUND
+
+
+@pytest.mark.parametrize(
+    ("content", "verdict", "late_finding"),
+    [
+        (PDF_BYTES, Attachment.Scan.CLEAN, "Win.Test"),
+        (PDF_WITH_EICAR, Attachment.Scan.FOUND, None),
+    ],
+    ids=["clean", "infected"],
+)
+def test_a_late_workers_report_after_the_verdict_changes_nothing(
+    db, scanning, content, verdict, late_finding
+):
+    """Two workers on one file (`scan_attachments` queued it while a retry waited): the other
+    one reports a failed scan, or another verdict, after the first recorded clamd's verdict."""
+    attachment = AttachmentFactory(scan=Attachment.Scan.PENDING, file__data=content)
+    late_worker = Attachment.objects.get(pk=attachment.pk)
+    scan_attachment.enqueue(attachment.pk)
+    attachment.refresh_from_db()
+    recorded = (attachment.scan, attachment.scan_finding, attachment.scanned_at)
+    assert (attachment.scan, attachment.scan_attempts) == (verdict, 0)
+
+    late_worker.record_scan_failure()
+    assert (late_worker.scan, late_worker.retry_scan_after) == (verdict, None)
+    late_worker.record_scan(late_finding)
+    attachment.refresh_from_db()
+    assert (attachment.scan, attachment.scan_finding, attachment.scanned_at) == recorded
+    assert attachment.scan_attempts == 0
+
+
+def test_a_very_long_virus_name_is_kept_to_its_first_200_characters(
+    db,
+    stand_in,
+    settings,
+):
+    name = "Doc.Exploit." + "A" * 300
+    settings.CLAMD_SOCKET = stand_in(f"stream: {name} FOUND\0".encode()).socket_path
+    attachment = AttachmentFactory(scan=Attachment.Scan.PENDING)
+    scan_attachment.enqueue(attachment.pk)
+    attachment.refresh_from_db()
+    assert attachment.scan == Attachment.Scan.FOUND
+    assert attachment.scan_finding == name[:200]
+    assert len(attachment.scan_finding) == 200

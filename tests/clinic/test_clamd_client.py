@@ -2,62 +2,11 @@
 failures a real clamd rarely gives, from a stand-in that answers what each test says."""
 
 import io
-import socket
-import threading
 
 import pytest
 
 from clinic.scanning import Clamd, ScanFailed, configured_scanner
 from tests.conftest import EICAR
-
-QUICK = 0.5  # seconds: the timeout of a client talking to a stand-in that never answers
-
-
-class StandIn:
-    """A clamd stand-in on a unix socket or TCP: reads one INSTREAM request, then sends
-    `reply` (None: nothing) and keeps the connection open until the test ends."""
-
-    def __init__(self, reply, listener):
-        self.reply, self.listener = reply, listener
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-
-    def serve(self):
-        connection, _ = self.listener.accept()
-        with connection:
-            received = b""
-            while not received.endswith(b"\0\0\0\0"):  # the zero-length chunk ends the stream
-                received += connection.recv(4096)
-            if self.reply is not None:
-                connection.sendall(self.reply)
-            self.done.wait()
-
-
-@pytest.fixture
-def stand_in(tmp_path):
-    """stand_in(reply, tcp=False) -> a Clamd client for a stand-in that answers `reply`."""
-    started = []
-
-    def start(reply, tcp=False):
-        if tcp:
-            listener = socket.create_server(("127.0.0.1", 0))
-            client = Clamd(host="127.0.0.1", port=listener.getsockname()[1], timeout=QUICK)
-        else:
-            path = str(tmp_path / f"clamd-{len(started)}.sock")
-            listener = socket.socket(socket.AF_UNIX)
-            listener.bind(path)
-            listener.listen()
-            client = Clamd(socket_path=path, timeout=QUICK)
-        server = StandIn(reply, listener)
-        server.thread.start()
-        started.append(server)
-        return client
-
-    yield start
-    for server in started:
-        server.done.set()
-        server.thread.join()
-        server.listener.close()
 
 
 def test_the_real_clamd_names_what_it_found(clamd):
