@@ -101,9 +101,10 @@ def test_a_referral_pdf_carrying_eicar_is_quarantined_and_never_downloadable(
     assert attachment.file.open("rb").read() == PDF_WITH_EICAR  # kept
 
     html = request_page(intake_client, attachment)
-    assert f"Quarantined: {attachment.scan_finding} — do not open this file; call {CONTACT}" in (
-        html
-    )
+    assert (
+        f'virus-check-found">Quarantined: {attachment.scan_finding} — do not open this file; '
+        f"call {CONTACT}. It is kept, but it can never be downloaded.</span>"
+    ) in html
     assert download_url(attachment) not in html
     response = intake_client.get(download_url(attachment))
     assert response.status_code == 409
@@ -116,7 +117,7 @@ def test_a_clean_file_becomes_downloadable(scanning, client, physician_data, int
     assert (attachment.scan, attachment.scan_finding) == (Attachment.Scan.CLEAN, "")
     assert attachment.scanned_at is not None
     html = request_page(intake_client, attachment)
-    assert "Checked: no virus found." in html
+    assert 'virus-check-clean">Checked: no virus found.</span>' in html
     assert f'href="{download_url(attachment)}"' in html
     response = intake_client.get(download_url(attachment))
     assert response.status_code == 200
@@ -130,7 +131,9 @@ def test_while_clamd_is_down_a_file_waits_and_the_index_says_scanning_is_down(
     assert (attachment.scan, attachment.scan_attempts) == (Attachment.Scan.PENDING, 1)
 
     html = request_page(intake_client, attachment)
-    assert "Being checked for viruses" in html
+    assert (
+        '">Being checked for viruses: it can be downloaded once the check is done.</span>'
+    ) in html
     assert download_url(attachment) not in html
     response = intake_client.get(download_url(attachment))
     assert response.status_code == 409
@@ -184,9 +187,9 @@ def test_without_a_scanner_files_are_marked_not_scanned_where_that_is_allowed(
     settings.CLINIC_ALLOW_UNSCANNED = True
     attachment = refer_with(client, physician_data, pdf("notes.pdf"))
     assert (attachment.scan, attachment.scan_finding) == (Attachment.Scan.UNSCANNED, "")
-    assert "Not scanned: this machine has no virus scanner" in request_page(
-        intake_client, attachment
-    )
+    assert (
+        '">Not scanned: this machine has no virus scanner. Open with care.</span>'
+    ) in request_page(intake_client, attachment)
     assert intake_client.get(download_url(attachment)).status_code == 200
     assert "Files are not virus-scanned on this machine" in intake_client.get("/admin/").text
 
