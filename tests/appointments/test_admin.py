@@ -134,7 +134,7 @@ def test_the_changelist_links_of_a_search_keep_it_without_its_text(intake_client
     filtered = intake_client.get(CHANGELIST + status_link.replace("&amp;", "&"))
     assert len(listed(filtered)) == 3 and filtered.context["cl"].query == "Quartermain"
     cleared = search(intake_client, "")
-    assert cleared.context["cl"].query == "" and "s=" not in cleared.redirect_chain[-1][0]
+    assert cleared.context["cl"].query == "" and cleared.redirect_chain[-1][0] == CHANGELIST
 
 
 def test_a_search_in_the_address_is_moved_out_of_it(intake_client, demo):
@@ -144,6 +144,16 @@ def test_a_search_in_the_address_is_moved_out_of_it(intake_client, demo):
     assert "Quartermain" not in response.redirect_chain[-1][0]
     assert "queue=all" in response.redirect_chain[-1][0]
     assert listed(response) == [wanted.reference]
+
+
+def test_a_search_is_named_by_a_short_id_and_earlier_ones_stay(intake_client, demo):
+    quartermain = ReferralFactory(last_name="Quartermain")
+    okafor = ReferralFactory(last_name="Okafor")
+    first = search(intake_client, "Quartermain").redirect_chain[-1][0]
+    assert re.fullmatch(rf"{CHANGELIST}\?s=[\w-]{{8}}", first)
+    second = search(intake_client, "Okafor").redirect_chain[-1][0]
+    assert listed(intake_client.get(second)) == [okafor.reference]
+    assert listed(intake_client.get(first)) == [quartermain.reference]
 
 
 def test_a_search_from_another_session_is_not_found(intake_client, demo):

@@ -157,13 +157,40 @@ def test_a_file_whose_content_differs_from_its_sha256_is_refused(intake_client, 
     assert AccessLog.objects.get().detail.endswith("does not match the SHA-256 taken on arrival.")
 
 
-def test_a_missing_file_is_refused_with_its_own_message(intake_client, private_root):
+def test_a_missing_file_is_refused_with_its_own_message(intake_client, intake, private_root):
     attachment = stored_attachment()
+    reference = attachment.request.reference
     on_disk(private_root, attachment).unlink()
     response = intake_client.get(download_url(attachment))
     assert response.status_code == 409
-    assert "is missing from the file storage" in response.text
-    assert AccessLog.objects.get().action == AccessLog.Action.DOWNLOAD_REFUSED
+    assert response.context["title"] == "Download refused"
+    assert (
+        f'<p class="errornote">The file of attachment {attachment.pk} of request {reference} '
+        "is missing from the file storage. Nothing was sent.</p>"
+    ) in response.text
+    # Still a page of the admin for this user: its log-out form works.
+    assert 'name="csrfmiddlewaretoken"' in response.text
+    refused = AccessLog.objects.get()
+    assert (refused.action, refused.user, refused.username, refused.reference) == (
+        AccessLog.Action.DOWNLOAD_REFUSED,
+        intake,
+        "intake",
+        reference,
+    )
+    assert refused.detail == f"attachment {attachment.pk}: The file is missing."
+    assert refused.client_address == "127.0.0.1"
+
+
+def test_a_refusal_is_logged_within_the_200_characters_of_its_detail(intake_client, private_root):
+    attachment = stored_attachment()
+    path = on_disk(private_root, attachment)
+    # A header naming a key id of 250 characters, which no setting holds.
+    header = MAGIC + bytes([1, 250]) + b"k" * 250 + bytes(16 + 7)
+    path.write_bytes(header + path.read_bytes()[HEADER:])
+    assert intake_client.get(download_url(attachment)).status_code == 409
+    detail = AccessLog.objects.get().detail
+    assert len(detail) == 200
+    assert detail.startswith(f"attachment {attachment.pk}: The file is encrypted with key 'kkk")
 
 
 def legacy_attachment(private_root, data):

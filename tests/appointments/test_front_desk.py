@@ -6,10 +6,12 @@ import uuid
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, connections
 from django.utils import timezone
 
+from appointments.admin import MatchForm
 from appointments.models import AppointmentRequest, PossibleMatch, StatusChange, TransitionError
 from clinic.models import Location
 from tests.admin_forms import admin_form_data
@@ -31,6 +33,15 @@ def step_url(appointment, status):
 
 def listed(response):
     return [row.reference for row in response.context["cl"].result_list]
+
+
+def messages_of(response):
+    """The messages the request left for the next page, whole, with their level."""
+    return [(message.level_tag, str(message)) for message in get_messages(response.wsgi_request)]
+
+
+def match_url(appointment):
+    return f"{CHANGELIST}{appointment.pk}/match/"
 
 
 @pytest.fixture
@@ -83,6 +94,21 @@ def test_intake_enters_a_request_of_each_channel(intake_client, intake, faxed_re
     assert entered.detail == (f"Entered by intake: {appointment.get_source_display().lower()}")
     page = intake_client.get(change_url(appointment)).text
     assert f"{appointment.get_source_display()}, entered by intake" in page
+
+
+def test_after_entering_a_request_staff_are_told_its_reference(intake_client, faxed_referral):
+    response = intake_client.post(ADD, faxed_referral)
+    appointment = AppointmentRequest.objects.get()
+    assert response["Location"] == change_url(appointment)
+    assert messages_of(response) == [("success", f"Request {appointment.reference} entered (Fax).")]
+    intake_client.get(response["Location"])  # the message is shown there, once
+    another = {**faxed_referral, "token": str(uuid.uuid4()), "source": "phone"}
+    response = intake_client.post(ADD, {**another, "_addanother": "Save and add another"})
+    second = AppointmentRequest.objects.latest("pk")
+    assert response["Location"] == ADD
+    assert messages_of(response) == [
+        ("success", f"Request {second.reference} entered (Phone call).")
+    ]
 
 
 def test_a_faxed_referral_with_its_scan_takes_one_screen(intake_client, faxed_referral):
@@ -238,24 +264,30 @@ def test_linking_records_both_ends_and_each_shows_the_other(intake_client, intak
     own = RequestFactory()
     match_between(own, referral)
     response = intake_client.post(
-        f"{CHANGELIST}{own.pk}/match/", {"other": referral.reference, "action": "link"}, follow=True
+        match_url(own),
+        {"other": referral.reference, "action": "link", "note": "Same date of birth and phone."},
     )
-    assert f"{own.reference} and {referral.reference} are linked." in response.text
+    assert response["Location"] == change_url(own)
+    assert messages_of(response) == [
+        ("success", f"{own.reference} and {referral.reference} are linked.")
+    ]
     assert list(own.linked.all()) == [referral]
     assert list(referral.linked.all()) == [own]
     for one, other in [(own, referral), (referral, own)]:
         change = one.status_changes.get()
-        assert (change.by, change.detail) == (
+        assert (change.by, change.detail, change.note) == (
             intake,
             f"Linked to {other.reference}: the same patient",
+            "Same date of birth and phone.",
         )
         page = intake_client.get(change_url(one)).text
         assert "The same patient (linked):" in page and other.reference in page
     assert PossibleMatch.objects.get().resolution == "linked"
-    again = intake_client.post(
-        f"{CHANGELIST}{referral.pk}/match/", {"other": own.reference, "action": "link"}, follow=True
-    )
-    assert f"{referral.reference} and {own.reference} are already linked." in again.text
+    again = intake_client.post(match_url(referral), {"other": own.reference, "action": "link"})
+    assert again["Location"] == change_url(referral)
+    assert messages_of(again) == [
+        ("error", f"{referral.reference} and {own.reference} are already linked.")
+    ]
     assert StatusChange.objects.count() == 2
     assert 'class="match-flag"' not in intake_client.get(CHANGELIST).text
     assert AppointmentRequest.objects.count() == 2
@@ -265,13 +297,21 @@ def test_marking_a_duplicate_closes_it_and_records_both_ends(intake_client, inta
     first = ReferralFactory()
     copy = ReferralFactory()
     match_between(copy, first)
-    intake_client.post(
-        f"{CHANGELIST}{copy.pk}/match/", {"other": first.reference, "action": "duplicate"}
+    response = intake_client.post(
+        match_url(copy),
+        {"other": first.reference, "action": "duplicate", "note": "The same fax sent twice."},
     )
+    assert messages_of(response) == [
+        ("success", f"{copy.reference} is closed as a duplicate of {first.reference}.")
+    ]
     copy.refresh_from_db()
     assert (copy.status, copy.closed_because, copy.duplicate_of) == ("closed", "duplicate", first)
     closing = copy.status_changes.get()
-    assert (closing.by, closing.to_status) == (intake, "closed")
+    assert (closing.by, closing.to_status, closing.note) == (
+        intake,
+        "closed",
+        "The same fax sent twice.",
+    )
     assert closing.detail == f"Closed: duplicate of {first.reference}"
     kept = first.status_changes.get()
     assert kept.detail == f"{copy.reference} was closed as a duplicate of this request"
@@ -282,13 +322,20 @@ def test_marking_a_duplicate_closes_it_and_records_both_ends(intake_client, inta
     assert AppointmentRequest.objects.count() == 2
 
 
-def test_the_other_request_can_be_the_duplicate(intake_client, demo):
+def test_the_other_request_can_be_the_duplicate(intake_client, intake, demo):
     first, copy = ReferralFactory(), ReferralFactory()
-    intake_client.post(
-        f"{CHANGELIST}{first.pk}/match/", {"other": copy.reference, "action": "original"}
+    response = intake_client.post(
+        match_url(first),
+        {"other": copy.reference, "action": "original", "note": "Faxed again by the office."},
     )
+    assert response["Location"] == change_url(first)
+    assert messages_of(response) == [
+        ("success", f"{copy.reference} is closed as a duplicate of {first.reference}.")
+    ]
     copy.refresh_from_db()
     assert copy.duplicate_of == first and copy.closed_because == "duplicate"
+    closing = copy.status_changes.get()
+    assert (closing.by, closing.note) == (intake, "Faxed again by the office.")
 
 
 def test_a_duplicate_is_only_closed_through_naming_the_original(intake_client, demo):
@@ -303,10 +350,13 @@ def test_a_duplicate_is_only_closed_through_naming_the_original(intake_client, d
 def test_not_the_same_patient_resolves_the_match(intake_client, intake, demo):
     one, other = RequestFactory(), ReferralFactory()
     match_between(one, other)
-    intake_client.post(
-        f"{CHANGELIST}{one.pk}/match/",
+    response = intake_client.post(
+        match_url(one),
         {"other": other.reference, "action": "different", "note": "Different middle names."},
     )
+    assert messages_of(response) == [
+        ("success", f"{one.reference} and {other.reference}: not the same patient.")
+    ]
     match = PossibleMatch.objects.get()
     assert (match.resolution, match.resolved_by) == ("different", intake)
     change = one.status_changes.get()
@@ -320,18 +370,67 @@ def test_not_the_same_patient_resolves_the_match(intake_client, intake, demo):
 def test_a_wrong_reference_is_a_clear_message(intake_client, demo):
     appointment = RequestFactory()
     response = intake_client.post(
-        f"{CHANGELIST}{appointment.pk}/match/",
-        {"other": "R-ZZZZ-ZZZZ", "action": "link"},
-        follow=True,
+        match_url(appointment), {"other": "R-ZZZZ-ZZZZ", "action": "link"}, follow=True
     )
-    assert "No request has the reference R-ZZZZ-ZZZZ." in response.text
+    assert response.redirect_chain == [(change_url(appointment), 302)]
+    assert ">No request has the reference R-ZZZZ-ZZZZ.<" in response.text
     response = intake_client.post(
-        f"{CHANGELIST}{appointment.pk}/match/",
-        {"other": appointment.reference, "action": "duplicate"},
-        follow=True,
+        match_url(appointment), {"other": appointment.reference, "action": "duplicate"}
     )
-    assert "That is this request&#x27;s own reference." in response.text
+    assert response["Location"] == change_url(appointment)
+    assert messages_of(response) == [("error", "That is this request's own reference.")]
     assert appointment.status_changes.count() == 0
+
+
+def test_every_reason_a_reference_is_refused_is_told_at_once(intake_client, demo):
+    appointment = RequestFactory()
+    typed = "R-\x00" + "Z" * 20
+    response = intake_client.post(match_url(appointment), {"other": typed, "action": "link"})
+    assert messages_of(response) == [
+        (
+            "error",
+            "Ensure this value has at most 20 characters (it has 23). "
+            "Null characters are not allowed.",
+        )
+    ]
+
+
+def test_the_other_reference_can_be_typed_without_its_prefix(intake_client, demo):
+    appointment, other = RequestFactory(), ReferralFactory()
+    typed = other.reference.removeprefix("R-").lower()
+    intake_client.post(match_url(appointment), {"other": f" {typed} ", "action": "link"})
+    assert list(appointment.linked.all()) == [other]
+
+
+def test_only_a_possible_match_can_be_marked_another_patient(intake_client, demo):
+    one, other = RequestFactory(), ReferralFactory()
+    response = intake_client.post(match_url(one), {"other": other.reference, "action": "different"})
+    assert response["Location"] == change_url(one)
+    assert messages_of(response) == [
+        ("error", "Only a possible match can be marked as another patient.")
+    ]
+    assert not StatusChange.objects.exists()
+
+
+def test_the_match_form_gives_each_refusal_its_code(demo):
+    one, other = RequestFactory(), ReferralFactory()
+
+    def codes(data):
+        form = MatchForm(data, appointment=one)
+        return {
+            field: [error.code for error in errors]
+            for field, errors in form.errors.as_data().items()
+        }
+
+    assert codes({"other": "R-ZZZZ-ZZZZ", "action": "link"}) == {"other": ["none"]}
+    assert codes({"other": one.reference, "action": "link"}) == {"other": ["self"]}
+    assert codes({"other": other.reference, "action": "different"}) == {"__all__": ["no_match"]}
+
+
+def test_the_match_address_opened_directly_leads_back_to_the_request(intake_client, demo):
+    appointment = RequestFactory()
+    response = intake_client.get(match_url(appointment))
+    assert (response.status_code, response["Location"]) == (302, change_url(appointment))
 
 
 def test_clinicians_see_matches_but_cannot_resolve_them(clinician_client, demo):
@@ -479,6 +578,22 @@ def test_saving_a_request_says_which_one_was_saved(intake_client, demo):
     assert response.redirect_chain[-1][0] == CHANGELIST
     assert f'<li class="success">Saved {only.reference}.</li>' in response.text
     assert ">No other request is waiting to be scheduled.<" in response.text
+
+
+def test_reassigning_on_the_request_page_records_who_and_from_whom(intake_client, intake, demo):
+    owner = staff_member("owner", "Practice admin")
+    appointment = RequestFactory(assigned_to=owner)
+    data = admin_form_data(intake_client.get(change_url(appointment)))
+    intake_client.post(change_url(appointment), {**data, "assigned_to": str(intake.pk)})
+    appointment.refresh_from_db()
+    assert appointment.assigned_to == intake
+    change = appointment.status_changes.get()
+    assert (change.by, change.detail) == (intake, "Assigned to intake (was owner)")
+    # Saved again with the same assignee: nothing more to record.
+    intake_client.post(
+        change_url(appointment), admin_form_data(intake_client.get(change_url(appointment)))
+    )
+    assert appointment.status_changes.count() == 1
 
 
 def test_assigned_to_offers_queue_staff_only_without_user_links(intake_client, intake, demo):
