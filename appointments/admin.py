@@ -434,7 +434,6 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
         "referrer_npi",
     ]
     search_help_text = "Reference, patient name, phone, referring physician or NPI."
-    ordering = queue_order()
     list_select_related = ["assigned_to"]
     list_per_page = 50
     show_full_result_count = False
@@ -473,6 +472,9 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
             *self.fax_urls(),
             *super().get_urls(),
         ]
+
+    def get_ordering(self, request):
+        return queue_order()
 
     def get_queryset(self, request):
         return (
