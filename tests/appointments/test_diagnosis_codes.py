@@ -116,6 +116,12 @@ def test_codes_are_checked_whole(client, physician_data, codes, message):
     assert not AppointmentRequest.objects.exists()
 
 
+def test_a_code_of_the_wrong_shape_is_refused_as_not_looking_like_a_code(client, physician_data):
+    response = refer(client, physician_data, "M54.16, back pain")
+    assert response.context["form"].has_error("icd10_codes", "icd10_format")
+    assert not AppointmentRequest.objects.exists()
+
+
 TWELVE_CODES = (
     "M96.1, M54.16, M54.50, G89.4, M47.816, M51.26, G89.29, M54.2, M79.604, M25.561, M17.11, G56.01"
 )
@@ -124,6 +130,7 @@ TWELVE_CODES = (
 def test_twelve_codes_are_accepted_and_thirteen_refused(client, physician_data):
     refused = refer(client, physician_data, TWELVE_CODES + ", M54.9")
     assert "Please list at most 12 codes." in refused.text
+    assert refused.context["form"].has_error("icd10_codes", "icd10_count")
     assert not AppointmentRequest.objects.exists()
 
     assert refer(client, physician_data, TWELVE_CODES).status_code == 302

@@ -132,6 +132,12 @@ def test_prior_surgery_needs_an_approximate_date(client, patient_data):
     assert not AppointmentRequest.objects.exists()
 
 
+def test_the_referral_form_is_titled_for_the_referring_office(client, physician_data):
+    title = "<title>Refer a patient | Bluestem Spine &amp; Pain Center</title>"
+    assert title in client.get(REFER).text
+    assert title in client.post(REFER, {**physician_data, "last_name": ""}).text
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [

@@ -89,6 +89,8 @@ def test_intake_enters_a_request_of_each_channel(intake_client, intake, faxed_re
     assert appointment.entered_by == intake
     assert appointment.icd10_codes == "M96.1, M54.16"
     assert appointment.first_response_due > appointment.created_at
+    assert appointment.privacy_notice_version == ""  # no notice of ours was shown
+    assert appointment.consented_at is not None
     entered = appointment.status_changes.get()
     assert entered.by == intake
     assert entered.detail == (f"Entered by intake: {appointment.get_source_display().lower()}")

@@ -4,6 +4,7 @@ import datetime
 import json
 import re
 from io import StringIO
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -23,6 +24,7 @@ from tests.appointments.conftest import (
 
 SENT = "/appointments/sent/"
 STOP = "/appointments/request/stop/"
+CHICAGO = ZoneInfo("America/Chicago")  # the clinic's time zone
 
 
 def answer_until(client, data, last_slug):
@@ -164,6 +166,27 @@ def test_date_of_birth_is_three_numeric_boxes_in_us_order(client, demo):
     assert "<legend" in html and "for example 3 27 1961" in html
 
 
+def test_each_date_of_birth_box_has_its_own_label_and_tells_phones_what_to_offer(client, demo):
+    client.get(step_url(STEPS[0].slug))
+    html = client.get(step_url("about-you")).text
+    assert (
+        '<div class="birth-date">'
+        '<div class="birth-date-part"><label class="form-label" for="id_date_of_birth_0">Month'
+        '</label><input type="text" name="date_of_birth_month" inputmode="numeric" '
+        'autocomplete="bday-month" maxlength="2" class="form-control birth-date-box" '
+        'id="id_date_of_birth_0"></div>'
+        '<div class="birth-date-part"><label class="form-label" for="id_date_of_birth_1">Day'
+        '</label><input type="text" name="date_of_birth_day" inputmode="numeric" '
+        'autocomplete="bday-day" maxlength="2" class="form-control birth-date-box" '
+        'id="id_date_of_birth_1"></div>'
+        '<div class="birth-date-part"><label class="form-label" for="id_date_of_birth_2">Year'
+        '</label><input type="text" name="date_of_birth_year" inputmode="numeric" '
+        'autocomplete="bday-year" maxlength="4" class="form-control birth-date-box" '
+        'id="id_date_of_birth_2"></div>'
+        "</div>"
+    ) in html
+
+
 def test_a_warning_sign_leads_to_the_stop_page_and_never_to_the_form(client, patient_data):
     client.get(step_url("safety"))
     response = client.post(step_url("safety"), {"no_red_flags": "some"})
@@ -239,6 +262,70 @@ def test_the_check_page_shows_every_answer_with_a_change_link_that_returns_to_it
     assert (
         f'class="back-link" href="{REQUEST_CHECK}"' in client.get(step_url("pain") + "?change").text
     )
+
+
+def check_rows(html):
+    """The check page's answers as the patient reads them: (heading, question, answer)."""
+    rows = []
+    groups = re.findall(r'<h2 class="h4">(.*?)</h2>\s*<dl[^>]*>(.*?)</dl>', html, re.S)
+    for heading, answers in groups:
+        for label, value in re.findall(r"<dt>(.*?)</dt>\s*<dd>(.*?)</dd>", answers, re.S):
+            rows.append((heading, label, value))
+    return rows
+
+
+def test_the_check_page_shows_each_answer_in_the_words_the_patient_chose(client, patient_data):
+    answer_until(client, patient_data, STEPS[-1].slug)
+    assert check_rows(client.get(REQUEST_CHECK).text) == [
+        (
+            "Do you have any of these warning signs right now?",
+            "None of the emergency warning signs above apply to me right now.",
+            "Yes",
+        ),
+        ("Who referred you?", "Name of the doctor who referred you", "Dr. Rivera"),
+        ("Who referred you?", "Their practice or clinic", "Prairie Family Medicine"),
+        ("Who referred you?", "Their phone number", "Not given"),
+        ("About you", "First name", "Ann"),
+        ("About you", "Last name", "Lee"),
+        ("About you", "Date of birth", "April 12, 1961"),
+        ("About you", "Insurance company (optional)", "Not given"),
+        ("How can we contact you?", "Phone", "(217) 555-0123"),
+        ("How can we contact you?", "Email (optional)", "ann.lee@example.com"),
+        ("How can we contact you?", "How should we contact you?", "Phone call"),
+        (
+            "About your pain",
+            "What would you like help with?",
+            "Back and leg pain since my fusion last year.",
+        ),
+        ("About your pain", "Which condition is closest, if you know?", "Not sure, or not listed"),
+        ("About your pain", "I have had spine surgery", "No"),
+        ("About your pain", "When (approximately)", "Not given"),
+        ("Where and when suits you?", "Preferred location", "Main Clinic"),
+        ("Where and when suits you?", "When is best to call?", "Mornings"),
+        ("Documents", "Files", "None"),
+    ]
+
+
+def test_an_answer_that_turned_wrong_since_it_was_given_shows_its_message_on_the_check_page(
+    client, patient_data
+):
+    """Born 120 years ago to the day, answered at 11:50 pm; at 12:10 am the date is refused."""
+    data = {**patient_data, "date_of_birth": "1906-03-10"}
+    with time_machine.travel(datetime.datetime(2026, 3, 10, 23, 50, tzinfo=CHICAGO), tick=False):
+        answer_until(client, data, STEPS[-1].slug)
+        assert ("About you", "Date of birth", "March 10, 1906") in check_rows(
+            client.get(REQUEST_CHECK).text
+        )
+    with time_machine.travel(datetime.datetime(2026, 3, 11, 0, 10, tzinfo=CHICAGO), tick=False):
+        rows = check_rows(client.get(REQUEST_CHECK).text)
+    assert (
+        "About you",
+        "Date of birth",
+        'Not given<span class="d-block text-danger">Please check the year of birth.</span>',
+    ) in rows
+    assert [row for row in rows if "text-danger" in row[2]] == [
+        row for row in rows if row[1] == "Date of birth"
+    ]
 
 
 def test_the_check_page_sends_only_all_answers_and_only_with_consent(client, patient_data):

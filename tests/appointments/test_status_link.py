@@ -114,10 +114,17 @@ def test_wrong_dates_of_birth_lock_the_link_for_an_hour(client, demo):
     appointment = ReferralFactory()
     path = link_for(appointment)
     first = open_link(client, path, "1970-02-03")
-    assert "That date of birth does not match this request. 4 more tries" in first.text
+    assert (
+        "That date of birth does not match this request. 4 more tries before this link locks "
+        "for an hour."
+    ) in first.text
     assert first.context["form"].has_error("date_of_birth", "mismatch")
     for _ in range(3):
-        open_link(client, path, "1970-02-03")
+        last = open_link(client, path, "1970-02-03")
+    assert (
+        "That date of birth does not match this request. 1 more try before this link locks "
+        "for an hour."
+    ) in last.text
     locked = client.post(path, {"date_of_birth": "1970-02-03"})
     assert locked.status_code == 429
     assert "This link is locked for now" in locked.text
