@@ -1,7 +1,6 @@
 import contextlib
 import logging
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError
 from django.forms import model_to_dict
@@ -33,6 +32,7 @@ from appointments.models import (
 )
 from appointments.services import Outcome, add_records, submit_request
 from appointments.steps import SEND_STEP, STEP_BY_SLUG, STEPS, Answers, StepForm, shown_answer
+from clinic.cache import count_for_an_hour
 from clinic.clients import client_hash
 from clinic.uploads import MAX_FILES
 
@@ -410,19 +410,8 @@ STATUS_VIEWS_PER_HOUR = 200
 
 
 def _over_limit(request, kind, limit):
-    """Count this client's `kind` in the shared cache, for an hour after its last try; True
-    past `limit`."""
-    key = f"status-{kind}:{client_hash(request)}"
-    cache.add(key, 0, timeout=3600)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=3600)
-        return False
-    # The database cache's incr writes the value back with the default timeout (300 s): give
-    # the count its hour again, or a client locked out would be let in five minutes later.
-    cache.touch(key, 3600)
-    return count > limit
+    """Count this client's `kind` for an hour after its last try; True past `limit`."""
+    return count_for_an_hour(f"status-{kind}:{client_hash(request)}") > limit
 
 
 @never_cache

@@ -6,11 +6,14 @@ Each call that fails on a connection, timeout or server error is logged and answ
 cache miss: `get` gives the default, `set` does nothing, `add` and `delete` say False, `incr`
 raises ValueError as for a missing key. After a failure this process leaves Redis alone for
 RETRY_SECONDS, so a dead server does not cost a connection attempt on every request.
+
+`count_for_an_hour` is the one counter in the shared cache that the limits use.
 """
 
 import logging
 import time
 
+from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCache
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -93,3 +96,19 @@ class ResilientRedisCache(RedisCache):
 
     def clear(self):
         return self._call("clear", lambda: False)
+
+
+def count_for_an_hour(key):
+    """Add one to the count at `key` in the shared cache and return it; the count is kept for
+    an hour after this call. A key that expired between `add` and `incr`, or a cache that
+    cannot be reached, starts again at 1."""
+    cache.add(key, 0, timeout=3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=3600)
+        return 1
+    # The database cache's incr writes the value back with the default timeout (300 s): give
+    # the count its hour again, or a client locked out would be let in five minutes later.
+    cache.touch(key, 3600)
+    return count

@@ -9,9 +9,10 @@ report says where the code failed, not what anybody typed.
 import time
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils.log import AdminEmailHandler
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
+
+from clinic.cache import count_for_an_hour
 
 HIDDEN = "[hidden: may hold patient data]"
 
@@ -78,13 +79,6 @@ class OutboxAdminEmailHandler(AdminEmailHandler):
 
 
 def _within_error_mail_budget():
+    # Counted per clock hour. Two workers may both count one error; a budget allows that.
     key = f"clinic:error-mails:{int(time.time() // 3600)}"
-    cache.add(key, 0, timeout=3600)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # the key expired between add and incr
-        return True
-    # The database cache's incr writes the value back with the default timeout (300 s): give
-    # the count its hour again. Two workers may both count one error; a budget allows that.
-    cache.touch(key, 3600)
-    return count <= settings.CLINIC_ERROR_MAILS_PER_HOUR
+    return count_for_an_hour(key) <= settings.CLINIC_ERROR_MAILS_PER_HOUR
