@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from appointments.forms import new_form_token
+from appointments.models import PossibleMatch
 from clinic.models import Location
 
 
@@ -128,6 +129,18 @@ def practice_admin_client(client, db):
     from tests.conftest import log_in_with_second_factor
 
     return log_in_with_second_factor(client, staff_member("owner", "Practice admin"))
+
+
+CHANGELIST = "/admin/appointments/appointmentrequest/"
+
+
+def change_url(appointment):
+    return f"{CHANGELIST}{appointment.pk}/change/"
+
+
+def match_between(newer, earlier, reason=PossibleMatch.Reason.NAME):
+    """A possible match as the matcher notes it, between two requests already saved."""
+    return PossibleMatch.objects.create(request=newer, earlier=earlier, reason=reason)
 
 
 REQUEST_START = "/appointments/request/"

@@ -14,15 +14,9 @@ from django.utils import timezone
 from appointments.models import AccessLog, AppointmentRequest, Note
 from clinic.models import Location
 from tests.admin_forms import admin_form_data
-from tests.appointments.conftest import staff_member
+from tests.appointments.conftest import CHANGELIST, change_url, staff_member
 from tests.appointments.factories import AttachmentFactory, ReferralFactory, RequestFactory
 from tests.conftest import log_in_with_second_factor
-
-CHANGELIST = "/admin/appointments/appointmentrequest/"
-
-
-def change_url(appointment):
-    return f"{CHANGELIST}{appointment.pk}/change/"
 
 
 def listed(response):

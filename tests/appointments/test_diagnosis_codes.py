@@ -12,12 +12,11 @@ from django.core.management import CommandError, call_command
 
 from appointments import icd10cm
 from appointments.models import AppointmentRequest, FaxReading
-from tests.appointments.conftest import send_form
+from tests.appointments.conftest import CHANGELIST, change_url, send_form
 from tests.appointments.factories import ReferralFactory
 from tests.appointments.test_fax_intake import REFERRAL_LINES, text_pdf
 
 REFER = "/appointments/refer/"
-CHANGELIST = "/admin/appointments/appointmentrequest/"
 
 
 def refer(client, physician_data, codes, **extra):
@@ -144,7 +143,7 @@ def test_a_category_is_accepted_and_staff_see_the_more_specific_codes(
     appointment = AppointmentRequest.objects.get()
     assert appointment.icd10_codes == "M54.5"
 
-    page = intake_client.get(f"{CHANGELIST}{appointment.pk}/change/").text
+    page = intake_client.get(change_url(appointment)).text
     assert (
         "M54.5 — Low back pain"
         '<span class="code-note">; not billable on its own: a more specific code exists '
@@ -160,7 +159,7 @@ def test_staff_see_each_codes_description_in_the_list_and_on_the_request_page(in
     ) in listed
     assert '<abbr title="M54.16 — Radiculopathy, lumbar region">M54.16</abbr>' in listed
 
-    page = intake_client.get(f"{CHANGELIST}{appointment.pk}/change/").text
+    page = intake_client.get(change_url(appointment)).text
     assert "M96.1 — Postlaminectomy syndrome, not elsewhere classified · " in page
     assert "M54.16 — Radiculopathy, lumbar region · " in page
     # Saved before codes were checked: staff are told it is not a code.
@@ -181,7 +180,7 @@ def test_staff_see_the_note_on_a_category_in_the_lists_tooltip_and_the_rest_coun
     assert f'<abbr title="{note}">I82.4</abbr>' in listed
     assert '<abbr title="M54.16 — Radiculopathy, lumbar region">M54.16</abbr>' in listed
 
-    page = intake_client.get(f"{CHANGELIST}{appointment.pk}/change/").text
+    page = intake_client.get(change_url(appointment)).text
     # The four not named are I82.46, I82.49, I82.4Y and I82.4Z (Y and Z sort after the digits).
     assert "(I82.40, I82.41, I82.42, I82.43, I82.44, I82.45 and 4 more)</span>" in page
 

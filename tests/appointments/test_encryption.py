@@ -17,12 +17,11 @@ from django.test import Client
 
 from appointments.encryption import CHUNK_SIZE, MAGIC, SEALED_CHUNK_SIZE, DamagedFile
 from appointments.models import AccessLog, Attachment, private_storage
-from tests.appointments.conftest import send_form
+from tests.appointments.conftest import CHANGELIST, send_form
 from tests.appointments.factories import AttachmentFactory, ReferralFactory
 from tests.conftest import log_in_with_second_factor
 
 REQUEST = "/appointments/request/"
-CHANGELIST = "/admin/appointments/appointmentrequest/"
 REFUSED = "does not match what was received"
 
 pytestmark = pytest.mark.django_db

@@ -26,12 +26,11 @@ from appointments.models import (
 )
 from appointments.scanning import scan_attachment
 from clinic.models import Location
-from tests.appointments.conftest import staff_member
+from tests.appointments.conftest import CHANGELIST, change_url, staff_member
 from tests.appointments.factories import ReferralFactory
 from tests.conftest import log_in_with_second_factor
 from tests.fax_corpus import STANDARD, TIFF, make_fax
 
-CHANGELIST = "/admin/appointments/appointmentrequest/"
 DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 REFERRAL_LINES = [
@@ -154,7 +153,7 @@ def test_staff_upload_a_fax_as_a_new_request(demo, intake_client):
     upload = SimpleUploadedFile("scan.pdf", text_pdf(REFERRAL_LINES), "application/pdf")
     response = intake_client.post(f"{CHANGELIST}fax/", {"attachments": [upload]}, follow=True)
     appointment = AppointmentRequest.objects.get()
-    assert response.redirect_chain[-1][0] == f"{CHANGELIST}{appointment.pk}/change/"
+    assert response.redirect_chain[-1][0] == change_url(appointment)
     assert appointment.source == "fax" and appointment.entered_by.username == "intake"
     assert appointment.last_name == "Okafor"
     page = response.content.decode()
@@ -342,7 +341,7 @@ def test_a_fax_that_cannot_be_read_is_retried_with_backoff_then_shown_to_staff(
     # Three retries, each after a longer wait than the last, the first after a minute.
     assert datetime.timedelta(seconds=50) < waits[0] < waits[1] < waits[2]
     assert waits[3] == waits[2]  # no fourth retry was queued
-    page = intake_client.get(f"{CHANGELIST}{appointment.pk}/change/").content.decode()
+    page = intake_client.get(change_url(appointment)).content.decode()
     assert "The fax could not be read" in page and "Read it again" in page
     with override_settings(TASKS=DATABASE_QUEUE):
         intake_client.post(f"{CHANGELIST}{appointment.pk}/fax/read-again/")

@@ -8,9 +8,8 @@ import re
 from html.parser import HTMLParser
 
 from appointments.fields import RECEIVED, REFERRER, REQUEST_GROUPS, field_names
+from tests.appointments.conftest import CHANGELIST, change_url
 from tests.appointments.factories import ReferralFactory
-
-CHANGELIST = "/admin/appointments/appointmentrequest/"
 
 
 class Fieldsets(HTMLParser):
@@ -136,7 +135,7 @@ def test_rows_whose_fields_are_all_left_out_disappear():
 
 def test_the_request_page_shows_every_declared_field_in_its_group(intake_client, demo):
     referral = ReferralFactory()
-    html = intake_client.get(f"{CHANGELIST}{referral.pk}/change/").text
+    html = intake_client.get(change_url(referral)).text
     # The fieldsets before the inlines (files, notes, history).
     shown = Fieldsets(html.split('class="js-inline-admin-formset')[0]).groups()
     assert shown == declared(field_names())

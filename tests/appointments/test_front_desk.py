@@ -15,16 +15,18 @@ from appointments.admin import MatchForm
 from appointments.models import AppointmentRequest, PossibleMatch, StatusChange, TransitionError
 from clinic.models import Location
 from tests.admin_forms import admin_form_data
-from tests.appointments.conftest import image_bytes, pdf, staff_member
+from tests.appointments.conftest import (
+    CHANGELIST,
+    change_url,
+    image_bytes,
+    match_between,
+    pdf,
+    staff_member,
+)
 from tests.appointments.factories import ReferralFactory, RequestFactory
 from tests.conftest import log_in_with_second_factor
 
-CHANGELIST = "/admin/appointments/appointmentrequest/"
 ADD = f"{CHANGELIST}add/"
-
-
-def change_url(appointment):
-    return f"{CHANGELIST}{appointment.pk}/change/"
 
 
 def step_url(appointment, status):
@@ -238,10 +240,6 @@ def test_the_list_shows_who_the_patient_is(intake_client, demo):
 
 
 # Matches, links and duplicates
-
-
-def match_between(newer, earlier, reason=PossibleMatch.Reason.NAME):
-    return PossibleMatch.objects.create(request=newer, earlier=earlier, reason=reason)
 
 
 def test_a_possible_match_shows_on_both_requests_and_flags_the_list(intake_client, demo):

@@ -15,9 +15,8 @@ from appointments.matching import (
     record_possible_matches,
 )
 from appointments.models import AppointmentRequest, PossibleMatch, TransitionError
-from tests.appointments.conftest import send_form
+from tests.appointments.conftest import CHANGELIST, match_between, send_form
 from tests.appointments.factories import ReferralFactory, RequestFactory
-from tests.appointments.test_front_desk import CHANGELIST, match_between
 
 REQUEST = "/appointments/request/"
 

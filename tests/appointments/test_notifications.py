@@ -17,9 +17,8 @@ from appointments.emails import queue_new_request_emails
 from appointments.forms import new_form_token
 from appointments.models import AppointmentRequest, StatusLink
 from clinic.models import Location, Practice
-from tests.appointments.conftest import pdf, send_form
+from tests.appointments.conftest import change_url, pdf, send_form
 from tests.appointments.factories import ReferralFactory
-from tests.appointments.test_front_desk import change_url
 from tests.conftest import log_in_with_second_factor
 
 REQUEST = "/appointments/request/"

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from appointments.models import AccessLog, AppointmentRequest, Attachment
 from clinic.models import Location
+from tests.appointments.conftest import CHANGELIST
 from tests.appointments.factories import AttachmentFactory, ReferralFactory, RequestFactory
 
 
@@ -88,9 +89,6 @@ def test_notes_and_history_go_with_the_request(
         purge()
     assert not Note.objects.exists()
     assert not StatusChange.objects.exists()
-
-
-CHANGELIST = "/admin/appointments/appointmentrequest/"
 
 
 def step(client, appointment, status, **fields):

@@ -14,13 +14,12 @@ from django_tasks_db.models import DBTaskResult
 from appointments.models import AccessLog, Attachment
 from appointments.scanning import scan_attachment
 from clinic.scanning import Clamd
-from tests.appointments.conftest import PDF_BYTES, pdf
+from tests.appointments.conftest import CHANGELIST, PDF_BYTES, pdf
 from tests.appointments.factories import AttachmentFactory
 from tests.clinic.test_settings import PRODUCTION, deploy_check
 from tests.conftest import EICAR
 
 REFER = "/appointments/refer/"
-CHANGELIST = "/admin/appointments/appointmentrequest/"
 CONTACT = "Dana at IT support, (217) 555-0100"
 
 

@@ -20,8 +20,10 @@ from appointments.models import AppointmentRequest
 from appointments.steps import STEPS
 from clinic.uploads import MAX_BODY_BYTES, MAX_FILE_BYTES
 from tests.appointments.conftest import (
+    CHANGELIST,
     PDF_BYTES,
     REQUEST_CHECK,
+    change_url,
     pdf,
     send_patient_request,
     step_answers,
@@ -31,7 +33,6 @@ from tests.appointments.factories import ReferralFactory
 
 REFER = "/appointments/refer/"
 STATUS = "/appointments/status/"
-CHANGELIST = "/admin/appointments/appointmentrequest/"
 CATALOGUE = pathlib.Path(settings.BASE_DIR, "appointments/locale/es/LC_MESSAGES/django.po")
 # The browser asks for Spanish. Sent with every request: harmless once /es/ addresses choose it.
 ES = {"HTTP_ACCEPT_LANGUAGE": "es"}
@@ -200,11 +201,9 @@ def test_staff_see_who_may_need_an_interpreter(practice_admin_client, demo):
     filtered = practice_admin_client.get(f"{CHANGELIST}?language__exact=es")
     assert [row.reference for row in filtered.context["cl"].result_list] == [spanish.reference]
 
-    page = practice_admin_client.get(f"{CHANGELIST}{spanish.pk}/change/")
+    page = practice_admin_client.get(change_url(spanish))
     assert "Español — may need an interpreter" in page.text
-    assert "may need an interpreter" not in (
-        practice_admin_client.get(f"{CHANGELIST}{english.pk}/change/").text
-    )
+    assert "may need an interpreter" not in (practice_admin_client.get(change_url(english)).text)
 
     export = practice_admin_client.post(
         CHANGELIST, {"action": "export_csv", "_selected_action": [spanish.pk, english.pk]}
