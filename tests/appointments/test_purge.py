@@ -64,7 +64,7 @@ def test_dry_run_counts_and_deletes_nothing(demo, settings, private_root):
     settings.REQUEST_RETENTION_DAYS = 30
     ended(40)
     before = stored(private_root)
-    assert purge("--dry-run") == ("Would purge 1 requests and 1 files ended over 30 days ago.\n")
+    assert purge("--dry-run") == "Would purge 1 request and 1 file ended over 30 days ago.\n"
     assert AppointmentRequest.objects.count() == 1
     assert stored(private_root) == before
     assert not AccessLog.objects.exists()

@@ -35,7 +35,8 @@ class Command(BaseCommand):
         count = expired.count()
         if dry_run:
             self.stdout.write(
-                f"Would purge {count} requests and {len(files)} files ended over {days} days ago."
+                f"Would purge {_counted(count, 'request')} and {_counted(len(files), 'file')} "
+                f"ended over {days} days ago."
             )
             return
         with transaction.atomic():
@@ -46,7 +47,7 @@ class Command(BaseCommand):
             )
             AccessLog.record(
                 AccessLog.Action.PURGE,
-                detail=f"purged {deleted} requests and {len(files)} files "
+                detail=f"purged {_counted(deleted, 'request')} and {_counted(len(files), 'file')} "
                 f"ended over {days} days ago",
             )
             # Files go only once the rows are surely gone: never a row without its file.
@@ -57,9 +58,14 @@ class Command(BaseCommand):
         # Files kept for requests never sent: their answers expired with the session.
         pending = purge_pending_files()
         self.stdout.write(
-            f"Purged {deleted} requests and {len(files)} files, and {pending} files of "
-            "requests never sent."
+            f"Purged {_counted(deleted, 'request')} and {_counted(len(files), 'file')}, and "
+            f"{_counted(pending, 'file')} of requests never sent."
         )
+
+
+def _counted(number, noun):
+    """'1 file', '2 files': what operators read in the output and the access log."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _delete_files(names):
