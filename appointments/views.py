@@ -239,7 +239,11 @@ def refer_patient(request):
     # from the referral just sent: from the session, never from the URL.
     office = _last_referring_office(request) if "another" in request.GET else {}
     return _form_page(
-        request, PhysicianReferralForm, "appointments/referral_form.html", initial=office
+        request,
+        PhysicianReferralForm,
+        "appointments/referral_form.html",
+        title=gettext("Refer a patient"),
+        initial=office,
     )
 
 
@@ -282,10 +286,10 @@ def _last_referring_office(request):
     return model_to_dict(referral, fields=REFERRER.names) if referral else {}
 
 
-def _form_page(request, form_class, template_name, initial=None):
+def _form_page(request, form_class, template_name, title, initial=None):
     if request.method != "POST":
         form = form_class(initial={**(initial or {}), "token": new_form_token()})
-        context = {"form": form, "title": _title(form_class), "filled_in": bool(initial)}
+        context = {"form": form, "title": title, "filled_in": bool(initial)}
         return render(request, template_name, context)
 
     if request.POST.get("website"):
@@ -300,7 +304,7 @@ def _form_page(request, form_class, template_name, initial=None):
             # Keep everything typed, with a fresh token, and ask to send again.
             form.data = form.data.copy()
             form.data["token"] = new_form_token()
-        return render(request, template_name, {"form": form, "title": _title(form_class)})
+        return render(request, template_name, {"form": form, "title": title})
 
     return _send(
         request,
@@ -308,7 +312,7 @@ def _form_page(request, form_class, template_name, initial=None):
         lambda extra, status=200: render(
             request,
             template_name,
-            {"form": form, "title": _title(form_class), **extra},
+            {"form": form, "title": title, **extra},
             status=status,
         ),
     )
@@ -379,12 +383,6 @@ def _show_sent(
         "status_link": status_link,
     }
     return redirect("appointments:sent")
-
-
-def _title(form_class):
-    if form_class.source == AppointmentRequest.Source.PHYSICIAN:
-        return gettext("Refer a patient")
-    return gettext("Ask for an appointment")
 
 
 @never_cache
