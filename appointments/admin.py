@@ -7,7 +7,6 @@ import secrets
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR, ChangeList
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
@@ -716,11 +715,7 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
             obj.pk, obj.reference = saved.pk, saved.reference
             return
         if "assigned_to" in form.changed_data:
-            new_assignee = obj.assigned_to
-            obj.assigned_to = (
-                get_user_model().objects.filter(pk=form.initial.get("assigned_to")).first()
-            )
-            obj.assign(new_assignee, by=request.user)
+            obj.assign(obj.assigned_to, by=request.user)
 
     def save_formset(self, request, form, formset, change):
         notes = formset.save(commit=False)

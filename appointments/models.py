@@ -508,10 +508,13 @@ class AppointmentRequest(models.Model):
         return self
 
     def assign(self, user, *, by):
-        """Give the request to a staff member (or nobody), and record it."""
-        previous = self.assigned_to
-        self.assigned_to = user
+        """Give the request to a staff member (or nobody), and record it with whom it had and
+        its status as they are now: a colleague may have changed either since this copy was
+        read."""
         with transaction.atomic():
+            now = AppointmentRequest.objects.select_for_update().get(pk=self.pk)
+            previous, self.status = now.assigned_to, now.status
+            self.assigned_to = user
             self.save(update_fields=["assigned_to", "updated_at"])
             StatusChange.objects.create(
                 request=self,

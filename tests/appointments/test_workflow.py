@@ -184,3 +184,19 @@ def test_assigning_keeps_a_step_taken_meanwhile(demo, staff):
     appointment.refresh_from_db()
     assert (appointment.status, appointment.assigned_to) == (Status.SCHEDULED, staff)
     assert appointment.scheduled_for == DETAILS[Status.SCHEDULED]["scheduled_for"]
+    # Its history says what happened: assigned while scheduled, not while new.
+    assigned = appointment.status_changes.latest("pk")
+    assert (assigned.from_status, assigned.to_status, assigned.detail) == (
+        Status.SCHEDULED,
+        Status.SCHEDULED,
+        "Assigned to intake1 (was nobody)",
+    )
+
+
+def test_assigning_names_who_had_it_when_a_colleague_took_it_meanwhile(demo, staff):
+    colleague = User.objects.create_user("intake2", is_staff=True)
+    appointment = RequestFactory()
+    read_for_assigning = AppointmentRequest.objects.get(pk=appointment.pk)
+    appointment.assign(colleague, by=colleague)
+    read_for_assigning.assign(staff, by=staff)
+    assert appointment.status_changes.latest("pk").detail == "Assigned to intake1 (was intake2)"
