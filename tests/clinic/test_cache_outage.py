@@ -5,10 +5,12 @@ import socket
 import pytest
 import redis
 import time_machine
+from django.core.cache import caches
 from django.db import OperationalError, connection
 from django.utils import timezone
 
 from appointments.models import AppointmentRequest
+from clinic.cache import count_for_an_hour
 from clinic.pagecache import VERSION_CHECK_SECONDS
 from clinic.project.settings import _cache_from_url
 from conditions.models import Condition
@@ -192,3 +194,66 @@ def test_the_content_version_never_expires(
     server = redis.Redis.from_url(LIVE_REDIS)
     [key] = server.keys("*clinic:content-version")
     assert server.ttl(key) == -1  # kept until replaced
+
+
+# What each call of the cache answers while Redis is down: the answer for an empty cache.
+ANSWERS_WHILE_DOWN = [
+    ("add", ("k", 1), False),
+    ("get", ("k", "default"), "default"),
+    ("set", ("k", 1), None),
+    ("touch", ("k", 60), False),
+    ("delete", ("k",), False),
+    ("get_many", (["k", "l"],), {}),
+    ("has_key", ("k",), False),
+    ("set_many", ({"k": 1, "l": 2},), ["k", "l"]),  # the keys it could not set
+    ("delete_many", (["k", "l"],), None),
+    ("clear", (), False),
+]
+
+
+@pytest.mark.parametrize(("call", "arguments", "answer"), ANSWERS_WHILE_DOWN)
+def test_every_cache_call_answers_as_an_empty_cache_while_redis_is_down(
+    settings, call, arguments, answer
+):
+    # A database of its own on the dead server, so this call is the first to find it down.
+    database = [row[0] for row in ANSWERS_WHILE_DOWN].index(call) + 1
+    settings.CACHES = {"default": _cache_from_url(f"redis://127.0.0.1:1/{database}")}
+    assert getattr(caches["default"], call)(*arguments) == answer
+    # And again without trying the server (it is left alone for a few seconds).
+    assert getattr(caches["default"], call)(*arguments) == answer
+
+
+def test_incr_while_redis_is_down_is_a_missing_key(settings, redis_down):
+    with pytest.raises(ValueError, match="the cache is unavailable"):
+        caches["default"].incr("k")
+
+
+def test_an_hourly_limit_counts_nobody_out_while_redis_is_down(redis_down):
+    """The limits' counter starts again at 1 on every try: nobody is locked out by an outage,
+    and nothing fails."""
+    assert [count_for_an_hour("status-checks:client") for _ in range(3)] == [1, 1, 1]
+
+
+def test_every_cache_call_reaches_a_live_redis(live_redis):
+    cache = caches["default"]
+    assert cache.set_many({"a": 1, "b": 2}) == []
+    assert cache.get_many(["a", "b", "c"]) == {"a": 1, "b": 2}
+    assert (cache.has_key("a"), cache.has_key("c")) == (True, False)
+    assert cache.incr("a") == 2
+    assert (cache.touch("a", 60), cache.touch("c", 60)) == (True, False)
+    assert (cache.delete("a"), cache.delete("a")) == (True, False)
+    assert cache.get("a", "gone") == "gone"
+    cache.delete_many(["b"])
+    assert cache.has_key("b") is False
+    assert cache.add("c", 3) is True
+    assert cache.clear() is True
+    assert cache.get("c") is None
+
+
+def test_an_hourly_count_on_redis_lasts_an_hour_after_each_try(live_redis):
+    assert [count_for_an_hour("status-checks:client") for _ in range(3)] == [1, 2, 3]
+    server = redis.Redis.from_url(LIVE_REDIS)
+    [key] = server.keys("*status-checks:client")
+    server.expire(key, 10)  # as if the last try were nearly an hour ago
+    assert count_for_an_hour("status-checks:client") == 4
+    assert 3590 <= server.ttl(key) <= 3600
