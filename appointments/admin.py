@@ -135,7 +135,6 @@ class TriageForm(forms.ModelForm):
 # What each step asks for, beside the note every step may carry.
 def _waiting_on_field(appointment):
     return forms.ChoiceField(
-        label="Waiting on",
         choices=AppointmentRequest.WaitingOn.choices,
         widget=forms.RadioSelect,
         initial=appointment.waiting_on or None,
@@ -776,11 +775,8 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
             "opts": self.opts,
             "title": f"{step_label(appointment, status)}: {appointment.reference}",
             "original": appointment,
-            "request_summary": appointment,
             "form": form,
-            "step": status,
             "step_label": step_label(appointment, status),
-            "media": self.media + form.media,
         }
         return TemplateResponse(
             request, "admin/appointments/appointmentrequest/step_form.html", context

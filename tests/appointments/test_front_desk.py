@@ -476,6 +476,26 @@ def test_the_schedule_step_offers_a_date_picker_and_the_open_locations(intake_cl
     assert '<textarea name="note" cols="40" rows="2"' in page
 
 
+@pytest.mark.parametrize(
+    ("status", "before", "label"),
+    [("scheduled", "new", "Schedule"), ("scheduled", "scheduled", "Reschedule")],
+)
+def test_a_step_page_names_its_step_in_the_trail_the_title_and_both_buttons(
+    intake_client, intake, demo, status, before, label
+):
+    appointment = RequestFactory()
+    if before != "new":
+        visit = timezone.now() + timezone.timedelta(days=2)
+        appointment.move_to(before, by=intake, scheduled_for=visit)
+    page = intake_client.get(step_url(appointment, status)).text
+    assert re.search(rf"&rsaquo; {label}\s*</div>", page)
+    assert f"<title>{label}: {appointment.reference} | " in page
+    assert f'<input type="submit" class="default" value="{label}">' in page
+    assert f'<input type="submit" name="_next" value="{label} and open the next request">' in page
+    # Posted with the page's own token: a page made without the request would have none.
+    assert 'name="csrfmiddlewaretoken"' in page
+
+
 def test_a_steps_note_is_at_most_2000_characters(intake_client, demo):
     appointment = RequestFactory()
     step = step_url(appointment, "in_review")
