@@ -215,7 +215,7 @@ def _fold(form, copy, *, into, written):
         if added
         else ""
     )
-    sent_at = timezone.localtime(timezone.now())
+    sent_at = timezone.localtime()
     Note.objects.create(
         request=into,
         text=f"The sender sent this request again at {sent_at:%H:%M} with a new form (the "

@@ -95,6 +95,7 @@ def test_import_fax_now_makes_a_request_filled_from_the_fax(demo, fax_file):
     assert appointment.icd10_codes == "M96.1, M54.16"
     reading = appointment.fax_reading
     assert reading.state == FaxReading.State.READ
+    assert str(reading) == f"Fax for {appointment.reference} (read)"
     assert reading.suggestions["date_of_birth"] == {"value": "1955-09-30", "page": 1}
     assert reading.checked_at is None
     # The fax itself is attached, and the history says what happened.

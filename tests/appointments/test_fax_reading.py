@@ -634,7 +634,14 @@ def test_a_labelled_reason_naming_the_patient_gives_the_name_and_the_reason(writ
 
 
 @pytest.mark.parametrize("written", ["Reason for referral: {}", "REASON FOR REFERRAL\n{}"])
-@pytest.mark.parametrize("aside", ["(DOB 03/14/1961)", "(age 65, date of birth: 03/14/1961)"])
+@pytest.mark.parametrize(
+    "aside",
+    [
+        "(DOB 03/14/1961)",
+        "(age 65, date of birth: 03/14/1961)",
+        "(seen here in 2024) (DOB 03/14/1961)",  # the label's own parentheses, not the first
+    ],
+)
 def test_a_label_in_parentheses_is_part_of_the_reasons_sentence(written, aside):
     reason = f"my patient Jane Doe {aside} has failed back surgery syndrome after an L4-L5 fusion."
 
@@ -657,10 +664,11 @@ def test_a_letters_reason_goes_on_over_a_label_in_parentheses():
     )
 
 
-def test_a_label_after_the_reason_on_its_line_ends_it():
-    found = values(text_pages("Reason: low back pain (L4-L5)   Phone: (312) 555-0100"))
+@pytest.mark.parametrize("reason", ["low back pain (L4-L5)", "low back pain (L4-L5) (and S1)"])
+def test_a_label_after_the_reason_on_its_line_ends_it(reason):
+    found = values(text_pages(f"Reason: {reason}   Phone: (312) 555-0100"))
 
-    assert found == {"reason": "low back pain (L4-L5)", "referrer_phone": "+13125550100"}
+    assert found == {"reason": reason, "referrer_phone": "+13125550100"}
 
 
 @pytest.mark.parametrize(

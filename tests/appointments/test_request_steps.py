@@ -435,6 +435,11 @@ def test_purge_requests_deletes_kept_files_older_than_two_hours(client, patient_
     assert files_in(folder) == []
 
 
+def test_a_counted_submission_says_when_in_the_clinics_time_and_nothing_else():
+    at = datetime.datetime(2026, 3, 2, 20, 5, tzinfo=datetime.UTC)
+    assert str(RecentSubmission(client_hash="a" * 32, at=at)) == "Submission at 2026-03-02 14:05"
+
+
 def test_the_rate_limit_counts_only_completed_requests(client, patient_data, settings):
     settings.CLINIC_SUBMISSIONS_PER_HOUR = 1
     settings.CLINIC_MIN_FILL_SECONDS = 0
