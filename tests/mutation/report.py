@@ -30,7 +30,7 @@ def main():
     equivalent = defaultdict(dict)
     for entry in config.get("equivalent", []):
         equivalent[entry["module"]][entry["line"].strip()] = entry["reason"]
-    used = set()
+    used, finished = set(), set()
     rows, survivors, unchecked = [], [], 0
     for path in sorted(walk_mutatable_files()):
         data = SourceFileMutationData(path=path)
@@ -52,6 +52,8 @@ def main():
                 else:
                     counts["survived"] += 1
                     survivors.append((name, status, lines))
+        if "not checked" not in map(status_by_exit_code.get, data.exit_code_by_key.values()):
+            finished.add(str(path))
         tested = counts["killed"] + counts["survived"]
         score = 100.0 * counts["killed"] / tested if tested else None  # None: not run yet
         row = (counts["killed"], counts["survived"], counts["equivalent"])
@@ -79,11 +81,12 @@ def main():
         print("\nSurvived (`.venv/bin/mutmut show NAME` shows the change):")
         for name, status, lines in survivors:
             print(f"  {name} ({status}): {' | '.join(lines)[:110]}")
+    # Only a module whose every mutant was checked can tell an entry has gone stale.
     stale = [
         (module, line)
         for module, lines in equivalent.items()
         for line in lines
-        if (module, line) not in used
+        if module in finished and (module, line) not in used
     ]
     for module, line in stale:
         print(f"\nNo surviving mutant matches the equivalent entry {module}: {line!r}; remove it.")
