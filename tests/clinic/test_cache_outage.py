@@ -235,19 +235,48 @@ def test_an_hourly_limit_counts_nobody_out_while_redis_is_down(redis_down):
 
 
 def test_every_cache_call_reaches_a_live_redis(live_redis):
+    """Each call passes on what it was given, keywords included: a version names other keys."""
     cache = caches["default"]
-    assert cache.set_many({"a": 1, "b": 2}) == []
+    server = redis.Redis.from_url(LIVE_REDIS)
+    assert cache.set_many({"a": 1, "b": 2}, timeout=60) == []
+    assert 0 < server.ttl(":1:a") <= 60  # not the default 300 s
+    assert cache.add("a", 10, version=2) is True
+    cache.set("b", 20, version=2)
     assert cache.get_many(["a", "b", "c"]) == {"a": 1, "b": 2}
-    assert (cache.has_key("a"), cache.has_key("c")) == (True, False)
-    assert cache.incr("a") == 2
-    assert (cache.touch("a", 60), cache.touch("c", 60)) == (True, False)
-    assert (cache.delete("a"), cache.delete("a")) == (True, False)
-    assert cache.get("a", "gone") == "gone"
-    cache.delete_many(["b"])
-    assert cache.has_key("b") is False
-    assert cache.add("c", 3) is True
+    assert cache.get_many(["a", "b"], version=2) == {"a": 10, "b": 20}
+    assert (cache.get("a", version=2), cache.get("c", "absent")) == (10, "absent")
+    assert (cache.has_key("a"), cache.has_key("c"), cache.has_key("b", version=2)) == (
+        True,
+        False,
+        True,
+    )
+    assert (cache.incr("a"), cache.incr("a", delta=5, version=2)) == (2, 15)
+    assert (cache.touch("a", timeout=30), cache.touch("c", timeout=30)) == (True, False)
+    assert 0 < server.ttl(":1:a") <= 30
+    assert (cache.delete("a", version=2), cache.delete("a", version=2)) == (True, False)
+    assert cache.get("a") == 2  # the other version's
+    cache.delete_many(["b"], version=2)
+    assert (cache.has_key("b"), cache.has_key("b", version=2)) == (True, False)
     assert cache.clear() is True
-    assert cache.get("c") is None
+    assert cache.get("a") is None
+
+
+def test_a_cache_keeps_the_options_it_was_given_over_the_short_waits(settings):
+    settings.CACHES = {
+        "default": {**_cache_from_url(LIVE_REDIS), "OPTIONS": {"socket_timeout": 2}},
+    }
+    options = caches["default"]._cache._pool_options
+    assert (options["socket_timeout"], options["socket_connect_timeout"]) == (2, 0.25)
+
+
+def test_a_cache_of_several_servers_answers_as_an_empty_cache_while_they_are_down(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "clinic.cache.ResilientRedisCache",
+            "LOCATION": ["redis://127.0.0.1:1/11", "redis://127.0.0.1:1/12"],
+        }
+    }
+    assert caches["default"].get("k", "default") == "default"
 
 
 def test_an_hourly_count_on_redis_lasts_an_hour_after_each_try(live_redis):
