@@ -405,7 +405,7 @@ def _date_of_birth(value):
     if not candidate:
         return None
     text = candidate.group()
-    words = WORD_DATE.fullmatch(text.replace(".", " ").replace("  ", " "))
+    words = WORD_DATE.fullmatch(text)
     if words and words.group(1).lower() in MONTHS:
         month = MONTHS[words.group(1).lower()]
         day, year = (int(part.translate(DIGIT_LOOKALIKES)) for part in words.group(2, 3))
@@ -427,7 +427,7 @@ def _date_of_birth(value):
 
 def _suggest_name(found, value, page):
     """First and last name from "Jane Doe", "Jane M. Doe" or "DOE, JANE"."""
-    value = re.split(r"\s{2,}|\(|\b(?:DOB|D\.O\.B|born)\b", value, maxsplit=1)[0]
+    value = re.split(r"\s{2,}|\(|\b(?:DOB|D\.O\.B|born)\b", value)[0]
     value = _without_specks(value).strip(" ,.;:")
     if "first_name" in found or not value or re.search(r"[\d@/]", value):
         return
@@ -472,7 +472,7 @@ def _person(value):
     physician (Dr., MD, DO), "Anna Smith, NP" for other clinicians, or the bare name."""
     doctor = bool(TITLE.match(value))
     value = _without_specks(TITLE.sub("", value))
-    value = re.split(r"\s{2,}|\(|,\s*(?=[A-Z][a-z]+\s)", value.strip(), maxsplit=1)[0]
+    value = re.split(r"\s{2,}|\(|,\s*(?=[A-Z][a-z]+\s)", value.strip())[0]
     value = re.sub(r"[^\w.]+$", "", value.strip()).strip(" ,.;:")
     credential = None
     match = CREDENTIALS.search(value)

@@ -885,3 +885,9 @@ def test_a_real_capital_b_in_a_category_is_kept():
     text = "Diagnosis: C7B.01 secondary carcinoid tumors of distant lymph nodes, M5l.16"
 
     assert values(text_pages(text))["icd10_codes"] == "C7B.01, M51.16"
+
+
+def test_a_capital_letter_that_is_no_lookalike_is_kept_for_staff_to_check():
+    """No category is written C7D; its D is kept (the code is then flagged as unknown) rather
+    than read as the 0 of C70.1, another real diagnosis."""
+    assert values(text_pages("Diagnosis: C7D.1"))["icd10_codes"] == "C7D.1"
