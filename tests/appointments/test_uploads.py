@@ -924,6 +924,23 @@ def test_the_images_of_a_request_may_use_200_million_pixels_and_not_one_more(
     assert stored_files(private_root) == []
 
 
+def test_a_file_that_would_fit_alone_is_refused_as_too_much_together(
+    client, physician_data, private_root
+):
+    """Exactly 200 million pixels fit in a request alone; after a small photo, they are what
+    the other images leave no room for, not a file too large for us."""
+    files = [
+        SimpleUploadedFile("photo.png", image_bytes("PNG", size=(40, 30))),
+        SimpleUploadedFile("plans.tif", header_only_tiff(*[(8000, 5000)] * 5)),
+    ]
+    response = client.post(REFER, {**physician_data, "attachments": files})
+    assert attachment_errors(response) == [
+        "“plans.tif” (5 pages of up to 8000×5000 pixels) is too much to read together with the "
+        "other images you attached: we can read at most 200 million pixels in one request "
+        "(about 52 fax pages). Please send fewer pages, or fax it to us.",
+    ]
+
+
 def tiff_at(dpi):
     output = io.BytesIO()
     Image.new("L", (8, 8), 128).save(output, format="TIFF", dpi=dpi)
@@ -975,6 +992,7 @@ def test_a_png_keeps_its_transparent_colour():
     image.save(output, format="PNG", transparency=0)
     checked = check_attachment(SimpleUploadedFile("logo.png", output.getvalue()))
     with Image.open(checked.content) as stored:
+        assert stored.mode == "P"  # its palette kept, not turned into full colour
         rgba = stored.convert("RGBA")
         assert rgba.getpixel((30, 15))[3] == 0  # transparent, as sent
         assert rgba.getpixel((5, 15)) == (200, 40, 90, 255)
