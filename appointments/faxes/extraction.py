@@ -51,8 +51,10 @@ LABELS = [
     (r"to|attn|attention", "to"),
     (r"re|subject|pages?|date|address|insurance|member id|email|e-mail|sex|gender|ssn", "other"),
 ]  # fmt: skip
+# OCR may widen the space between a label's words ("Date of  Birth:"): any run of spaces.
+_SPACED = [pattern.replace(" ?", r"\s*").replace(" ", r"\s+") for pattern, _ in LABELS]
 LABEL = re.compile(
-    r"(?<![\w'])(?P<label>" + "|".join(f"(?:{pattern})" for pattern, _ in LABELS) + r")"
+    r"(?<![\w'])(?P<label>" + "|".join(f"(?:{pattern})" for pattern in _SPACED) + r")"
     r"\s*(?:(?P<colon>[:;])|[-–]?(?=\s*[\d(]))",
     re.IGNORECASE,
 )
@@ -104,7 +106,11 @@ PERSON = rf"{NAME_WORD}(?:\s+[A-Z]\.?)?\s+{NAME_WORD}"
 LETTER_PATIENT = re.compile(
     rf"(?i:\bmy patient,?\s+(?:(?:Mr|Mrs|Ms|Miss)\.?\s+)?)(?P<name>{PERSON})"
 )
-LETTER_DATE_OF_BIRTH = re.compile(r"\b(?:date of birth|d\.?o\.?b\.?|born(?: on)?)[:\s]*", re.I)
+# The date must follow at once ("born on", "whose date of birth is" allowed): a date further on
+# in the sentence is another event's ("born in Chicago, was first seen on 03/14/2019").
+LETTER_DATE_OF_BIRTH = re.compile(
+    r"\b(?:date of birth|d\.?o\.?b\.?|born(?: on)?)(?:\s+(?:is|was))?[:\s]*", re.I
+)
 LETTER_PHONE = re.compile(
     r"\b(?:reached|contacted|called)\s+(?:at|on)\b|\b(?:her|his|their|patient's) "
     r"(?:phone|telephone|cell|number)\b",
@@ -286,7 +292,7 @@ def _read_letter_line(lines, index, found, dates_of_birth, page):
             if following:
                 if CREDENTIALS.search(following) or TITLE.match(following):
                     _suggest(found, "referrer_name", _person(following), page)
-                break
+                return
 
 
 def _read_letter_patient(lines, index, found, dates_of_birth, page):
@@ -296,13 +302,13 @@ def _read_letter_patient(lines, index, found, dates_of_birth, page):
     # what follows "my patient" is not the patient's name.
     patient = LETTER_PATIENT.search(" ".join(lines[index : index + 2]))
     patient = patient if patient and patient.start() < len(line) else None
-    if patient and "first_name" not in found:
+    if patient:  # a name already found stands (_suggest_name)
         _suggest_name(found, patient.group("name"), page)
     if patient or LETTER_DATE_OF_BIRTH.search(line):
         text = " ".join(lines[index : index + 2])
         mention = LETTER_DATE_OF_BIRTH.search(text, patient.end() if patient else 0)
         if mention:
-            born = _date_of_birth(text[mention.end() : mention.end() + 40])
+            born = _date_of_birth(text[mention.end() :], at_start=True)
             if born:
                 dates_of_birth.append((born, page.number))
 
@@ -398,10 +404,11 @@ def _phone(value):
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _date_of_birth(value):
-    """The first date in the text, ISO formatted, when it is a plausible date of birth; None
-    when it is not clearly one (we never guess a date of birth)."""
-    candidate = DATE_CANDIDATE.search(value)
+def _date_of_birth(value, at_start=False):
+    """The first date in the text (`at_start`: the date the text begins with), ISO formatted,
+    when it is a plausible date of birth; None when it is not clearly one (we never guess a
+    date of birth)."""
+    candidate = (DATE_CANDIDATE.match if at_start else DATE_CANDIDATE.search)(value)
     if not candidate:
         return None
     text = candidate.group()

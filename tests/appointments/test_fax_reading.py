@@ -891,3 +891,98 @@ def test_a_capital_letter_that_is_no_lookalike_is_kept_for_staff_to_check():
     """No category is written C7D; its D is kept (the code is then flagged as unknown) rather
     than read as the 0 of C70.1, another real diagnosis."""
     assert values(text_pages("Diagnosis: C7D.1"))["icd10_codes"] == "C7D.1"
+
+
+@pytest.mark.parametrize(
+    "practice",
+    [
+        "Spine and Pain Center",
+        "Spine & Pain Center",
+        "Orthopedic Associates of Chicago",
+        "Family Medicine of the North Shore",
+        "Lakeside Family Medicine and Pain Associates of Chicago",  # eight words
+    ],
+)
+def test_a_letterheads_practice_may_join_its_words_with_of_and_the(practice):
+    text = f"{practice}\n1450 West Addison Street\nChicago, IL 60613\n\nDear Colleague,"
+
+    assert values(text_pages(text)) == {"referrer_practice": practice}
+
+
+def test_a_nine_word_title_above_a_form_is_not_the_practices_name():
+    text = (
+        "Referral Form For New Patients Of The Spine Center\n"
+        "Practice: Lakeside Family Medicine\nPatient: Jane Doe"
+    )
+
+    assert values(text_pages(text)) == {
+        "referrer_practice": "Lakeside Family Medicine",
+        "first_name": "Jane",
+        "last_name": "Doe",
+    }
+
+
+@pytest.mark.parametrize("written", ["lam", "l am", "1 am", "| am", "am"])
+def test_a_letters_i_am_referring_misread_by_ocr_is_written_i_am(written):
+    text = f"Dear Dr. Patel,\n{written} referring Jane Doe for low back pain.\n"
+
+    assert values(text_pages(text)) == {"reason": "I am referring Jane Doe for low back pain."}
+
+
+def test_a_letters_phone_number_on_the_line_after_reached_at():
+    text = "Dear Dr. Patel,\nJane Doe can be reached at\n(312) 555-0123.\n"
+
+    assert values(text_pages(text)) == {"phone": "+13125550123"}
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        # The date of birth begins the wrapped line.
+        (
+            "Dear Dr. Patel,\nI am writing about Jane Doe, who was\n"
+            "born March 14, 1961, for low back pain.",
+            {"date_of_birth": "1961-03-14"},
+        ),
+        # Given on the line above the one naming "my patient".
+        (
+            "Re: Jane Doe, born March 14, 1961\n"
+            "I am referring my patient Jane Doe for low back pain.",
+            {
+                "first_name": "Jane",
+                "last_name": "Doe",
+                "date_of_birth": "1961-03-14",
+                "reason": "I am referring my patient Jane Doe for low back pain.",
+            },
+        ),
+        # Someone else's birth, before the patient is named.
+        (
+            "Since her twins were born March 2, 2020, my patient Jane Doe has had low back pain.",
+            {"first_name": "Jane", "last_name": "Doe"},
+        ),
+        # A date further on in the sentence is another event's, not the patient's birth.
+        ("Jane Doe, born in Chicago, was first seen on 03/14/2019.", {}),
+        # "is" may come between the words and the date.
+        (
+            "Dear Dr. Patel,\nI am writing about Jane Doe, whose date of birth is 03/14/1961.",
+            {"date_of_birth": "1961-03-14"},
+        ),
+    ],
+)
+def test_a_letters_date_of_birth_is_the_one_its_sentence_gives(text, found):
+    assert values(text_pages(text)) == found
+
+
+def test_labels_read_with_the_wide_spaces_ocr_gives_them():
+    text = (
+        "Patient  Name: Jane Doe\nDate of  Birth: 03/14/1961\n"
+        "Referring   Physician: Dr. Maria Lopez\nPhone  #: (312) 555-0123"
+    )
+
+    assert values(text_pages(text)) == {
+        "first_name": "Jane",
+        "last_name": "Doe",
+        "date_of_birth": "1961-03-14",
+        "referrer_name": "Dr. Maria Lopez",
+        "referrer_phone": "+13125550123",
+    }
