@@ -23,6 +23,7 @@ from appointments.models import (
     FaxReading,
     PossibleMatch,
     StatusChange,
+    TransitionError,
 )
 from appointments.scanning import scan_attachment
 from clinic.models import Location
@@ -223,7 +224,13 @@ def schedule(client, appointment):
 @pytest.mark.django_db
 def test_a_fax_request_is_scheduled_only_after_its_details_are_checked(intake_client, faxed):
     refused = schedule(intake_client, faxed)
-    assert "Check the details read from the fax" in refused.content.decode()
+    assert (
+        '<ul class="errorlist nonfield"><li>Check the details read from the fax against the fax '
+        "before scheduling.</li></ul>"
+    ) in refused.content.decode()
+    with pytest.raises(TransitionError) as unchecked:
+        faxed.check_move("scheduled", scheduled_for=timezone.now() + datetime.timedelta(days=3))
+    assert unchecked.value.code == "fax_unchecked"
     faxed.refresh_from_db()
     assert faxed.status == "new"
 

@@ -76,26 +76,59 @@ def test_every_allowed_step_records_who_when_from_to_and_note(demo, staff, start
 )
 def test_every_other_step_is_refused_with_a_message(demo, staff, start, end):
     appointment = request_in(start, staff)
-    with pytest.raises(TransitionError, match="cannot be moved to"):
+    with pytest.raises(TransitionError) as refused:
         appointment.move_to(end, by=staff, **DETAILS.get(end, {}))
+    assert refused.value.code == "transition"
     appointment.refresh_from_db()
     assert appointment.status == start
 
 
-@pytest.mark.parametrize(
-    ("status", "message"),
-    [
-        (Status.WAITING, "give what the request is waiting on"),
-        (Status.SCHEDULED, "give the date and time of the visit"),
-        (Status.DECLINED, "give the reason for declining"),
-        (Status.CLOSED, "give why it is closed"),
-    ],
-)
+def test_a_refused_step_says_from_what_to_what_in_words():
+    closed = AppointmentRequest(status=Status.CLOSED)
+    with pytest.raises(TransitionError) as refused:
+        closed.check_move(Status.IN_REVIEW)
+    assert refused.value.messages == ["A request that is closed cannot be moved to in review."]
+
+
+MISSING = [
+    (Status.WAITING, "To mark it waiting, give what the request is waiting on."),
+    (Status.SCHEDULED, "To mark it scheduled, give the date and time of the visit."),
+    (Status.DECLINED, "To mark it declined, give the reason for declining."),
+    (Status.CLOSED, "To mark it closed, give why it is closed."),
+]
+
+
+@pytest.mark.parametrize(("status", "message"), MISSING)
 def test_a_step_without_what_it_needs_is_refused(demo, staff, status, message):
     appointment = RequestFactory()
-    with pytest.raises(TransitionError, match=message):
+    with pytest.raises(TransitionError) as refused:
         appointment.move_to(status, by=staff)
+    assert (refused.value.code, refused.value.messages) == ("missing", [message])
     assert not appointment.status_changes.exists()
+
+
+@pytest.mark.parametrize(("status", "message"), MISSING)
+def test_checking_a_step_without_what_it_needs_refuses_it_too(status, message):
+    """The admin's step form asks check_move() with only the step's own fields."""
+    with pytest.raises(TransitionError) as refused:
+        AppointmentRequest(status=Status.NEW).check_move(status)
+    assert (refused.value.code, refused.value.messages) == ("missing", [message])
+
+
+def test_closing_as_a_duplicate_needs_the_request_it_copies():
+    with pytest.raises(TransitionError) as refused:
+        AppointmentRequest(status=Status.NEW).check_move(Status.CLOSED, closed_because="duplicate")
+    assert (refused.value.code, refused.value.messages) == (
+        "duplicate_of",
+        ["To close a request as a duplicate, mark it a duplicate of the request it copies."],
+    )
+
+
+def test_a_step_without_a_note_or_a_suggestion_records_none(demo, staff):
+    appointment = RequestFactory()
+    appointment.move_to(Status.DECLINED, by=staff, decline_reason="Needs a spine surgeon.")
+    appointment.refresh_from_db()
+    assert (appointment.suggested_provider, appointment.status_changes.get().note) == ("", "")
 
 
 def test_first_response_and_end_are_stamped(demo, staff):
