@@ -336,8 +336,7 @@ def receive_fax(checked_file, *, entered_by=None, read_now=False, received_sha25
                 source=AppointmentRequest.Source.FAX,
                 entered_by=entered_by,
                 # The referring office sends a referral with the patient's agreement; no
-                # privacy notice of ours was shown.
-                privacy_notice_version="",
+                # privacy notice of ours was shown (privacy_notice_version stays blank).
                 consented_at=timezone.now(),
             )
             appointment.save()

@@ -94,6 +94,8 @@ def test_import_fax_now_makes_a_request_filled_from_the_fax(demo, fax_file):
     assert appointment.referrer_npi == "1234567893"
     assert appointment.urgency == "urgent"
     assert appointment.icd10_codes == "M96.1, M54.16"
+    # The office sent it with the patient's agreement: no privacy notice of ours was shown.
+    assert appointment.privacy_notice_version == ""
     reading = appointment.fax_reading
     assert reading.state == FaxReading.State.READ
     assert str(reading) == f"Fax for {appointment.reference} (read)"

@@ -169,7 +169,7 @@ def test_date_of_birth_is_three_numeric_boxes_in_us_order(client, demo):
 def test_each_date_of_birth_box_has_its_own_label_and_tells_phones_what_to_offer(client, demo):
     client.get(step_url(STEPS[0].slug))
     html = client.get(step_url("about-you")).text
-    assert (
+    boxes = (
         '<div class="birth-date">'
         '<div class="birth-date-part"><label class="form-label" for="id_date_of_birth_0">Month'
         '</label><input type="text" name="date_of_birth_month" inputmode="numeric" '
@@ -184,7 +184,9 @@ def test_each_date_of_birth_box_has_its_own_label_and_tells_phones_what_to_offer
         'autocomplete="bday-year" maxlength="4" class="form-control birth-date-box" '
         'id="id_date_of_birth_2"></div>'
         "</div>"
-    ) in html
+    )
+    start = html.index(boxes)  # and nothing but markup on either side
+    assert html[:start].rstrip()[-1] == ">" and html[start + len(boxes) :].lstrip()[0] == "<"
 
 
 def test_a_warning_sign_leads_to_the_stop_page_and_never_to_the_form(client, patient_data):
