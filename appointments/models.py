@@ -1137,7 +1137,7 @@ class StatusLink(models.Model):
         if not token or len(token) > 100:
             return None
         return (
-            cls.objects.select_related("request", "request__scheduled_location")
+            cls.objects.select_related("request__scheduled_location")  # and the request
             .filter(token_hash=cls.hash(token))
             .first()
         )

@@ -222,14 +222,11 @@ class StepForm(PatientRequestForm):
     def error_links(self):
         """The error summary's entries: each message with the id of the box to go to."""
         links = [(None, error) for error in self.non_field_errors()]
-        for name, errors in self.errors.items():
-            if name not in self.fields:
-                continue
-            widget = self.fields[name].widget
+        for name in (name for name in self.errors if name in self.fields):  # not __all__
             anchor = self[name].auto_id
-            if isinstance(widget, BirthDateWidget | forms.RadioSelect):
+            if isinstance(self.fields[name].widget, BirthDateWidget | forms.RadioSelect):
                 anchor += "_0"  # the first box of the group
-            links.extend((anchor, error) for error in errors)
+            links.extend((anchor, error) for error in self.errors[name])
         return links
 
     @property

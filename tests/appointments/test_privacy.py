@@ -158,3 +158,9 @@ def test_error_report_of_a_failing_request_holds_no_patient_data(
     # Nothing half-written: no request, no file.
     assert not AppointmentRequest.objects.exists()
     assert [path for path in private_root.rglob("*") if path.is_file()] == []
+
+
+def test_a_file_is_named_by_its_kind_and_size_not_the_name_it_was_sent_with():
+    """What a list of objects or a deletion page shows: "John Smith MRI.pdf" names a patient."""
+    sent = Attachment(original_name="John Smith MRI.pdf", content_type="image/tiff", size=2_561_000)
+    assert str(sent) == "TIFF image (2500 KB)"

@@ -133,8 +133,33 @@ def test_wrong_dates_of_birth_lock_the_link_for_an_hour(client, demo):
     # Locked: even the right date opens nothing.
     assert client.post(path, {"date_of_birth": born(appointment)}).status_code == 429
     with time_machine.travel(timezone.now() + datetime.timedelta(minutes=61)):
+        # The lock over, the count starts again from none.
+        again = open_link(client, path, "1970-02-03")
+        assert "4 more tries before this link locks for an hour." in again.text
         opened = open_link(client, path, born(appointment))
         assert "Received" in opened.text
+
+
+def test_the_right_date_clears_the_wrong_ones_before_it(demo):
+    appointment = ReferralFactory()
+    link = StatusLink.find(StatusLink.issue(appointment))
+    wrong = datetime.date(1970, 2, 3)
+    assert [link.check_birth_date(wrong) for _ in range(3)] == [False, False, False]
+    assert link.check_birth_date(appointment.date_of_birth) is True
+    assert link.checks_left == 5
+    link.refresh_from_db()
+    assert link.checks_left == 5
+
+
+def test_a_locked_link_refuses_even_the_right_date(demo):
+    """The page checks the lock first; a guess sent while another locked it is refused too."""
+    appointment = ReferralFactory()
+    link = StatusLink.find(StatusLink.issue(appointment))
+    StatusLink.objects.filter(pk=link.pk).update(
+        locked_until=timezone.now() + datetime.timedelta(minutes=30)
+    )
+    link.refresh_from_db()
+    assert link.check_birth_date(appointment.date_of_birth) is False
 
 
 def test_one_client_may_try_only_so_many_dates_in_an_hour(client, demo):
@@ -395,3 +420,16 @@ def test_a_patients_own_request_sends_no_status_email_to_its_doctor(
         appointment.move_to("waiting", by=staff, waiting_on="records")
     assert not Email.objects.exists()
     assert AppointmentRequest.objects.get().takes_records
+
+
+def test_an_opened_status_page_runs_a_fixed_number_of_queries(
+    client, demo, staff, django_assert_num_queries
+):
+    appointment = ReferralFactory()
+    visit = timezone.now() + datetime.timedelta(days=3)
+    main_clinic = Location.objects.get(slug="main-clinic")
+    appointment.move_to("scheduled", by=staff, scheduled_for=visit, scheduled_location=main_clinic)
+    path = link_for(appointment)
+    assert "Main Clinic" in open_link(client, path, born(appointment)).text
+    with django_assert_num_queries(25):  # 17 of them the database cache's hourly count
+        client.get(path)
