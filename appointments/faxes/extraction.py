@@ -512,7 +512,7 @@ def _find_icd10_codes(pages, found):
             # Codes may continue on the next line of a diagnosis block.
             if on_diagnosis_line and index + 1 < len(lines) and not _labels(lines[index + 1]):
                 for match in ICD10_LOOSE.finditer(lines[index + 1]):
-                    code = _icd10_code(match, dotted_only=False)
+                    code = _icd10_code(match)
                     if code and code not in codes:
                         codes.append(code)
                         first_page = first_page or page
@@ -520,7 +520,7 @@ def _find_icd10_codes(pages, found):
         found["icd10_codes"] = Suggestion(join_icd10_codes(codes[:12]), first_page.number)
 
 
-def _icd10_code(match, dotted_only):
+def _icd10_code(match, dotted_only=False):
     letter, category, rest = match.group(1), match.group(2), match.group(3)
     dotted = bool(re.search(r"[.,]", match.group()))  # OCR reads some dots as commas
     if dotted_only and not dotted:

@@ -986,3 +986,12 @@ def test_labels_read_with_the_wide_spaces_ocr_gives_them():
         "referrer_name": "Dr. Maria Lopez",
         "referrer_phone": "+13125550123",
     }
+
+
+def test_a_reason_after_a_blank_line_under_its_label_is_read():
+    text = "Reason for referral:\n\nLow back pain after an L4-L5 fusion.\n\nPhone: (312) 555-0100"
+
+    assert values(text_pages(text)) == {
+        "reason": "Low back pain after an L4-L5 fusion.",
+        "referrer_phone": "+13125550100",
+    }
