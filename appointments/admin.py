@@ -830,7 +830,6 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
             # Being checked, quarantined, or its scan failed: say so, and what to do.
             context = {
                 **self.admin_site.each_context(request),
-                "opts": self.opts,
                 "title": "This file cannot be downloaded",
                 "attachment": attachment,
                 "change_url": self.change_url(attachment.request_id),
@@ -862,9 +861,8 @@ class AppointmentRequestAdmin(FaxAdminMixin, admin.ModelAdmin):
             content_type=attachment.content_type,
         )
         response.block_size = CHUNK_SIZE
-        response["X-Content-Type-Options"] = "nosniff"
+        # Also sent, as on every response: nosniff (SecurityMiddleware), no-store (the admin).
         response["Content-Security-Policy"] = "sandbox; default-src 'none'"
-        response["Cache-Control"] = "no-store"
         return response
 
     def refuse_download(self, request, attachment, error):

@@ -192,9 +192,7 @@ def _answer_rows(form, answers):
     values = form.cleaned_data
     rows = []
     for step in STEPS:
-        for name in step.fields:
-            if name == "attachments":
-                continue
+        for name in (name for name in step.fields if name != "attachments"):
             field = form.fields[name]
             rows.append(
                 {

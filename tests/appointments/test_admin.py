@@ -391,7 +391,12 @@ def test_opening_a_request_and_downloading_a_file_are_logged(intake_client, demo
         appointment.reference,
         "10.1.2.3",
     )
-    assert (fetched.action, fetched.detail) == ("download", f"attachment {attachment.pk}")
+    assert (fetched.action, fetched.detail, fetched.user, fetched.client_address) == (
+        "download",
+        f"attachment {attachment.pk}",
+        intake,
+        "10.1.2.3",
+    )
     for row in (view, fetched):
         assert "Quartermain" not in f"{row.detail} {row.reference}"
 
@@ -409,6 +414,11 @@ def test_download_is_a_sandboxed_attachment_named_by_reference(intake_client, de
     assert response["Content-Security-Policy"] == "sandbox; default-src 'none'"
     assert "no-store" in response["Cache-Control"]
     assert b"".join(response.streaming_content).startswith(b"%PDF")
+    # Only under its own request's address.
+    other = ReferralFactory()
+    assert (
+        intake_client.get(f"{CHANGELIST}{other.pk}/attachments/{attachment.pk}/").status_code == 404
+    )
 
 
 def test_access_log_is_read_only_even_for_superusers(admin_client, demo):

@@ -14,7 +14,7 @@ from django_tasks_db.models import DBTaskResult
 from appointments.models import AccessLog, Attachment
 from appointments.scanning import scan_attachment
 from clinic.scanning import Clamd
-from tests.appointments.conftest import CHANGELIST, PDF_BYTES, pdf
+from tests.appointments.conftest import CHANGELIST, PDF_BYTES, change_url, pdf
 from tests.appointments.factories import AttachmentFactory
 from tests.clinic.test_settings import PRODUCTION, deploy_check
 from tests.conftest import EICAR
@@ -108,6 +108,11 @@ def test_a_referral_pdf_carrying_eicar_is_quarantined_and_never_downloadable(
     response = intake_client.get(download_url(attachment))
     assert response.status_code == 409
     assert "Quarantined" in response.text and CONTACT in response.text
+    appointment = attachment.request
+    assert "<title>This file cannot be downloaded | " in response.text
+    assert (
+        f'<a href="{change_url(appointment)}">Back to request {appointment.reference}</a>'
+    ) in response.text
     assert not AccessLog.objects.filter(action="download").exists()
 
 
