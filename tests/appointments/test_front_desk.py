@@ -751,3 +751,23 @@ def test_a_decline_reason_is_at_most_2000_characters_and_who_instead_200(intake_
     appointment.refresh_from_db()
     assert appointment.status == "declined"
     assert (len(appointment.decline_reason), len(appointment.suggested_provider)) == (2000, 200)
+
+
+def test_the_queue_filter_offers_the_open_requests_first_then_the_other_views(intake_client, demo):
+    def queue_choices(query):
+        changelist = intake_client.get(CHANGELIST, query).context["cl"]
+        queue = next(spec for spec in changelist.filter_specs if spec.parameter_name == "queue")
+        return [
+            (choice["display"], choice["query_string"], choice["selected"])
+            for choice in queue.choices(changelist)
+        ]
+
+    assert queue_choices({}) == [
+        ("Open", "?", True),
+        ("Not yet scheduled", "?queue=to_schedule", False),
+        ("Declined or closed", "?queue=ended", False),
+        ("All requests", "?queue=all", False),
+    ]
+    chosen = queue_choices({"queue": "ended"})
+    assert [selected for *_, selected in chosen] == [False, False, True, False]
+    assert chosen[0][1] == "?"  # back to the open requests
