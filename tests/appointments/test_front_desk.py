@@ -754,9 +754,11 @@ def test_a_decline_reason_is_at_most_2000_characters_and_who_instead_200(intake_
 
 
 def test_the_queue_filter_offers_the_open_requests_first_then_the_other_views(intake_client, demo):
-    def queue_choices(query):
+    def queue_choices(query, name="queue"):
         changelist = intake_client.get(CHANGELIST, query).context["cl"]
-        queue = next(spec for spec in changelist.filter_specs if spec.parameter_name == "queue")
+        queue = next(
+            spec for spec in changelist.filter_specs if getattr(spec, "parameter_name", "") == name
+        )
         return [
             (choice["display"], choice["query_string"], choice["selected"])
             for choice in queue.choices(changelist)
@@ -771,3 +773,17 @@ def test_the_queue_filter_offers_the_open_requests_first_then_the_other_views(in
     chosen = queue_choices({"queue": "ended"})
     assert [selected for *_, selected in chosen] == [False, False, True, False]
     assert chosen[0][1] == "?"  # back to the open requests
+    assert queue_choices({}, name="response") == [
+        ("All", "?", True),
+        ("Overdue", "?response=overdue", False),
+        ("Awaiting first response", "?response=awaiting", False),
+    ]
+
+
+def test_choosing_a_status_shows_its_requests_even_when_they_are_ended(intake_client, intake, demo):
+    declined = RequestFactory()
+    declined.move_to("declined", by=intake, decline_reason="Needs a spine surgeon.")
+    RequestFactory()
+    assert listed(intake_client.get(CHANGELIST, {"status__exact": "declined"})) == [
+        declined.reference
+    ]
