@@ -222,7 +222,8 @@ class StepForm(PatientRequestForm):
     def error_links(self):
         """The error summary's entries: each message with the id of the box to go to."""
         links = [(None, error) for error in self.non_field_errors()]
-        for name in (name for name in self.errors if name in self.fields):  # not __all__
+        with_errors = [name for name in self.errors if name in self.fields]  # not __all__
+        for name in with_errors:
             anchor = self[name].auto_id
             if isinstance(self.fields[name].widget, BirthDateWidget | forms.RadioSelect):
                 anchor += "_0"  # the first box of the group

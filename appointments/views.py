@@ -192,7 +192,8 @@ def _answer_rows(form, answers):
     values = form.cleaned_data
     rows = []
     for step in STEPS:
-        for name in (name for name in step.fields if name != "attachments"):
+        answered = [name for name in step.fields if name != "attachments"]  # files: listed apart
+        for name in answered:
             field = form.fields[name]
             rows.append(
                 {
