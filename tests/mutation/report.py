@@ -1,8 +1,8 @@
 """`make mutate`'s summary: the mutation score of each module and the mutants that survived.
 
-Reads what `mutmut run` left in mutants/ and the equivalent mutants declared in pyproject.toml
-([[tool.mutmut.equivalent]]: the module, the mutated line as mutmut writes it, and why no test
-can tell it apart). An equivalent mutant counts neither for nor against the score.
+Reads what `mutmut run` left in mutants/ and the equivalent mutants declared in
+tests/mutation/equivalent.toml (the module, the mutated line as mutmut writes it, and why no
+test can tell it apart). An equivalent mutant counts neither for nor against the score.
 """
 
 import sys
@@ -16,6 +16,7 @@ from mutmut.mutation.diff_apply import get_diff_for_mutant
 from mutmut.stats import status_by_exit_code
 
 TARGET = 90.0
+EQUIVALENT = Path(__file__).with_name("equivalent.toml")
 
 
 def mutated_lines(name, path):
@@ -26,9 +27,8 @@ def mutated_lines(name, path):
 
 
 def main():
-    config = tomllib.loads(Path("pyproject.toml").read_text())["tool"]["mutmut"]
     equivalent = defaultdict(dict)
-    for entry in config.get("equivalent", []):
+    for entry in tomllib.loads(EQUIVALENT.read_text())["equivalent"]:
         equivalent[entry["module"]][entry["line"].strip()] = entry["reason"]
     used, finished = set(), set()
     rows, survivors, unchecked = [], [], 0
