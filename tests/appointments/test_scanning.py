@@ -213,6 +213,7 @@ def without_scanner(env):
     return {key: value for key, value in env.items() if not key.startswith("CLAMD_")}
 
 
+@pytest.mark.unmutated  # Django started in another process
 def test_production_refuses_to_run_without_a_scanner():
     result = deploy_check(**without_scanner(PRODUCTION))
     assert result.returncode != 0
@@ -227,6 +228,7 @@ def test_production_refuses_to_run_without_a_scanner():
     ],
     ids=["tcp", "unscanned-on-purpose"],
 )
+@pytest.mark.unmutated  # Django started in another process
 def test_production_runs_with_a_scanner_or_unscanned_on_purpose(scanner):
     # A socket (CLAMD_SOCKET in .env.example): tests/clinic/test_settings.py.
     result = deploy_check(**without_scanner(PRODUCTION), **scanner)

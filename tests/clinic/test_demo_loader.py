@@ -5,6 +5,7 @@ import sys
 from io import StringIO
 from pathlib import Path
 
+import pytest
 import time_machine
 from django.core.files.storage import storages
 from django.core.management import call_command
@@ -124,6 +125,7 @@ def test_demo_loader_adds_drawn_doctors_once_and_keeps_staff_edits(db, client):
     assert dict(Provider.objects.values_list("slug", "portrait")) == portraits
 
 
+@pytest.mark.unmutated  # manage.py migrate in another process
 def test_a_first_migrate_on_a_new_laptop_prints_no_error(tmp_path):
     """`make run` on a fresh clone migrates before the cache table exists: saving public rows
     then finds no cache, which is an outage to work around, not an error to print."""

@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+# The settings are checked in a Django started in another process, where make mutate cannot see
+# what a test reaches (so it would never run one for a mutant).
+pytestmark = pytest.mark.unmutated
+
 PROJECT = Path(__file__).resolve().parents[2]
 
 
