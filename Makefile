@@ -108,6 +108,6 @@ clean: ## Remove the virtual environment and collected static files (keeps db.sq
 
 # Not part of `make test`: see docs/testing.md. MUTANTS='appointments.validators.*' narrows it.
 mutate: compilemessages ## Mutation testing of the modules that hold the rules; prints each module's score
-	rm -f mutants/mutation.sqlite3
+	rm -rf mutants/mutation.sqlite3*
 	$(BIN)/mutmut run --max-children 2 $(MUTANTS)
 	$(BIN)/python tests/mutation/report.py

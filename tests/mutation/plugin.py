@@ -1,18 +1,27 @@
 """For `make mutate` only: each mutant's tests run in a fresh fork, so the SQLite test database
-is kept in a file that every fork reuses instead of migrating a new one for each mutant
-(`make mutate` deletes it first, so a changed migration is always applied): mutmut's first run
-of the subset migrates it, and a mutant's fork only points at it.
+is kept in a file instead of migrating a new one for each mutant (`make mutate` deletes it
+first, so a changed migration is always applied): mutmut's first run of the subset migrates
+it, and a mutant's fork copies it into a database in its own memory. Two forks run at once,
+and SQLite lets one writer at a time into a file: forks sharing the file waited for each other
+(up to the 20-second timeout, then failed a test, a mutant "killed" by the lock).
+
+mutmut runs the whole subset twice before the first mutant: once to learn which tests reach
+which function (the mutated functions run their original code) and stops if a test fails,
+then again as a "clean run" to see that they pass. The second run repeats the first on the
+same code, so it runs one database test here (which migrates the file when mutmut kept its
+timing from an earlier run and skipped the first): it cost six minutes of every `make mutate`.
 
 Tests that commit for real (`transactional_db`) are left out: they empty the tables when they
 end, and forks reusing the file would then find no staff groups. They are the mail-outage
 tests and the PostgreSQL race tests, which `make test` runs. So are the tests that measure the
-process's peak memory (`memory`): a fork carrying mutmut's trampolines uses more. And two kinds
-that check no rule of the mutated modules: the real tesseract's reading (`ocr`, a second a page)
-and what the clinic wrote (`content`, among them the translation catalogues against the source,
-which the mutants rewrite).
+process's peak memory (`memory`): a fork carrying mutmut's trampolines uses more. And three kinds
+that check no rule of the mutated modules: the real tesseract's reading (`ocr`, a second a page),
+what the clinic wrote (`content`, among them the translation catalogues against the source,
+which the mutants rewrite), and what runs in another process or is not mutated (`unmutated`:
+the settings checks, the stylesheet's build, a first `migrate`), which mutmut never gives a
+mutant and which took a minute and a half of its first run.
 """
 
-import json
 import os
 
 import pytest
@@ -48,8 +57,20 @@ def _in_a_mutant_fork():
     return "__mutmut_" in os.environ.get("MUTANT_UNDER_TEST", "")
 
 
+def _in_the_clean_run():
+    """True in mutmut's second run of the whole subset, with no mutant."""
+    return os.environ.get("MUTANT_UNDER_TEST") == ""
+
+
 def pytest_configure(config):
     from django.conf import settings
+
+    from tests.mutation import equivalent
+
+    if not _in_a_mutant_fork():
+        equivalent.declared()  # read once, in the process every fork starts from
+    elif reason := _declared_equivalent(equivalent):
+        pytest.exit(f"Declared equivalent: {reason}", returncode=equivalent.SKIPPED)
 
     settings.DATABASES["default"]["TEST"]["NAME"] = os.path.join(os.getcwd(), DATABASE)
     config.option.reuse_db = True
@@ -57,17 +78,37 @@ def pytest_configure(config):
         # Asking `migrate` whether anything is left to do costs a fork a quarter of a second.
         import django.test.utils
 
-        django.test.utils.setup_databases = _use_the_migrated_file
+        import tests.conftest
+        from tests.mutation.content import CopiedContent
+
+        django.test.utils.setup_databases = _copy_the_migrated_file
+        tests.conftest.SHARED = CopiedContent(DATABASE)
 
 
-def _use_the_migrated_file(*args, **kwargs):
-    """What pytest-django's `setup_databases(keepdb=True)` does on SQLite, without `migrate`."""
+def _declared_equivalent(equivalent):
+    """Why this fork's mutant is declared equivalent, or None. An error here must not end the
+    fork: mutmut would count a pytest error as the mutant killed."""
+    try:
+        return equivalent.of_mutant(os.environ["MUTANT_UNDER_TEST"])
+    except Exception:  # noqa: BLE001 - the mutant's tests run instead
+        return None
+
+
+def _copy_the_migrated_file(*args, **kwargs):
+    """In place of pytest-django's `setup_databases`: the migrated file, copied into a
+    database in this fork's memory (a few milliseconds), which no other fork can lock."""
+    import sqlite3
+    from contextlib import closing
+
     from django.conf import settings
     from django.db import connection
 
-    name = connection.creation._get_test_db_name()
     connection.close()
+    name = f"file:mutant{os.getpid()}?mode=memory&cache=shared"
     settings.DATABASES["default"]["NAME"] = connection.settings_dict["NAME"] = name
+    connection.ensure_connection()
+    with closing(sqlite3.connect(connection.creation._get_test_db_name())) as migrated:
+        migrated.backup(connection.connection)
     return []
 
 
@@ -76,23 +117,29 @@ def pytest_collection_modifyitems(config, items):
     """Leave out the tests above; run a mutant's tests fastest first (by mutmut's timing), so
     a mutant one quick test catches costs that test only. The conftest's order by shared
     content, which sorts after this one, keeps this order within each level."""
+    from mutmut.state import state
+
     from tests.conftest import is_transactional
 
-    try:
-        with open("mutmut-stats.json") as stats:
-            duration = json.load(stats)["duration_by_test"]
-    except (OSError, ValueError, KeyError):
-        duration = {}  # mutmut's first run, which times them
+    # mutmut's timing of each test, in the memory a fork shares with mutmut (reading it from
+    # mutmut-stats.json cost each fork 20 ms); empty in the first run, which times them.
+    duration = state().duration_by_test
     items.sort(key=lambda item: duration.get(item.nodeid, 0.0))
 
     def left_out(item):
         return (
             is_transactional(item)
-            or any(item.get_closest_marker(name) for name in ("memory", "ocr", "content"))
+            or any(
+                item.get_closest_marker(name) for name in ("memory", "ocr", "content", "unmutated")
+            )
             or _not_its_own(item)
         )
 
-    deselected = [item for item in items if left_out(item)]
-    if deselected:
-        config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not left_out(item)]
+    kept = [item for item in items if not left_out(item)]
+    if _in_the_clean_run():
+        # One test that migrates the database file, if this run's timing came from an earlier
+        # run's and mutmut skipped its first run.
+        kept = [next(item for item in kept if "_django_db_helper" in item.fixturenames)]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=list(set(items) - set(kept)))
+        items[:] = kept

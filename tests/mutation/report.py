@@ -6,30 +6,18 @@ test can tell it apart). An equivalent mutant counts neither for nor against the
 """
 
 import sys
-import tomllib
 from collections import defaultdict
-from pathlib import Path
 
+from equivalent import declared, mutated_lines, reason
 from mutmut.__main__ import walk_mutatable_files
 from mutmut.mutation.data import SourceFileMutationData
-from mutmut.mutation.diff_apply import get_diff_for_mutant
 from mutmut.stats import status_by_exit_code
 
 TARGET = 90.0
-EQUIVALENT = Path(__file__).with_name("equivalent.toml")
-
-
-def mutated_lines(name, path):
-    """The lines the mutant adds, which say what it changed."""
-    diff = get_diff_for_mutant(name, path=path)
-    added = [line for line in diff.splitlines() if line[:1] == "+" and line[:3] != "+++"]
-    return [line[1:].strip() for line in added]
 
 
 def main():
-    equivalent = defaultdict(dict)
-    for entry in tomllib.loads(EQUIVALENT.read_text())["equivalent"]:
-        equivalent[entry["module"]][entry["line"].strip()] = entry["reason"]
+    equivalent = declared()
     used, finished = set(), set()
     rows, survivors, unchecked = [], [], 0
     for path in sorted(walk_mutatable_files()):
@@ -42,11 +30,10 @@ def main():
                 counts["killed"] += 1
             elif status == "not checked":
                 unchecked += 1
-            elif status in ("survived", "no tests", "suspicious"):
+            elif status in ("survived", "no tests", "suspicious", "skipped"):
+                # "skipped": a mutant's fork found it declared equivalent and ran no test.
                 lines = mutated_lines(name, path)
-                known = equivalent[str(path)]
-                reason = next((known[line] for line in lines if line in known), None)
-                if reason:
+                if reason(lines, path):
                     used.update((str(path), ln) for ln in lines)
                     counts["equivalent"] += 1
                 else:
@@ -89,7 +76,7 @@ def main():
         if module in finished and (module, line) not in used
     ]
     for module, line in stale:
-        print(f"\nNo surviving mutant matches the equivalent entry {module}: {line!r}; remove it.")
+        print(f"\nNo mutant matches the equivalent entry {module}: {line!r}; remove it.")
     below = [row[0] for row in rows if row[5] is not None and row[5] < TARGET]
     if below:
         print(f"\nBelow {TARGET:.0f}%: {', '.join(below)}")
