@@ -41,12 +41,30 @@ OWN_TESTS = {
     ),
 }
 
+# A mutant's fork runs the tests that reach its function fastest first (mutmut's order), until
+# their time by mutmut's timing passes this many seconds (and always at least one). Hundreds of
+# tests reach the forms' and the steps' functions: running them all cost a mutant that a later
+# one catches, and every survivor, up to minutes, and the full run hours. A mutant that only a
+# slower test would catch is counted as surviving.
+SECONDS_OF_TESTS = 5.0
 
-def _not_its_own(item):
-    """For a mutant of a module in OWN_TESTS (a fork of mutmut's), a test not written for it."""
-    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
-    owned = next((tests for module, tests in OWN_TESTS.items() if mutant.startswith(module)), None)
-    return owned is not None and item.nodeid.split("::")[0] not in owned
+
+def _tests_to_run(tests):
+    """Of the tests mutmut gives this fork, fastest first, those it runs."""
+    from mutmut.state import state
+
+    duration = state().duration_by_test  # in the memory this fork shares with mutmut
+    mutant = os.environ["MUTANT_UNDER_TEST"]
+    own = next((files for module, files in OWN_TESTS.items() if mutant.startswith(module)), None)
+    if own is not None:
+        tests = [test for test in tests if test.split("::")[0] in own]
+    kept, spent = [], 0.0
+    for test in tests:
+        spent += duration.get(test, 0.0)
+        if kept and spent > SECONDS_OF_TESTS:
+            break
+        kept.append(test)
+    return kept
 
 
 DATABASE = "mutation.sqlite3"
@@ -71,6 +89,13 @@ def pytest_configure(config):
         equivalent.declared()  # read once, in the process every fork starts from
     elif reason := _declared_equivalent(equivalent):
         pytest.exit(f"Declared equivalent: {reason}", returncode=equivalent.SKIPPED)
+    else:
+        # Before collection, so that only the files of the tests it runs are collected.
+        config.args[:] = _tests_to_run(config.args)
+        if not config.args:  # none of its own: without arguments pytest would run them all
+            pytest.exit(
+                "No test of its own reaches it", returncode=pytest.ExitCode.NO_TESTS_COLLECTED
+            )
 
     settings.DATABASES["default"]["TEST"]["NAME"] = os.path.join(os.getcwd(), DATABASE)
     config.option.reuse_db = True
@@ -127,12 +152,8 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: duration.get(item.nodeid, 0.0))
 
     def left_out(item):
-        return (
-            is_transactional(item)
-            or any(
-                item.get_closest_marker(name) for name in ("memory", "ocr", "content", "unmutated")
-            )
-            or _not_its_own(item)
+        return is_transactional(item) or any(
+            item.get_closest_marker(name) for name in ("memory", "ocr", "content", "unmutated")
         )
 
     kept = [item for item in items if not left_out(item)]
