@@ -55,7 +55,8 @@ LABELS = [
 _SPACED = [pattern.replace(" ?", r"\s*").replace(" ", r"\s+") for pattern, _ in LABELS]
 LABEL = re.compile(
     r"(?<![\w'])(?P<label>" + "|".join(f"(?:{pattern})" for pattern in _SPACED) + r")"
-    r"\s*(?:(?P<colon>[:;])|[-–]?(?=\s*[\d(]))",
+    # A form may say how to write the value between its label and the colon: "(MM/DD/YYYY)".
+    r"\s*(?:(?:\([^()\n]{1,15}\)\s*)?(?P<colon>[:;])|[-–]?(?=\s*[\d(]))",
     re.IGNORECASE,
 )
 LABEL_FIELDS = [(re.compile(rf"(?:{pattern})$", re.IGNORECASE), field) for pattern, field in LABELS]

@@ -995,3 +995,34 @@ def test_a_reason_after_a_blank_line_under_its_label_is_read():
         "reason": "Low back pain after an L4-L5 fusion.",
         "referrer_phone": "+13125550100",
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        # How to write the value, between the label and its colon, as forms print it.
+        (
+            "Patient Name: Jane Doe\nDate of Birth (MM/DD/YYYY): 03/14/1961\n"
+            "Phone (home): (312) 555-0123",
+            {
+                "first_name": "Jane",
+                "last_name": "Doe",
+                "date_of_birth": "1961-03-14",
+                "phone": "+13125550123",
+            },
+        ),
+        # A mark before the date in a labelled value.
+        (
+            "Patient Name: Jane Doe\nDOB: (F) 03/14/1961",
+            {"first_name": "Jane", "last_name": "Doe", "date_of_birth": "1961-03-14"},
+        ),
+    ],
+)
+def test_a_forms_labels_with_what_they_ask_for(text, found):
+    assert values(text_pages(text)) == found
+
+
+def test_a_letters_date_of_birth_is_not_read_from_the_next_paragraph():
+    text = "Dear Dr. Patel,\nMy patient Jane Doe is Chicago born\n\n03/14/2024: last seen."
+
+    assert values(text_pages(text)) == {"first_name": "Jane", "last_name": "Doe"}
