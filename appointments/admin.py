@@ -154,8 +154,7 @@ def _scheduled_location_field(appointment):
     return forms.ModelChoiceField(
         label="Location",
         queryset=locations,
-        widget=forms.RadioSelect,
-        empty_label=None,
+        widget=forms.RadioSelect,  # required: Django offers no empty choice
         initial=preferred.pk if preferred and not preferred.archived else locations.first(),
     )
 

@@ -117,7 +117,7 @@ def test_after_entering_a_request_staff_are_told_its_reference(intake_client, fa
 
 def test_a_faxed_referral_with_its_scan_takes_one_screen(intake_client, faxed_referral):
     page = intake_client.get(ADD)
-    assert 'enctype="multipart/form-data"' in page.text
+    assert 'enctype="multipart/form-data" method="post"' in page.text  # posted to this page
     assert "<title>Enter a phone, fax, walk-in or EHR request | " in page.text
     assert "<h1>Enter a phone, fax, walk-in or EHR request</h1>" in page.text
     form = page.context["adminform"].form

@@ -240,6 +240,8 @@ def test_every_cache_call_reaches_a_live_redis(live_redis):
     server = redis.Redis.from_url(LIVE_REDIS)
     assert cache.set_many({"a": 1, "b": 2}, timeout=60) == []
     assert 0 < server.ttl(":1:a") <= 60  # not the default 300 s
+    assert cache.set_many({"p": 1}, 45) == []  # the timeout by position, as Django's allows
+    assert 0 < server.ttl(":1:p") <= 45
     assert cache.add("a", 10, version=2) is True
     cache.set("b", 20, version=2)
     assert cache.get_many(["a", "b", "c"]) == {"a": 1, "b": 2}
