@@ -92,6 +92,7 @@ def pytest_configure(config):
     else:
         # Before collection, so that only the files of the tests it runs are collected.
         config.args[:] = _tests_to_run(config.args)
+        WANTED.update(part for test in config.args for part in _node_and_parents(test))
         if not config.args:  # none of its own: without arguments pytest would run them all
             pytest.exit(
                 "No test of its own reaches it", returncode=pytest.ExitCode.NO_TESTS_COLLECTED
@@ -108,6 +109,25 @@ def pytest_configure(config):
 
         django.test.utils.setup_databases = _copy_the_migrated_file
         tests.conftest.SHARED = CopiedContent(DATABASE)
+
+
+# In a mutant's fork, the node ids of the tests it runs and of the classes that hold them.
+WANTED = set()
+
+
+def _node_and_parents(test):
+    """ "file.py::Class::test[case]" -> "file.py::Class", "file.py::Class::test"."""
+    parts = test.partition("[")[0].split("::")
+    return ("::".join(parts[:end]) for end in range(2, len(parts) + 1))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector, name, obj):
+    """In a mutant's fork, no test is made of what it does not run: pytest would make every
+    test of a file (each case, with its fixtures) to keep the few asked for."""
+    if WANTED and f"{collector.nodeid}::{name}" not in WANTED:
+        return []
+    return None
 
 
 def _declared_equivalent(equivalent):
