@@ -12,7 +12,7 @@ same code, so it runs one database test here (which migrates the file when mutmu
 timing from an earlier run and skipped the first): it cost six minutes of every `make mutate`.
 
 Tests that commit for real (`transactional_db`) are left out: they empty the tables when they
-end, and forks reusing the file would then find no staff groups. They are the mail-outage
+end, and in mutmut's first run they would empty the file every fork copies. They are the mail-outage
 tests and the PostgreSQL race tests, which `make test` runs. So are the tests that measure the
 process's peak memory (`memory`): a fork carrying mutmut's trampolines uses more. And three kinds
 that check no rule of the mutated modules: the real tesseract's reading (`ocr`, a second a page),
