@@ -26,45 +26,112 @@ import os
 
 import pytest
 
-# Every request passes through the middleware, so mutmut hands a middleware mutant every test
-# that makes a request: a survivor cost 45 s and the module alone hours. Its mutants run the
-# tests written for what it does (staff sessions, security headers, the page cache) instead.
+# The test files written for each mutated module. A mutant's fork runs those of its module first,
+# all of them, fastest first, then the other tests that reach its function, fastest first, for
+# up to SECONDS_OF_TESTS by mutmut's timing. Hundreds of tests reach the forms', steps' and
+# views' functions (every request passes through the middleware and the client's address):
+# running them all cost each survivor minutes and the full run hours, and the fastest of them
+# are seldom the ones that judge the mutant, so a budget on all of them, fastest first, cost
+# score (docs/testing.md, "Scores"). A mutant that only a slower test of another module would
+# catch counts as surviving.
 OWN_TESTS = {
+    "appointments.admin.": (
+        "appointments/test_admin",
+        "appointments/test_front_desk",
+        "appointments/test_permissions",
+        "appointments/test_fax_intake",
+    ),
+    "appointments.staff_admin.": (
+        "appointments/test_permissions",
+        "appointments/test_staff_access",
+        "appointments/test_staff_accounts",
+    ),
+    "appointments.staff.": ("appointments/test_staff_security", "appointments/test_staff_accounts"),
+    "appointments.models.": (
+        "appointments/test_workflow",
+        "appointments/test_matching",
+        "appointments/test_status_link",
+        "appointments/test_purge",
+        "appointments/test_due",
+        "appointments/test_scanning",
+        "appointments/test_encryption",
+        "appointments/test_front_desk",
+    ),
+    "appointments.fields.": ("appointments/test_fields",),
+    "appointments.services.": (
+        "appointments/test_submission",
+        "appointments/test_fax_intake",
+        "appointments/test_uploads",
+    ),
+    "appointments.views.": (
+        "appointments/test_request_steps",
+        "appointments/test_status_link",
+        "appointments/test_forms",
+        "appointments/test_receipt",
+        "appointments/test_submission",
+    ),
+    "appointments.steps.": ("appointments/test_request_steps", "appointments/test_languages"),
+    "appointments.forms.": (
+        "appointments/test_forms",
+        "appointments/test_diagnosis_codes",
+        "appointments/test_submission",
+        "appointments/test_uploads",
+    ),
+    "appointments.validators.": ("appointments/test_forms", "appointments/test_diagnosis_codes"),
+    "appointments.icd10cm.": ("appointments/test_diagnosis_codes",),
+    "appointments.emails.": ("appointments/test_notifications", "appointments/test_privacy"),
+    "appointments.first_response.": ("appointments/test_due", "appointments/test_receipt"),
+    "appointments.matching.": ("appointments/test_matching",),
+    "appointments.faxes.extraction.": ("appointments/test_fax_reading",),
+    "appointments.scanning.": ("appointments/test_scanning",),
+    "clinic.uploads.": ("appointments/test_uploads", "appointments/test_pdf_attacks"),
+    "clinic.clients.": (
+        "appointments/test_client_address",
+        "appointments/test_receipt",
+        "appointments/test_staff_security",
+    ),
+    "clinic.cache.": ("clinic/test_cache_outage",),
+    "clinic.pagecache.": (
+        "clinic/test_page_cache",
+        "conditions/test_page_freshness",
+        "clinic/test_cache_outage",
+    ),
+    "clinic.emails.": ("clinic/test_error_mail", "appointments/test_notifications"),
+    "clinic.scanning.": ("clinic/test_clamd_client", "appointments/test_scanning"),
     "clinic.project.middleware.": (
-        "tests/appointments/test_error_pages.py",
-        "tests/appointments/test_staff_security.py",
-        "tests/clinic/test_cache_outage.py",
-        "tests/clinic/test_languages.py",
-        "tests/clinic/test_page_cache.py",
-        "tests/clinic/test_security_headers.py",
-        "tests/conditions/test_page_freshness.py",
+        "appointments/test_error_pages",
+        "appointments/test_staff_security",
+        "clinic/test_cache_outage",
+        "clinic/test_languages",
+        "clinic/test_page_cache",
+        "clinic/test_security_headers",
+        "conditions/test_page_freshness",
     ),
 }
-
-# A mutant's fork runs the tests that reach its function fastest first (mutmut's order), until
-# their time by mutmut's timing passes this many seconds (and always at least one). Hundreds of
-# tests reach the forms' and the steps' functions: running them all cost a mutant that a later
-# one catches, and every survivor, up to minutes, and the full run hours. A mutant that only a
-# slower test would catch is counted as surviving.
+OWN_TESTS = {module: {f"tests/{name}.py" for name in names} for module, names in OWN_TESTS.items()}
+# Every request passes through the middleware, so mutmut hands its mutants every test that
+# makes a request: they run their own tests only.
+ONLY_OWN_TESTS = {"clinic.project.middleware."}
 SECONDS_OF_TESTS = 5.0
 
 
 def _tests_to_run(tests):
-    """Of the tests mutmut gives this fork, fastest first, those it runs."""
+    """Of the tests mutmut gives this fork (fastest first), those it runs, in order."""
     from mutmut.state import state
 
     duration = state().duration_by_test  # in the memory this fork shares with mutmut
     mutant = os.environ["MUTANT_UNDER_TEST"]
-    own = next((files for module, files in OWN_TESTS.items() if mutant.startswith(module)), None)
-    if own is not None:
-        tests = [test for test in tests if test.split("::")[0] in own]
+    module = next((module for module in OWN_TESTS if mutant.startswith(module)), None)
+    own_files = OWN_TESTS.get(module, set())
+    own = [test for test in tests if test.split("::")[0] in own_files]
+    others = [] if module in ONLY_OWN_TESTS else [test for test in tests if test not in own]
     kept, spent = [], 0.0
-    for test in tests:
+    for test in others:
         spent += duration.get(test, 0.0)
-        if kept and spent > SECONDS_OF_TESTS:
+        if spent > SECONDS_OF_TESTS and (own or kept):
             break
         kept.append(test)
-    return kept
+    return own, kept
 
 
 DATABASE = "mutation.sqlite3"
@@ -91,7 +158,10 @@ def pytest_configure(config):
         pytest.exit(f"Declared equivalent: {reason}", returncode=equivalent.SKIPPED)
     else:
         # Before collection, so that only the files of the tests it runs are collected.
-        config.args[:] = _tests_to_run(config.args)
+        own, others = _tests_to_run(config.args)
+        config.args[:] = own + others
+        OWN_FIRST.update(own)
+        config.pluginmanager.register(OwnTestsFirst())
         WANTED.update(part for test in config.args for part in _node_and_parents(test))
         if not config.args:  # none of its own: without arguments pytest would run them all
             pytest.exit(
@@ -111,8 +181,10 @@ def pytest_configure(config):
         tests.conftest.SHARED = CopiedContent(DATABASE)
 
 
-# In a mutant's fork, the node ids of the tests it runs and of the classes that hold them.
+# In a mutant's fork, the node ids of the tests it runs and of the classes that hold them; and
+# of its module's own tests, which run first.
 WANTED = set()
+OWN_FIRST = set()
 
 
 def _node_and_parents(test):
@@ -184,3 +256,24 @@ def pytest_collection_modifyitems(config, items):
     if len(kept) < len(items):
         config.hook.pytest_deselected(items=list(set(items) - set(kept)))
         items[:] = kept
+
+
+class OwnTestsFirst:
+    """Registered in a mutant's fork, to sort after the conftest's order by shared content: the
+    module's own tests first, then the others; within each, by shared content (each level is
+    copied in once), then fastest first."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items):
+        from mutmut.state import state
+
+        import tests.conftest
+
+        duration = state().duration_by_test
+        items.sort(
+            key=lambda item: (
+                item.nodeid not in OWN_FIRST,
+                tests.conftest.SHARED.level_of(item),
+                duration.get(item.nodeid, 0.0),
+            )
+        )
