@@ -358,11 +358,15 @@ def inserts_refused(model, error="operational"):
 
 
 QUICK = 0.5  # seconds: the timeout of a client talking to a stand-in that never answers
+# A stand-in that never answers closes the connection after this long: a client that waits
+# without a timeout then reads an empty reply and fails its test, instead of hanging it.
+PATIENCE = 10 * QUICK
 
 
 class StandIn:
     """A clamd stand-in on a unix socket or TCP: reads one INSTREAM request, then sends
-    `reply` (None: nothing) and keeps the connection open until the test ends."""
+    `reply` (None: nothing) and keeps the connection open until the test ends, or for
+    PATIENCE when it sends nothing."""
 
     def __init__(self, reply, listener):
         self.reply, self.listener = reply, listener
@@ -377,7 +381,9 @@ class StandIn:
                 received += connection.recv(4096)
             if self.reply is not None:
                 connection.sendall(self.reply)
-            self.done.wait()
+                self.done.wait()
+            else:
+                self.done.wait(timeout=PATIENCE)
 
 
 @pytest.fixture
