@@ -116,6 +116,23 @@ def javascript_link():
     return saved(with_link(letter(), Dictionary(S=Name.URI, URI=String(" JavaScript:alert(1)"))))
 
 
+def with_annotation(subtype, **entries):
+    """A one-page letter with one annotation of `subtype`, marked by its type alone."""
+    document = letter()
+    note = Dictionary(Type=Name.Annot, Subtype=Name(subtype), Rect=[72, 700, 300, 720], **entries)
+    document.pages[0].Annots = document.make_indirect(Array([document.make_indirect(note)]))
+    return saved(document)
+
+
+def embedded_file_stream():
+    """An embedded file's stream that no /EF names: refused by its type alone."""
+    document = letter()
+    stream = pikepdf.Stream(document, EXE)
+    stream.Type = Name.EmbeddedFile
+    document.Root.Extra = document.make_indirect(stream)
+    return saved(document)
+
+
 def link_to(uri):
     """A one-page letter whose only link opens `uri` (a PDF string, or another object)."""
     return lambda: saved(with_link(letter(), Dictionary(S=Name.URI, URI=uri)))
@@ -138,6 +155,11 @@ ATTACKS = {
     "windows-share-link": link_to(String("\\\\fileserver\\share\\setup.exe")),
     "network-path-link": link_to(String("//fileserver/share/setup.exe")),
     "link-that-is-not-text": link_to(Name("/javascript")),
+    # Dictionaries refused for their /Type or /Subtype alone (PDF_ACTIVE_TYPES).
+    "embedded-file-stream": embedded_file_stream,
+    "file-attachment-annotation": lambda: with_annotation("/FileAttachment", Name=Name.Paperclip),
+    "rich-media-annotation": lambda: with_annotation("/RichMedia"),
+    "3d-annotation": lambda: with_annotation("/3D"),
 }
 
 
