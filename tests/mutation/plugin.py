@@ -112,7 +112,7 @@ OWN_TESTS = {module: {f"tests/{name}.py" for name in names} for module, names in
 # Every request passes through the middleware, so mutmut hands its mutants every test that
 # makes a request: they run their own tests only.
 ONLY_OWN_TESTS = {"clinic.project.middleware."}
-SECONDS_OF_TESTS = 5.0
+SECONDS_OF_TESTS = 1.0
 
 
 def _tests_to_run(tests):
