@@ -433,3 +433,28 @@ def test_access_log_is_read_only_even_for_superusers(admin_client, demo):
     assert response.status_code in (302, 403)
     log.refresh_from_db()
     assert log.reference == "R-AAAA-BBBB"
+
+
+def test_a_request_is_assigned_only_to_active_staff_who_may_work_on_requests(
+    intake_client, demo, intake
+):
+    from django.contrib.auth.models import Permission, User
+    from django.contrib.contenttypes.models import ContentType
+
+    User.objects.create_superuser("director", password="a long staff password")
+    staff_member("editor", "Content editor")
+    left = staff_member("left", "Intake")
+    left.is_staff = False  # left the practice: can no longer log in to the staff site
+    left.save()
+    # A permission of the same name in another app grants nothing on requests.
+    lookalike = Permission.objects.create(
+        codename="change_appointmentrequest",
+        name="Can change appointment request",
+        content_type=ContentType.objects.get_by_natural_key("auth", "group"),
+    )
+    staff_member("other", "Content editor").user_permissions.add(lookalike)
+
+    page = intake_client.get(change_url(RequestFactory())).text
+    select = re.search(r'<select name="assigned_to".*?</select>', page, re.S).group()
+
+    assert re.findall(r'<option value="\d+">([^<]*)</option>', select) == ["director", "intake"]
