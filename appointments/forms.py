@@ -127,7 +127,10 @@ class RequestChecks:
         # A category that is not billable on its own (M54.5) is accepted: staff see a note.
         unknown = unknown_icd10_codes(codes)
         if unknown:
-            raise ValidationError(unknown, code="icd10_unknown")
+            # One error a code, each with its code: a list of messages would keep none.
+            raise ValidationError(
+                [ValidationError(message, code="icd10_unknown") for message in unknown]
+            )
         return join_icd10_codes(codes)
 
 

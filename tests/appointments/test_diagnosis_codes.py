@@ -101,17 +101,29 @@ def test_the_form_says_which_release_codes_are_checked_against(client, demo):
 
 
 @pytest.mark.parametrize(
-    ("codes", "message"),
+    ("codes", "messages", "code"),
     [
         # Too long for a code, though it starts like one: the shape is checked whole.
-        ("M54.16X9Z", "These do not look like ICD-10 codes: M54.16X9Z."),
-        # The right shape, but no such code.
-        ("M54.5X1Z", "M54.5X1Z is not an ICD-10-CM code."),
+        (
+            "M54.16X9Z",
+            ["These do not look like ICD-10 codes: M54.16X9Z. Codes look like M54.16."],
+            "icd10_format",
+        ),
+        # The right shape, but no such code: one message a code.
+        (
+            "M54.5X1Z, M54.99",
+            [
+                "M54.5X1Z is not an ICD-10-CM code. Did you mean M54.51, M54.5 or M54.1?",
+                "M54.99 is not an ICD-10-CM code. Did you mean M54.9, M54.89 or M54.59?",
+            ],
+            "icd10_unknown",
+        ),
     ],
 )
-def test_codes_are_checked_whole(client, physician_data, codes, message):
-    response = refer(client, physician_data, codes)
-    assert message in response.text
+def test_codes_are_checked_whole(client, physician_data, codes, messages, code):
+    form = refer(client, physician_data, codes).context["form"]
+    assert form.errors["icd10_codes"] == messages
+    assert [error.code for error in form.errors.as_data()["icd10_codes"]] == [code] * len(messages)
     assert not AppointmentRequest.objects.exists()
 
 
@@ -128,7 +140,7 @@ TWELVE_CODES = (
 
 def test_twelve_codes_are_accepted_and_thirteen_refused(client, physician_data):
     refused = refer(client, physician_data, TWELVE_CODES + ", M54.9")
-    assert "Please list at most 12 codes." in refused.text
+    assert refused.context["form"].errors["icd10_codes"] == ["Please list at most 12 codes."]
     assert refused.context["form"].has_error("icd10_codes", "icd10_count")
     assert not AppointmentRequest.objects.exists()
 
