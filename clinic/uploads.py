@@ -332,9 +332,12 @@ def _examine_pdf(upload, name):
     else:
         upload.seek(0)
         try:
-            with pikepdf.open(upload.file) as document:
+            # No page is read before _pdf_refusal has bounded the object streams: a page packed
+            # in one is unpacked whole, so opening does not walk the pages to pass their
+            # inherited attributes down, and a refused PDF's pages are not counted.
+            with pikepdf.open(upload.file, inherit_page_attributes=False) as document:
                 refused = _pdf_refusal(document)
-                pages = len(document.pages)
+                pages = 0 if refused else len(document.pages)
         except Exception as error:  # noqa: BLE001
             # qpdf fails on hostile or damaged bytes with PdfError, PasswordError, and at times
             # others (RuntimeError, ValueError): to the sender they all mean the same.

@@ -2,6 +2,9 @@
 form, however they are written (security test findings, issue 16); plain PDFs and links pass."""
 
 import io
+import itertools
+import struct
+import zlib
 
 import pikepdf
 import pytest
@@ -11,6 +14,7 @@ from pikepdf import Array, Dictionary, Name, String
 
 from appointments.models import AppointmentRequest, Attachment
 from clinic import uploads
+from tests.appointments.test_uploads import peak_memory_growth
 
 REFER = "/appointments/refer/"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200
@@ -347,3 +351,185 @@ def test_a_link_after_a_line_break_is_still_a_plain_link(client, physician_data,
     upload = SimpleUploadedFile("records.pdf", data, content_type="application/pdf")
     assert refer(client, physician_data, upload).status_code == 302
     assert Attachment.objects.get().pages == 1
+
+
+COMPLEX = f"“records.pdf” is built from more parts than we can check. {PRINT_IT}"
+
+
+def packed_letter(
+    *, filters=b"", pack=bytes, page=b"", objects=(), stream_number=None, page_packed=True
+):
+    """A one-page letter written byte by byte, its page (unless not `page_packed`) and `objects`
+    packed in one object stream with a cross-reference stream, as PDF 1.5 writers do. The object
+    stream's dictionary ends with `filters`; `pack` makes its stored bytes from its content;
+    `page` adds entries to the page. `stream_number` points the packed objects' entries at
+    another object instead."""
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] %s >>" % page
+    plain = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"]
+    bodies = [page, *objects] if page_packed else list(objects)
+    plain += [] if page_packed else [page]
+    first = len(plain) + 1
+    numbers = range(first, first + len(bodies))
+    starts = itertools.accumulate((len(body) + 1 for body in bodies[:-1]), initial=0)
+    header = b"".join(b"%d %d " % entry for entry in zip(numbers, starts, strict=True))
+    stored = pack(header + b" ".join(bodies))
+    stream = first + len(bodies)
+    plain.append(
+        b"<< /Type /ObjStm /N %d /First %d /Length %d %s >>\nstream\n%s\nendstream"
+        % (len(bodies), len(header), len(stored), filters, stored)
+    )
+    data = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, text in zip([*range(1, first), stream], plain, strict=True):
+        offsets.append(len(data))
+        data += b"%d 0 obj\n%s\nendobj\n" % (number, text)
+    packed = [(2, stream_number or stream, index) for index in range(len(bodies))]
+    rows = [
+        (0, 0, 65535),
+        *[(1, offset, 0) for offset in offsets[:-1]],
+        *packed,
+        (1, offsets[-1], 0),
+    ]
+    xref = len(data)
+    table = b"".join(struct.pack(">BII", *row) for row in [*rows, (1, xref, 0)])
+    data += b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 4] /Root 1 0 R /Length %d >>\n" % (
+        stream + 1,
+        stream + 2,
+        len(table),
+    )
+    data += b"stream\n%s\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % (table, xref)
+    return bytes(data)
+
+
+def deflated(content):
+    return zlib.compress(content)
+
+
+def unpacking_to(size, filters=b"/Filter /FlateDecode", pack=deflated):
+    """A letter whose object stream unpacks to exactly `size` bytes, padded with spaces."""
+    return packed_letter(filters=filters, pack=lambda content: pack(content.ljust(size)))
+
+
+def accepted_pages(data):
+    return uploads.check_attachment(SimpleUploadedFile("records.pdf", data)).pages
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        packed_letter(),
+        packed_letter(filters=b"/Filter /FlateDecode", pack=deflated),
+        packed_letter(filters=b"/Filter [/FlateDecode]", pack=deflated),
+        packed_letter(page=b"/Rotate 4 0 R", objects=[b"90"]),
+    ],
+    ids=["stored", "deflated", "deflated-named-in-an-array", "indirect-number"],
+)
+def test_a_pdf_packed_in_object_streams_as_writers_pack_them_is_accepted(data):
+    assert accepted_pages(data) == 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        packed_letter(
+            filters=b"/Filter [/FlateDecode /FlateDecode]",
+            pack=lambda content: zlib.compress(zlib.compress(content)),
+        ),
+        packed_letter(
+            filters=b"/Filter /ASCIIHexDecode", pack=lambda content: content.hex().encode() + b">"
+        ),
+        packed_letter(filters=b"/Filter /FlateDecode /DecodeParms << >>", pack=deflated),
+        packed_letter(stream_number=1),
+    ],
+    ids=["two-filters", "hex", "decode-parameters", "catalog-as-object-stream"],
+)
+def test_an_object_stream_no_real_writer_makes_is_refused_unread(data):
+    assert refusal(data) == ("complex_pdf", [COMPLEX])
+
+
+STORED = {"filters": b"", "pack": bytes}
+DEFLATED_IN_AN_ARRAY = {"filters": b"/Filter [/FlateDecode]"}
+
+
+@pytest.mark.parametrize("packing", [STORED, {}], ids=["stored", "deflated"])
+def test_an_object_stream_unpacking_to_8_mb_is_accepted(packing):
+    assert accepted_pages(unpacking_to(8 * 1024 * 1024, **packing)) == 1
+
+
+@pytest.mark.parametrize(
+    "packing",
+    [STORED, {}, DEFLATED_IN_AN_ARRAY],
+    ids=["stored", "deflated", "deflated-named-in-an-array"],
+)
+def test_an_object_stream_unpacking_past_8_mb_is_refused_unread(packing):
+    data = unpacking_to(8 * 1024 * 1024 + 1, **packing)
+    assert refusal(data) == ("complex_pdf", [COMPLEX])
+
+
+def with_trailer_size(size):
+    """A plain letter whose trailer claims `size` objects (its cross-reference table lists 4)."""
+    data = saved(letter())
+    assert data.count(b"/Size 5 ") == 1
+    return data.replace(b"/Size 5 ", size)
+
+
+def test_a_pdf_may_number_its_objects_up_to_200_000():
+    assert accepted_pages(with_trailer_size(b"/Size 200001 ")) == 1
+
+
+@pytest.mark.parametrize(
+    "size",
+    [b"/Size 200002 ", b"/Size /Five ", b""],
+    ids=["past-200-000", "not-a-number", "missing"],
+)
+def test_a_pdf_numbering_more_objects_or_not_saying_how_many_is_refused_unread(size):
+    assert refusal(with_trailer_size(size)) == ("complex_pdf", [COMPLEX])
+
+
+def test_a_pdf_of_200_000_objects_is_examined_and_accepted():
+    data = packed_letter(
+        objects=[b"null"] * 199_995, filters=b"/Filter /FlateDecode", pack=deflated
+    )
+    with pikepdf.open(io.BytesIO(data)) as document:
+        assert len(document.get_xref_table()) == 200_000
+        assert document.trailer.Size == 200_001
+    assert accepted_pages(data) == 1
+
+
+def with_array_of(length):
+    """A packed letter with one more array of `length` numbers; its other dictionaries and
+    arrays hold 34 keys and items (the cross-reference stream's, counted as the trailer too)."""
+    array = b"[" + b"0 " * length + b"]"
+    return packed_letter(objects=[array], filters=b"/Filter /FlateDecode", pack=deflated)
+
+
+def test_a_pdf_of_2_million_keys_and_array_items_is_accepted():
+    assert accepted_pages(with_array_of(2_000_000 - 34)) == 1
+
+
+def test_a_pdf_of_more_than_2_million_keys_and_array_items_is_refused():
+    assert refusal(with_array_of(2_000_001 - 34)) == ("complex_pdf", [COMPLEX])
+
+
+def deflated_zeros(content, megabytes):
+    """`content` followed by `megabytes` of zero bytes (whitespace in a PDF), deflated."""
+    packer = zlib.compressobj()
+    megabyte = bytes(1024 * 1024)
+    zeros = [packer.compress(megabyte) for _ in range(megabytes)]
+    return b"".join([packer.compress(content), *zeros, packer.flush()])
+
+
+@pytest.mark.memory
+@pytest.mark.parametrize("page_packed", [False, True], ids=["page-outside", "page-inside"])
+def test_an_object_stream_bomb_is_refused_having_unpacked_no_more_than_8_mb(page_packed):
+    """256 MB of zeros deflated into 250 KB. Opening a PDF once unpacked, without a bound, an
+    object stream holding a page (qpdf walked the pages to copy inherited attributes)."""
+    bomb = packed_letter(
+        filters=b"/Filter /FlateDecode",
+        pack=lambda content: deflated_zeros(content, 256),
+        objects=[b"<< /Producer (bomb) >>"],
+        page_packed=page_packed,
+    )
+    refused, growth = peak_memory_growth(lambda: refusal(bomb))
+    assert refused == ("complex_pdf", [COMPLEX])
+    assert growth < 64 * 1024 * 1024
