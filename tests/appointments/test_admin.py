@@ -11,10 +11,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from appointments.models import AccessLog, AppointmentRequest, Note
+from appointments.models import AccessLog, AppointmentRequest, Attachment, Note
 from clinic.models import Location
 from tests.admin_forms import admin_form_data
-from tests.appointments.conftest import CHANGELIST, change_url, staff_member
+from tests.appointments.conftest import CHANGELIST, change_url, match_between, staff_member
 from tests.appointments.factories import AttachmentFactory, ReferralFactory, RequestFactory
 from tests.conftest import log_in_with_second_factor
 
@@ -72,6 +72,23 @@ def test_default_view_is_open_requests_urgent_then_oldest(intake_client, demo, i
     assert listed(ended) == [closed.reference]
 
 
+def test_the_awaiting_filter_leaves_out_requests_already_answered(intake_client, demo, intake):
+    answered = RequestFactory()
+    answered.move_to("in_review", by=intake)
+    waiting_for_us = RequestFactory()
+    response = intake_client.get(CHANGELIST, {"response": "awaiting"})
+    assert listed(response) == [waiting_for_us.reference]
+
+
+def test_the_counts_of_a_filter_count_its_other_choices_too(intake_client, demo, intake):
+    declined = RequestFactory()
+    declined.move_to("declined", by=intake, decline_reason="Needs a spine surgeon.")
+    RequestFactory()
+    html = intake_client.get(CHANGELIST, {"_facets": "1", "status__exact": "new"}).text
+    assert '<a href="?_facets=1&amp;status__exact=new">New (1)</a>' in html
+    assert '<a href="?_facets=1&amp;status__exact=declined">Declined (1)</a>' in html
+
+
 def test_overdue_filter_and_flag(intake_client, demo):
     late = RequestFactory()
     AppointmentRequest.objects.filter(pk=late.pk).update(
@@ -84,7 +101,16 @@ def test_overdue_filter_and_flag(intake_client, demo):
 
 
 @pytest.mark.parametrize(
-    "term", ["Quartermain", "217-555-0142", "2175550142", "1245319599", "Rivera-Stone"]
+    "term",
+    [
+        "Quartermain",
+        "217-555-0142",
+        "2175550142",
+        "555-0142",
+        "9-217-555-0142",
+        "1245319599",
+        "Rivera-Stone",
+    ],
 )
 def test_search_by_name_phone_physician_or_npi(intake_client, demo, term):
     wanted = ReferralFactory(
@@ -116,6 +142,19 @@ def test_a_search_for_a_patient_keeps_the_name_out_of_every_url(intake_client, d
     log = AccessLog.objects.get(action="search")
     assert (log.user, log.username, log.detail) == (intake, "intake", "1 requests found")
     assert "quartermain" not in str(vars(log)).lower()
+
+
+def test_a_search_is_logged_with_the_address_it_came_from(intake_client, demo):
+    ReferralFactory(last_name="Quartermain")
+    intake_client.post(CHANGELIST, {"q": "Quartermain"}, follow=True, REMOTE_ADDR="10.1.2.3")
+    log = AccessLog.objects.get(action="search")
+    assert log.client_address == "10.1.2.3"
+
+
+def test_opening_the_queue_without_a_search_logs_no_search(intake_client, demo):
+    RequestFactory()
+    assert intake_client.get(CHANGELIST).status_code == 200
+    assert not AccessLog.objects.filter(action="search").exists()
 
 
 def test_the_changelist_links_of_a_search_keep_it_without_its_text(intake_client, demo):
@@ -155,7 +194,7 @@ def test_a_search_from_another_session_is_not_found(intake_client, demo):
     saved = search(intake_client, "Quartermain").redirect_chain[-1][0]
     other = log_in_with_second_factor(Client(), staff_member("other", "Intake"))
     response = other.get(saved, follow=True)
-    assert "That search has expired" in response.text
+    assert '<li class="info">That search has expired. Please search again.</li>' in response.text
     assert response.context["cl"].query == ""
 
 
@@ -391,12 +430,13 @@ def test_opening_a_request_and_downloading_a_file_are_logged(intake_client, demo
         appointment.reference,
         "10.1.2.3",
     )
-    assert (fetched.action, fetched.detail, fetched.user, fetched.client_address) == (
-        "download",
-        f"attachment {attachment.pk}",
-        intake,
-        "10.1.2.3",
-    )
+    assert (
+        fetched.action,
+        fetched.detail,
+        fetched.user,
+        fetched.reference,
+        fetched.client_address,
+    ) == ("download", f"attachment {attachment.pk}", intake, appointment.reference, "10.1.2.3")
     for row in (view, fetched):
         assert "Quartermain" not in f"{row.detail} {row.reference}"
 
@@ -419,6 +459,83 @@ def test_download_is_a_sandboxed_attachment_named_by_reference(intake_client, de
     assert (
         intake_client.get(f"{CHANGELIST}{other.pk}/attachments/{attachment.pk}/").status_code == 404
     )
+
+
+def test_each_file_of_a_request_downloads_as_itself(intake_client, demo):
+    appointment = ReferralFactory()
+    first = AttachmentFactory(request=appointment)
+    second = AttachmentFactory(
+        request=appointment, file__data=b"%PDF-1.4\n% the second file\n%%EOF\n"
+    )
+    for attachment in (first, second):
+        response = intake_client.get(f"{CHANGELIST}{appointment.pk}/attachments/{attachment.pk}/")
+        assert f"{appointment.reference}-{attachment.pk}.pdf" in response["Content-Disposition"]
+        with attachment.file.open("rb") as stored:
+            assert b"".join(response.streaming_content) == stored.read()
+
+
+def test_a_file_still_being_checked_says_so_instead_of_downloading(intake_client, demo):
+    attachment = AttachmentFactory(scan=Attachment.Scan.PENDING)
+    appointment = attachment.request
+    response = intake_client.get(f"{CHANGELIST}{appointment.pk}/attachments/{attachment.pk}/")
+    assert response.status_code == 409
+    assert not getattr(response, "streaming", False)
+    assert "<h1>This file cannot be downloaded</h1>" in response.text
+    assert (
+        '<p class="errornote">Being checked for viruses: it can be downloaded once the check '
+        "is done.</p>"
+    ) in response.text
+    assert "<strong>intake</strong>." in response.text
+    assert 'id="logout-form"' in response.text
+
+
+def test_the_request_page_is_titled_by_its_reference_alone(intake_client, demo):
+    appointment = ReferralFactory(last_name="Quartermain")
+    html = intake_client.get(change_url(appointment)).text
+    assert f"<title>Request {appointment.reference} | Clinic staff</title>" in html
+    assert re.findall(r"<h[12]>[^<]*</h[12]>", html)[:2] == [
+        f"<h1>Request {appointment.reference}</h1>",
+        "<h2>Patient</h2>",
+    ]
+
+
+def test_the_request_page_saves_to_itself_and_offers_no_save_and_add_another(intake_client, demo):
+    appointment = RequestFactory()
+    html = intake_client.get(change_url(appointment)).text
+    assert '<form method="post" id="appointmentrequest_form" novalidate>' in html
+    assert 'name="_save"' in html
+    assert 'name="_addanother"' not in html
+
+
+def test_a_request_that_no_longer_exists_leads_back_to_the_admin_saying_so(intake_client, demo):
+    gone = RequestFactory()
+    url, pk = change_url(gone), gone.pk
+    gone.delete()
+    response = intake_client.get(url, follow=True)
+    assert response.redirect_chain == [("/admin/", 302)]
+    assert (
+        f'<li class="warning">Appointment request with ID “{pk}” doesn’t exist. '
+        "Perhaps it was deleted?</li>"
+    ) in response.text
+    assert not AccessLog.objects.filter(action="view").exists()
+
+
+def test_the_request_page_runs_a_fixed_number_of_queries_however_many_matches(intake_client, demo):
+    appointment = RequestFactory()
+
+    def queries():
+        cache.clear()
+        with CaptureQueriesContext(connection) as captured:
+            assert intake_client.get(change_url(appointment)).status_code == 200
+        return len(captured)
+
+    match_between(appointment, ReferralFactory())
+    match_between(ReferralFactory(), appointment)
+    few = queries()
+    for _ in range(3):
+        match_between(appointment, ReferralFactory())
+        match_between(ReferralFactory(), appointment)
+    assert queries() == few
 
 
 def test_access_log_is_read_only_even_for_superusers(admin_client, demo):

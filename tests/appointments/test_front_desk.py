@@ -155,6 +155,29 @@ def test_entered_requests_are_checked_like_the_public_forms(intake_client, faxed
     assert not AppointmentRequest.objects.exists()
 
 
+def test_the_entry_form_asks_in_the_front_desks_words(intake_client, demo):
+    html = intake_client.get(ADD).text
+    assert '<label class="required">Came by:</label>' in html
+    assert '<input type="radio" name="source" value="fax" required id="id_source_1">' in html
+    assert "<div>10 digits, if the referral gives it.</div>" in html
+
+
+def test_an_entry_link_can_choose_the_channel_in_advance(intake_client, demo):
+    html = intake_client.get(ADD, {"source": "walk_in"}).text
+    walk_in = '<input type="radio" name="source" value="walk_in" required id="id_source_2" checked>'
+    assert walk_in in html
+
+
+def test_a_file_past_the_limit_is_named_and_the_request_not_entered(intake_client, faxed_referral):
+    scans = [pdf(f"scan {number}.pdf") for number in range(1, 7)]
+    response = intake_client.post(ADD, {**faxed_referral, "attachments": scans})
+    assert response.status_code == 200
+    assert "<li>You can attach at most 5 files; “scan 6.pdf” was not accepted.</li>" in (
+        response.text
+    )
+    assert not AppointmentRequest.objects.exists()
+
+
 def test_staff_cannot_enter_a_web_source(intake_client, faxed_referral):
     response = intake_client.post(ADD, {**faxed_referral, "source": "patient"})
     assert response.status_code == 200
@@ -259,6 +282,22 @@ def test_a_possible_match_shows_on_both_requests_and_flags_the_list(intake_clien
     assert html.count('class="match-flag"') == 2
     flagged = intake_client.get(CHANGELIST, {"match": "open"})
     assert sorted(listed(flagged)) == sorted([own.reference, referral.reference])
+
+
+def test_the_possible_match_filter_shows_only_requests_with_a_match_to_check(intake_client, demo):
+    one, other = RequestFactory(), ReferralFactory()
+    match_between(one, other)
+    RequestFactory()
+    response = intake_client.get(CHANGELIST)
+    assert '<a href="?match=open">Possible match to check</a>' in response.text
+    flagged = intake_client.get(CHANGELIST, {"match": "open"})
+    assert sorted(listed(flagged)) == sorted([one.reference, other.reference])
+
+
+def test_the_request_page_records_a_match_by_reference_at_the_match_address(intake_client, demo):
+    appointment = RequestFactory()
+    html = intake_client.get(change_url(appointment)).text
+    assert f'<form method="post" action="{match_url(appointment)}">' in html
 
 
 def test_linking_records_both_ends_and_each_shows_the_other(intake_client, intake, demo):

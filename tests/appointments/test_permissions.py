@@ -128,6 +128,20 @@ def test_staff_who_may_not_download_see_no_link_and_are_refused(client, urls):
     )
 
 
+def test_staff_who_may_read_requests_only_see_no_files_notes_or_history(client, urls, demo):
+    from appointments.models import AppointmentRequest, Note
+
+    appointment = AppointmentRequest.objects.get()
+    Note.objects.create(request=appointment, text="Left a voicemail.")
+    reader = User.objects.create_user("reader", password="a long staff password", is_staff=True)
+    reader.user_permissions.add(Permission.objects.get(codename="view_appointmentrequest"))
+    page = log_in_with_second_factor(client, reader).get(urls["request"])
+    assert page.status_code == OK
+    assert page.context["inline_admin_formsets"] == []
+    assert "John Smith MRI.pdf" not in page.text
+    assert "Left a voicemail." not in page.text
+
+
 def test_attachments_have_no_public_url(client, urls):
     from appointments.models import Attachment
 
