@@ -70,7 +70,11 @@ OWN_TESTS = {
         "appointments/test_receipt",
         "appointments/test_submission",
     ),
-    "appointments.steps.": ("appointments/test_request_steps", "appointments/test_languages"),
+    "appointments.steps.": (
+        "appointments/test_request_steps",
+        "appointments/test_languages",
+        "appointments/test_spanish",
+    ),
     "appointments.forms.": (
         "appointments/test_forms",
         "appointments/test_diagnosis_codes",
