@@ -1,6 +1,7 @@
 """Both forms through the HTTP client: clear messages, nothing lost, nothing saved."""
 
 import datetime
+import re
 
 import pytest
 import time_machine
@@ -136,6 +137,34 @@ def test_the_referral_form_is_titled_for_the_referring_office(client, physician_
     title = "<title>Refer a patient | Bluestem Spine &amp; Pain Center</title>"
     assert title in client.get(REFER).text
     assert title in client.post(REFER, {**physician_data, "last_name": ""}).text
+
+
+def test_the_referral_form_asks_the_office_in_its_groups_and_words(client, demo):
+    html = re.sub(r"\s+", " ", client.get(REFER).text)
+    assert re.findall(r"<legend>([^<]*)</legend>", html) == [
+        "Referring provider",
+        "Patient",
+        "Referral",
+        "Consent",
+        "Records",
+    ]
+    # What the office confirms for the patient is worded exactly.
+    assert (
+        '<label for="id_privacy_acknowledged" class="form-check-label requiredField"> The '
+        "patient agreed to this referral and to the clinic&#x27;s privacy practices.<span "
+    ) in html
+    assert (
+        '<label for="id_contact_consent" class="form-check-label requiredField"> The patient '
+        "agreed that the clinic may contact them about this referral.<span "
+    ) in html
+    assert "<legend>Records</legend> <p>Office notes, imaging reports, operative notes.</p>" in html
+    assert 'class="visually-hidden-field" aria-hidden="true"> <div id="div_id_website"' in html
+    for name in ("referrer_practice", "referrer_phone", "referrer_email", "referrer_npi"):
+        assert re.search(rf'<(input|select)[^>]* name="{name}"[^>]* required', html), name
+    assert (
+        '<input type="text" name="referrer_npi" maxlength="10" inputmode="numeric" '
+        'class="textinput form-control" required'
+    ) in html
 
 
 @pytest.mark.parametrize(
