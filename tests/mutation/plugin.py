@@ -72,6 +72,7 @@ OWN_TESTS = {
     ),
     "appointments.steps.": (
         "appointments/test_request_steps",
+        "appointments/test_forms",
         "appointments/test_languages",
         "appointments/test_spanish",
     ),
