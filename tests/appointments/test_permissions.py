@@ -21,6 +21,8 @@ MATRIX = {
     "requests": [LOGIN, LOGIN, FORBIDDEN, OK, OK, OK],
     "request": [LOGIN, LOGIN, FORBIDDEN, OK, OK, OK],
     "request history": [LOGIN, LOGIN, FORBIDDEN, OK, OK, OK],
+    # Nobody deletes a request by hand: ended requests are purged with their files.
+    "delete request": [LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN],
     "download": [LOGIN, LOGIN, FORBIDDEN, OK, OK, OK],
     "access log": [LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK],
     "conditions": [LOGIN, LOGIN, OK, FORBIDDEN, FORBIDDEN, OK],
@@ -50,6 +52,7 @@ def urls(demo):
         "requests": f"{base}/",
         "request": f"{base}/{appointment.pk}/change/",
         "request history": f"{base}/{appointment.pk}/history/",
+        "delete request": f"{base}/{appointment.pk}/delete/",
         "download": f"{base}/{appointment.pk}/attachments/{attachment.pk}/",
         "access log": "/admin/appointments/accesslog/",
         "conditions": "/admin/conditions/condition/",
