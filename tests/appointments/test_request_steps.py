@@ -189,6 +189,54 @@ def test_each_date_of_birth_box_has_its_own_label_and_tells_phones_what_to_offer
     assert html[:start].rstrip()[-1] == ">" and html[start + len(boxes) :].lstrip()[0] == "<"
 
 
+def test_the_date_of_birth_is_asked_as_one_labelled_group_with_an_example(client, demo):
+    client.get(step_url(STEPS[0].slug))
+    html = re.sub(r"\s+", " ", client.get(step_url("about-you")).text)
+    assert re.search(r"<legend[^>]*>\s*Date of birth<", html)
+    assert "Month, day and year (the US order), for example 3 27 1961." in html
+
+
+# Each way the three boxes can be wrong, with the whole message the patient reads and its code.
+@pytest.mark.parametrize(
+    ("month", "day", "year", "message", "code"),
+    [
+        (" ", " ", " ", "Enter your date of birth", "required"),
+        ("", "", "1961", "Date of birth must include a month", "incomplete"),
+        ("", "12", "1961", "Date of birth must include a month", "incomplete"),
+        ("4", "", "1961", "Date of birth must include a day", "incomplete"),
+        ("4", "12", "", "Date of birth must include a year", "incomplete"),
+        ("Apr", "12", "1961", "The month of your date of birth must be a number", "invalid"),
+        ("4", "1st", "1961", "The day of your date of birth must be a number", "invalid"),
+        ("4", "12", "61a", "The year of your date of birth must be a number", "invalid"),
+        ("4", "12", "61", "Year must include 4 numbers, like 1961", "invalid"),
+        (
+            "13",
+            "12",
+            "1961",
+            "Date of birth must be a real date: month 1 to 12, then the day",
+            "invalid",
+        ),
+        (
+            "2",
+            "30",
+            "1961",
+            "Date of birth must be a real date: month 1 to 12, then the day",
+            "invalid",
+        ),
+    ],
+)
+def test_each_wrong_date_of_birth_gets_its_own_whole_message(
+    client, demo, month, day, year, message, code
+):
+    client.get(step_url(STEPS[0].slug))
+    answers = {"first_name": "Ann", "last_name": "Lee"}
+    answers.update(date_of_birth_month=month, date_of_birth_day=day, date_of_birth_year=year)
+    response = client.post(step_url("about-you"), answers)
+    [error] = response.context["form"].errors.as_data()["date_of_birth"]
+    assert (error.messages, error.code) == ([message], code)
+    assert f"{message}</" in response.text
+
+
 def test_a_warning_sign_leads_to_the_stop_page_and_never_to_the_form(client, patient_data):
     client.get(step_url("safety"))
     response = client.post(step_url("safety"), {"no_red_flags": "some"})
