@@ -154,6 +154,19 @@ def test_scheduling_defaults_to_the_preferred_location(demo, staff):
     assert appointment.status_detail().startswith("Scheduled for 2026-12-01 03:30 at Main Clinic")
 
 
+def test_scheduling_without_a_place_says_only_when(demo, staff):
+    appointment = RequestFactory(preferred_location=None)
+    appointment.move_to(Status.SCHEDULED, by=staff, **DETAILS[Status.SCHEDULED])
+    assert appointment.status_detail() == "Scheduled for 2026-12-01 03:30"
+
+
+def test_a_request_seen_after_its_appointment_is_closed_not_scheduled(demo, staff):
+    appointment = RequestFactory()
+    appointment.move_to(Status.SCHEDULED, by=staff, **DETAILS[Status.SCHEDULED])
+    appointment.move_to(Status.CLOSED, by=staff, closed_because="seen")
+    assert appointment.status_detail() == "Closed: seen"
+
+
 def test_assignment_is_recorded(demo, staff):
     appointment = RequestFactory()
     appointment.assign(staff, by=staff)
