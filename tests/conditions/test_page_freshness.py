@@ -105,6 +105,19 @@ def test_bulk_create_reaches_every_worker(condition, django_capture_on_commit_ca
     assert "Can stretching help?" in seen_by_another_worker(condition.get_absolute_url()).text
 
 
+def test_bulk_create_keeps_its_options(condition, django_capture_on_commit_callbacks):
+    """The queryset stands in for Django's: what a caller asks of bulk_create still holds."""
+    there = FAQ.objects.get(condition=condition)
+    again = FAQ(pk=there.pk, condition=condition, question="Asked twice?")
+    new = FAQ(condition=condition, question="Can stretching help?")
+    with django_capture_on_commit_callbacks(execute=True):
+        FAQ.objects.bulk_create([again, new], ignore_conflicts=True)
+    assert sorted(FAQ.objects.values_list("question", flat=True)) == [
+        "Can stretching help?",
+        "Is piriformis syndrome the same as sciatica?",
+    ]
+
+
 def test_loaddata_reaches_every_worker(condition, tmp_path, django_capture_on_commit_callbacks):
     """loaddata saves rows without calling save(): the FAQ it loads shows once approved."""
     warm(condition.get_absolute_url())
