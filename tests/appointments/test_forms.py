@@ -133,6 +133,25 @@ def test_prior_surgery_needs_an_approximate_date(client, patient_data):
     assert not AppointmentRequest.objects.exists()
 
 
+def test_the_referring_doctors_phone_alone_is_enough_to_reach_them(client, patient_data):
+    patient_data.update(referrer_practice="", referrer_phone="(217) 555-0142")
+    post(client, REQUEST, patient_data)
+    assert AppointmentRequest.objects.get().referrer_phone == "+12175550142"
+
+
+def test_a_referring_doctor_with_neither_practice_nor_phone_is_asked_for_one(client, demo):
+    client.get(step_url(STEPS[0].slug))
+    response = client.post(step_url("referral"), {"referrer_name": "Dr. Rivera"})
+    [error] = response.context["form"].errors.as_data()["referrer_practice"]
+    assert (error.messages, error.code) == (
+        [
+            "Please give the practice or the phone number of the doctor who referred you, so we "
+            "can get your referral."
+        ],
+        "referrer_contact",
+    )
+
+
 def test_the_referral_form_is_titled_for_the_referring_office(client, physician_data):
     title = "<title>Refer a patient | Bluestem Spine &amp; Pain Center</title>"
     assert title in client.get(REFER).text
