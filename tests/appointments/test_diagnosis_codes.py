@@ -5,6 +5,7 @@ not billable on its own."""
 
 import datetime
 import lzma
+import re
 from io import StringIO
 
 import pytest
@@ -98,6 +99,20 @@ def test_the_form_says_which_release_codes_are_checked_against(client, demo):
     assert "Checked against ICD-10-CM as of April 1, 2026." in client.get(REFER).text
     spanish = client.get(f"/es{REFER}", HTTP_ACCEPT_LANGUAGE="es").text
     assert "CIE-10-MC (ICD-10-CM) vigente al 1 de abril de 2026." in spanish
+
+
+def test_the_release_date_is_written_out_whatever_the_month(client, demo, monkeypatch):
+    """Django's own English date format shortens most months ("Oct. 1, 2026"); April's
+    release cannot show it, the next one (October's) would."""
+    october = icd10cm.Release(datetime.date(2026, 10, 1), "simple-icd-10-cm")
+    monkeypatch.setattr(icd10cm, "release", lambda: october)
+    [help_text] = re.findall(
+        r'<div id="id_icd10_codes_helptext"[^>]*>(.*?)</div>', client.get(REFER).text, re.S
+    )
+    assert help_text.strip() == (
+        "Separated by commas, for example M54.16, M96.1. Checked against ICD-10-CM as of "
+        "October 1, 2026."
+    )
 
 
 @pytest.mark.parametrize(

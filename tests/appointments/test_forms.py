@@ -186,6 +186,29 @@ def test_the_referral_form_asks_the_office_in_its_groups_and_words(client, demo)
     ) in html
 
 
+def test_a_referral_refused_for_the_hourly_limit_comes_back_titled_as_the_form(
+    client, physician_data, settings
+):
+    settings.CLINIC_REFERRALS_PER_HOUR = 0
+    response = client.post(REFER, physician_data)
+    assert response.status_code == 429
+    assert "<title>Refer a patient | Bluestem Spine &amp; Pain Center</title>" in response.text
+
+
+def test_the_referral_page_is_one_form_that_sends_with_the_token_it_shows(client, physician_data):
+    html = client.get(REFER).text
+    posted = [tag for tag in re.findall(r"<form\b[^>]*>", html) if 'method="post"' in tag]
+    assert posted == [
+        '<form method="post" enctype="multipart/form-data" action="/appointments/refer/" '
+        "novalidate>"
+    ]
+    form = html[html.index(posted[0]) : html.rindex("</form>")]
+    [token] = re.findall(r'<input type="hidden" name="token" value="([^"]+)"', form)
+    with time_machine.travel(datetime.timedelta(minutes=1)):  # past the minimum fill time
+        assert post(client, REFER, {**physician_data, "token": token}).status_code == 302
+    assert AppointmentRequest.objects.get().last_name == "Okafor"
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [

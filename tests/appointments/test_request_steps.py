@@ -457,6 +457,24 @@ def test_kept_files_are_listed_can_be_removed_and_are_attached_at_send(client, p
     assert files_in(folder) == []
 
 
+def test_files_already_kept_count_towards_the_five(client, patient_data):
+    folder = keep_two_files(client, patient_data)
+    four = [pdf(f"{number}.pdf") for number in range(4)]
+    response = client.post(step_url("files"), {"attachments": four, "action": "add"})
+    assert response.status_code == 200
+    [error] = response.context["form"].errors.as_data()["attachments"]
+    assert (error.message, error.code) == (
+        "You can send at most 5 files: remove one before adding more.",
+        "attachments",
+    )
+    assert len(files_in(folder)) == 2
+    three = [pdf(f"{number}.pdf") for number in range(3)]
+    assert (
+        client.post(step_url("files"), {"attachments": three, "action": "add"}).status_code == 302
+    )
+    assert len(files_in(folder)) == 5
+
+
 def test_a_refused_file_is_named_and_nothing_is_kept(client, patient_data):
     answer_until(client, patient_data, "preferences")
     folder = pending_area(client)

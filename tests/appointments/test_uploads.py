@@ -331,7 +331,9 @@ def test_the_files_step_keeps_five_files_and_refuses_a_sixth(client, patient_dat
     assert all(f"{n}.pdf" in page for n in range(5))
     assert 'name="attachments"' not in page  # five kept: nothing more is offered
     response = client.post(files, {"attachments": [pdf("5.pdf")], "action": "add"})
-    assert "You can send at most 5 files: remove one before adding more." in response.text
+    assert attachment_errors(response) == [
+        "You can send at most 5 files: remove one before adding more."
+    ]
     assert len(stored_files(private_root)) == 5
 
 
