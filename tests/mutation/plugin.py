@@ -63,6 +63,9 @@ OWN_TEST_FILES = {
         "appointments/test_submission",
         "appointments/test_fax_intake",
         "appointments/test_uploads",
+        "appointments/test_front_desk",
+        "appointments/test_notifications",
+        "appointments/test_status_link",
     ),
     "appointments.views.": (
         "appointments/test_request_steps",
@@ -70,6 +73,7 @@ OWN_TEST_FILES = {
         "appointments/test_forms",
         "appointments/test_receipt",
         "appointments/test_submission",
+        "appointments/test_uploads",
     ),
     "appointments.steps.": (
         "appointments/test_request_steps",
