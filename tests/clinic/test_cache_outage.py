@@ -6,7 +6,7 @@ import pytest
 import redis
 import time_machine
 from django.core.cache import caches
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from appointments.models import AppointmentRequest
@@ -182,6 +182,29 @@ def test_a_save_the_cache_missed_is_not_forgotten_when_it_comes_back_before_a_vi
         after = client.get(FBSS)
     assert "Changed during the outage." in after.text
     assert after["X-Page-Cache"] == "miss"
+
+
+def test_a_save_while_the_cache_table_is_missing_is_not_forgotten_when_it_is_back(
+    client, pages, django_capture_on_commit_callbacks
+):
+    """Without REDIS_URL pages live in the database cache: its table goes missing (as before
+    `createcachetable`) while an editor saves, then comes back with the pages from before."""
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        assert client.get(FBSS)["X-Page-Cache"] == "miss"
+        with django_capture_on_commit_callbacks() as on_commit:
+            Condition.objects.filter(slug="failed-back-surgery-syndrome").update(
+                summary="Changed while the table was missing."
+            )
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("ALTER TABLE django_cache RENAME TO django_cache_missing")
+            for callback in on_commit:  # the save commits; its new version cannot be stored
+                callback()
+            transaction.set_rollback(True)  # the table is back (and on PostgreSQL, usable)
+        clock.shift(VERSION_CHECK_SECONDS)
+        response = client.get(FBSS)
+    assert "Changed while the table was missing." in response.text
+    assert response["X-Page-Cache"] == "miss"
 
 
 def test_the_content_version_never_expires(

@@ -8,9 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.contrib.auth.models import Group, User
+from django.http import HttpResponse
 from django.test import Client
 
 from clinic import pagecache
+from clinic.pagecache import cache_public_page
 from tests.conditions.factories import ConditionFactory
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -96,7 +98,7 @@ def test_a_page_from_the_cache_is_the_page_built_for_the_first_visitor(demo, sun
     assert served["Content-Length"] == str(len(served.content))
     assert served["Content-Type"] == built["Content-Type"] == "text/html; charset=utf-8"
     assert served["Content-Security-Policy"] == built["Content-Security-Policy"]
-    assert "Accept-Encoding" in served["Vary"]
+    assert served["Vary"] == "Accept-Language, Accept-Encoding"
     assert "Set-Cookie" not in served
 
 
@@ -153,3 +155,35 @@ def test_a_worker_serves_a_plain_page_from_what_another_worker_stored(demo, sund
     assert served["X-Page-Cache"] == "hit"
     assert "Content-Encoding" not in served
     assert served.content == gzip.decompress(stored.content)
+
+
+def test_a_hit_on_a_page_the_worker_served_lately_reads_nothing_from_the_shared_cache(
+    demo, sunday_night, django_assert_num_queries
+):
+    Client().get(PROVIDERS)
+    with django_assert_num_queries(0):
+        assert Client().get(PROVIDERS)["X-Page-Cache"] == "hit"
+
+
+def test_a_worker_keeps_the_pages_it_served_most_recently(
+    demo, sunday_night, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(pagecache, "RECENT_PAGES", 2)  # instead of serving 501 pages
+    for url in ("/privacy/", "/accessibility/", PROVIDERS):
+        Client().get(url)
+    with django_assert_num_queries(0):
+        for url in ("/accessibility/", PROVIDERS):
+            assert Client().get(url)["X-Page-Cache"] == "hit"
+    with django_assert_num_queries(1):  # the oldest, dropped: read from the shared cache
+        assert Client().get("/privacy/")["X-Page-Cache"] == "hit"
+
+
+def test_a_view_marked_public_with_the_query_it_reads_still_answers(rf):
+    """Views are marked when their module is imported; this one is marked as the test runs."""
+
+    @cache_public_page(query=["q"])
+    def search(request):
+        return HttpResponse(f"Results for {request.GET['q']}")
+
+    assert search(rf.get("/search/", {"q": "sciatica"})).content == b"Results for sciatica"
+    assert search.public_page_query == ("q",)
