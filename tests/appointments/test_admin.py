@@ -385,6 +385,16 @@ def test_csv_export_for_practice_admins_is_logged(practice_admin_client, demo):
     assert log.references == appointment.reference
 
 
+def test_an_export_of_several_requests_logs_each_of_their_references(practice_admin_client, demo):
+    exported = [ReferralFactory(), ReferralFactory()]
+    practice_admin_client.post(
+        CHANGELIST, {"action": "export_csv", "_selected_action": [one.pk for one in exported]}
+    )
+    log = AccessLog.objects.get(action="export")
+    assert (log.reference, log.detail) == ("", "2 requests")
+    assert sorted(log.references.split(" ")) == sorted(one.reference for one in exported)
+
+
 def test_the_export_hands_a_spreadsheet_no_formula_and_no_none(practice_admin_client, demo):
     appointment = ReferralFactory(
         first_name="-2+3", last_name="@SUM(A1:A9)", referrer_name="+1+1", reason="Back pain."

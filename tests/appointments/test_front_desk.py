@@ -580,6 +580,18 @@ def schedule_then_next(client, appointment, **extra):
     )
 
 
+def test_the_whole_queue_lists_what_is_left_to_schedule_before_what_is_scheduled(
+    intake_client, demo
+):
+    scheduled = RequestFactory(status="scheduled", scheduled_for=timezone.now())
+    waiting = RequestFactory()
+    AppointmentRequest.objects.filter(pk=scheduled.pk).update(
+        created_at=timezone.now() - timezone.timedelta(days=1)
+    )
+    response = intake_client.get(f"{CHANGELIST}?queue=all")
+    assert listed(response) == [waiting.reference, scheduled.reference]
+
+
 def test_a_step_then_the_next_request_in_the_queue(intake_client, demo):
     older, newer = RequestFactory(), RequestFactory()
     AppointmentRequest.objects.filter(pk=older.pk).update(

@@ -527,6 +527,11 @@ def test_the_honeypot_gets_a_receipt_and_saves_nothing(client, patient_data):
     assert response["Location"] == SENT
     assert not AppointmentRequest.objects.exists()
     assert SESSION_KEY not in client.session
+    # The receipt of a first send, nothing a bot could learn from.
+    receipt = client.get(SENT).text
+    assert "Request received" in receipt
+    assert "Your changes were not saved" not in receipt
+    assert "You sent this request twice" not in receipt
 
 
 def test_a_later_step_without_a_started_request_goes_to_the_start_page(client, demo):

@@ -153,3 +153,12 @@ def test_a_refused_public_form_still_gets_the_sites_own_page(patient_data):
     assert response.status_code == 403
     assert "Your form could not be sent" in response.text
     assert "Clinic staff" not in response.text
+
+
+def test_nobody_adds_an_authenticator_in_the_staff_site_not_even_a_superuser(admin_client):
+    """Its form would show the key: keys are made and shown once by `manage.py enrol_totp`."""
+    assert admin_client.get("/admin/otp_totp/totpdevice/add/").status_code == 403
+    assert (
+        'href="/admin/otp_totp/totpdevice/add/"'
+        not in admin_client.get("/admin/otp_totp/totpdevice/").text
+    )

@@ -308,7 +308,13 @@ def test_every_view_is_logged(client, demo):
     appointment = ReferralFactory()
     opened_page(client, appointment)
     view = AccessLog.objects.get(action="status")
-    assert (view.reference, view.user) == (appointment.reference, None)
+    assert (view.reference, view.user, view.username, view.detail, view.references) == (
+        appointment.reference,
+        None,
+        "",
+        "",
+        "",
+    )
 
 
 # Records added later

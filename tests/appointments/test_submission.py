@@ -25,6 +25,7 @@ from appointments.models import (
     RecentSubmission,
     StatusChange,
     StatusLink,
+    SubmissionLimitReached,
     new_reference,
 )
 from appointments.services import Outcome, submit_request
@@ -450,9 +451,9 @@ def test_twins_sent_by_one_parent_are_two_requests(client, patient_data):
     assert "twice" not in client.get(SENT).text
 
 
-def sent_at_once(forms):
+def sent_at_once(forms, client_hash=None):
     """Each form sent by submit_request on a real connection of its own, at the same moment;
-    each one's Outcome, by its position.
+    each one's Outcome ("refused" at the client's hourly limit), by its position.
 
     A third connection holds a lock on the requests' table, so the first copy stops at its
     INSERT, inside its transaction; the second is sent then, and the table is let go once the
@@ -464,7 +465,11 @@ def sent_at_once(forms):
 
     def send(number):
         try:
-            outcomes[number] = submit_request(forms[number], lambda saved: "/admin/")[1]
+            outcomes[number] = submit_request(
+                forms[number], lambda saved: "/admin/", client_hash=client_hash
+            )[1]
+        except SubmissionLimitReached:
+            outcomes[number] = "refused"
         finally:
             connections.close_all()  # this thread's own connection
 
@@ -525,6 +530,24 @@ def test_two_copies_sent_at_once_make_one_request(patient_data):
     assert outcomes == {0: Outcome.CREATED, 1: Outcome.FOLDED}
     saved = AppointmentRequest.objects.get()
     assert "- Phone: (217) 555-0144" in website_notes(saved)[0]
+
+
+@ON_POSTGRESQL
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # see test_front_desk.py
+def test_two_requests_sent_at_once_by_one_client_both_count_towards_its_limit(
+    patient_data, settings
+):
+    """Two patients' requests from one address at the same moment, at a limit of one an hour:
+    the second waits for the first's count, and is refused."""
+    settings.CLINIC_SUBMISSIONS_PER_HOUR = 1
+    forms = [
+        PatientRequestForm({**patient_data, "token": fresh_token(), "date_of_birth": born})
+        for born in ("1961-04-12", "1970-02-03")
+    ]
+    assert all(form.is_valid() for form in forms)
+    outcomes = sent_at_once(forms, client_hash="0123456789abcdef" * 2)
+    assert outcomes == {0: Outcome.CREATED, 1: "refused"}
+    assert AppointmentRequest.objects.count() == 1
 
 
 def test_a_folded_copy_lists_each_difference_and_each_new_file_in_its_note(client, physician_data):

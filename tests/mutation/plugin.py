@@ -57,6 +57,7 @@ OWN_TEST_FILES = {
         "appointments/test_scanning",
         "appointments/test_encryption",
         "appointments/test_front_desk",
+        "appointments/test_admin",
     ),
     "appointments.fields.": ("appointments/test_fields",),
     "appointments.services.": (
@@ -91,7 +92,7 @@ OWN_TEST_FILES = {
     "appointments.icd10cm.": ("appointments/test_diagnosis_codes",),
     "appointments.emails.": ("appointments/test_notifications", "appointments/test_privacy"),
     "appointments.first_response.": ("appointments/test_due", "appointments/test_receipt"),
-    "appointments.matching.": ("appointments/test_matching",),
+    "appointments.matching.": ("appointments/test_matching", "appointments/test_submission"),
     "appointments.faxes.extraction.": ("appointments/test_fax_reading",),
     "appointments.scanning.": ("appointments/test_scanning",),
     "clinic.uploads.": ("appointments/test_uploads", "appointments/test_pdf_attacks"),
