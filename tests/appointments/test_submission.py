@@ -697,6 +697,28 @@ def test_records_sent_by_status_link_are_noted_by_name_and_logged_with_the_addre
     )
 
 
+def test_a_referral_the_database_fails_to_save_comes_back_as_typed_asking_to_send_again(
+    client, physician_data
+):
+    client.raise_request_exception = False
+    with inserts_refused(StatusLink):  # the last row written
+        response = client.post(REFER, physician_data)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    [error] = response.context["form"].non_field_errors().as_data()
+    assert (error.messages, error.code) == (
+        [
+            "Something went wrong on our side and your request was not saved. Your details are "
+            "still here: please send the form again in a minute (files must be chosen again), or "
+            "call us."
+        ],
+        "unavailable",
+    )
+    assert "<title>Refer a patient | Bluestem Spine &amp; Pain Center</title>" in response.text
+    assert f'value="{physician_data["last_name"]}"' in response.text
+    assert not AppointmentRequest.objects.exists()
+
+
 def test_records_that_fail_to_save_leave_no_file_behind(client, demo, private_root):
     appointment, path = waiting_on_records(client)
     client.raise_request_exception = False
