@@ -8,6 +8,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from appointments.forms import new_form_token
 from appointments.models import AppointmentRequest
 from appointments.steps import STEPS
 from appointments.validators import validate_npi
@@ -129,7 +130,9 @@ def test_bad_patient_input_gets_a_message_keeps_the_input_and_saves_nothing(
 def test_prior_surgery_needs_an_approximate_date(client, patient_data):
     patient_data["prior_spine_surgery"] = "on"
     response = post(client, REQUEST, patient_data)
-    assert "Please tell us roughly when" in response.text
+    assert response.context["form"].errors["spine_surgery_when"] == [
+        "Please tell us roughly when you had spine surgery (a year is enough)."
+    ]
     assert not AppointmentRequest.objects.exists()
 
 
@@ -297,12 +300,79 @@ def test_an_expired_form_keeps_the_input_and_asks_to_send_again(client, physicia
 
 
 def test_a_form_sent_within_seconds_of_showing_is_asked_again(client, physician_data):
-    from appointments.forms import new_form_token
-
     physician_data["token"] = new_form_token()
     response = post(client, REFER, physician_data)
     assert "That was very quick" in response.text
     assert not AppointmentRequest.objects.exists()
+
+
+EXPIRED = (
+    "This form was open for a long time, so for your security it has expired. Your details are "
+    "still here: please check them and send the form again."
+)
+TOO_FAST = "That was very quick. Please check your details and send the form again."
+
+
+# The promises as figures: sent 3 seconds after showing is fine, sooner is too quick; a form
+# shown 6 hours ago is still taken, a second later it has expired.
+@pytest.mark.parametrize(
+    ("shown_ago", "message", "code"),
+    [
+        (datetime.timedelta(seconds=2), TOO_FAST, "too_fast"),
+        (datetime.timedelta(hours=6, seconds=1), EXPIRED, "expired"),
+    ],
+)
+def test_a_referral_sent_too_soon_or_too_late_gets_the_whole_message(
+    client, physician_data, shown_ago, message, code
+):
+    with time_machine.travel(timezone.now() - shown_ago, tick=False):
+        physician_data["token"] = new_form_token()
+    response = post(client, REFER, physician_data)
+    [error] = response.context["form"].errors.as_data()["token"]
+    assert (error.messages, error.code) == ([message], code)
+    assert not AppointmentRequest.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "shown_ago", [datetime.timedelta(seconds=3), datetime.timedelta(hours=5, minutes=59)]
+)
+def test_a_referral_sent_within_the_window_is_taken(client, physician_data, shown_ago):
+    with time_machine.travel(timezone.now() - shown_ago, tick=False):
+        physician_data["token"] = new_form_token()
+    assert post(client, REFER, physician_data).status_code == 302
+
+
+def test_a_spoiled_token_reads_as_an_expired_form(client, physician_data):
+    physician_data["token"] = physician_data["token"][:-2] + "xx"
+    [error] = post(client, REFER, physician_data).context["form"].errors.as_data()["token"]
+    assert (error.messages, error.code) == ([EXPIRED], "expired")
+
+
+# Born today is not in the past; 120 years ago to the day is the oldest taken.
+@pytest.mark.parametrize(
+    ("years", "days", "message", "code"),
+    [
+        (0, 0, "The date of birth must be in the past.", "future"),
+        (120, 1, "Please check the year of birth.", "implausible"),
+    ],
+)
+def test_a_date_of_birth_out_of_bounds_gets_the_whole_message(
+    client, physician_data, years, days, message, code
+):
+    today = timezone.localdate()
+    born = today.replace(year=today.year - years) - datetime.timedelta(days=days)
+    response = post(client, REFER, {**physician_data, "date_of_birth": born.isoformat()})
+    [error] = response.context["form"].errors.as_data()["date_of_birth"]
+    assert (error.messages, error.code) == ([message], code)
+
+
+def test_a_patient_born_120_years_ago_today_is_taken(client, physician_data):
+    today = timezone.localdate()
+    born = today.replace(year=today.year - 120)
+    assert (
+        post(client, REFER, {**physician_data, "date_of_birth": born.isoformat()}).status_code
+        == 302
+    )
 
 
 def test_question_pages_answered_within_seconds_are_asked_to_send_again(client, patient_data):

@@ -237,6 +237,40 @@ def test_each_wrong_date_of_birth_gets_its_own_whole_message(
     assert f"{message}</" in response.text
 
 
+@pytest.mark.parametrize(
+    ("slug", "name", "hint"),
+    [
+        ("about-you", "first_name", "given-name"),
+        ("about-you", "last_name", "family-name"),
+        ("contact", "phone", "tel"),
+        ("contact", "email", "email"),
+    ],
+)
+def test_each_of_the_patients_own_details_tells_a_phone_what_to_offer(
+    client, demo, slug, name, hint
+):
+    client.get(step_url(STEPS[0].slug))
+    [box] = re.findall(rf'<input[^>]* name="{name}"[^>]*>', client.get(step_url(slug)).text)
+    assert f'autocomplete="{hint}"' in box
+
+
+def test_the_referring_office_is_offered_none_of_its_own_details_for_the_patients(client, demo):
+    """The office types the patient's name: a phone would offer the office worker's own."""
+    html = client.get("/appointments/refer/").text
+    for name in ("first_name", "last_name"):
+        [box] = re.findall(rf'<input[^>]* name="{name}"[^>]*>', html)
+        assert "autocomplete" not in box
+
+
+@pytest.mark.parametrize(
+    ("slug", "label"), [("pain", "Not sure, or not listed"), ("preferences", "No preference")]
+)
+def test_a_choice_for_when_none_fits_comes_first(client, demo, slug, label):
+    client.get(step_url(STEPS[0].slug))
+    html = client.get(step_url(slug)).text
+    assert re.search(rf'<select[^>]*>\s*<option value="" selected>{label}</option>', html)
+
+
 def test_a_warning_sign_leads_to_the_stop_page_and_never_to_the_form(client, patient_data):
     client.get(step_url("safety"))
     response = client.post(step_url("safety"), {"no_red_flags": "some"})
