@@ -36,6 +36,13 @@ def pdf(name="records.pdf", data=PDF_BYTES):
     return SimpleUploadedFile(name, data, content_type="application/pdf")
 
 
+def the_error(form, field=None):
+    """A form's one error on `field` (None: the form's own, not a field's), as (its messages,
+    its code): what the sender reads and what the code says it is."""
+    [error] = form.errors.as_data()[field] if field else form.non_field_errors().as_data()
+    return error.messages, error.code
+
+
 @pytest.fixture
 def shown_form_token():
     """A token as the form would have shown it a minute ago (past the minimum fill time)."""

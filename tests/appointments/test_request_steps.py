@@ -20,6 +20,7 @@ from tests.appointments.conftest import (
     send_patient_request,
     step_answers,
     step_url,
+    the_error,
 )
 
 SENT = "/appointments/sent/"
@@ -189,11 +190,24 @@ def test_each_date_of_birth_box_has_its_own_label_and_tells_phones_what_to_offer
     assert html[:start].rstrip()[-1] == ">" and html[start + len(boxes) :].lstrip()[0] == "<"
 
 
-def test_the_date_of_birth_is_asked_as_one_labelled_group_with_an_example(client, demo):
-    client.get(step_url(STEPS[0].slug))
-    html = re.sub(r"\s+", " ", client.get(step_url("about-you")).text)
-    assert re.search(r"<legend[^>]*>\s*Date of birth<", html)
-    assert "Month, day and year (the US order), for example 3 27 1961." in html
+@pytest.mark.parametrize(
+    ("prefix", "legend", "example"),
+    [
+        ("", "Date of birth", "Month, day and year (the US order), for example 3 27 1961."),
+        (
+            "/es",
+            "Fecha de nacimiento",
+            "Mes, día y año (el orden de EE. UU.), por ejemplo 3 27 1961.",
+        ),
+    ],
+)
+def test_the_date_of_birth_is_asked_as_one_labelled_group_with_an_example(
+    client, demo, prefix, legend, example
+):
+    client.get(prefix + step_url(STEPS[0].slug))
+    html = re.sub(r"\s+", " ", client.get(prefix + step_url("about-you")).text)
+    assert re.search(rf"<legend[^>]*>{legend}</legend>", html)
+    assert f'<div class="form-text mb-2" id="id_date_of_birth_helptext">{example}</div>' in html
 
 
 # Each way the three boxes can be wrong, with the whole message the patient reads and its code.
@@ -232,8 +246,7 @@ def test_each_wrong_date_of_birth_gets_its_own_whole_message(
     answers = {"first_name": "Ann", "last_name": "Lee"}
     answers.update(date_of_birth_month=month, date_of_birth_day=day, date_of_birth_year=year)
     response = client.post(step_url("about-you"), answers)
-    [error] = response.context["form"].errors.as_data()["date_of_birth"]
-    assert (error.messages, error.code) == ([message], code)
+    assert the_error(response.context["form"], "date_of_birth") == ([message], code)
     assert f"{message}</" in response.text
 
 
@@ -496,9 +509,8 @@ def test_files_already_kept_count_towards_the_five(client, patient_data):
     four = [pdf(f"{number}.pdf") for number in range(4)]
     response = client.post(step_url("files"), {"attachments": four, "action": "add"})
     assert response.status_code == 200
-    [error] = response.context["form"].errors.as_data()["attachments"]
-    assert (error.message, error.code) == (
-        "You can send at most 5 files: remove one before adding more.",
+    assert the_error(response.context["form"], "attachments") == (
+        ["You can send at most 5 files: remove one before adding more."],
         "attachments",
     )
     assert len(files_in(folder)) == 2

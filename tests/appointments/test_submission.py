@@ -36,6 +36,7 @@ from tests.appointments.conftest import (
     send_form,
     send_patient_request,
     staff_member,
+    the_error,
 )
 from tests.appointments.factories import ReferralFactory
 from tests.appointments.test_fax_intake import REFERRAL_LINES, text_pdf
@@ -705,8 +706,7 @@ def test_a_referral_the_database_fails_to_save_comes_back_as_typed_asking_to_sen
         response = client.post(REFER, physician_data)
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
-    [error] = response.context["form"].non_field_errors().as_data()
-    assert (error.messages, error.code) == (
+    assert the_error(response.context["form"]) == (
         [
             "Something went wrong on our side and your request was not saved. Your details are "
             "still here: please send the form again in a minute (files must be chosen again), or "
