@@ -87,11 +87,20 @@ class RequestChecks:
         return born
 
     def clean_attachments(self):
-        errors = [refusal_message(name, reason) for name, reason in self.refused_uploads]
+        # Each refusal keeps its own code (too_large, file_type, …): a ValidationError made
+        # from plain messages would keep none.
+        errors = [
+            ValidationError(refusal_message(name, reason), code=reason)
+            for name, reason in self.refused_uploads
+        ]
         uploads = self.cleaned_data.get("attachments") or []
         if len(uploads) > MAX_FILES:
             errors.append(
-                gettext("You can attach at most %(max_files)s files.") % {"max_files": MAX_FILES}
+                ValidationError(
+                    gettext("You can attach at most %(max_files)s files.")
+                    % {"max_files": MAX_FILES},
+                    code="too_many",
+                )
             )
             uploads = []
         budget = PixelBudget()  # shared: all the files of a request decode so many pixels
@@ -99,9 +108,9 @@ class RequestChecks:
             try:
                 self.checked_files.append(check_attachment(upload, budget))
             except ValidationError as error:
-                errors.extend(error.messages)
+                errors.extend(error.error_list)
         if errors:
-            raise ValidationError(errors, code="attachments")
+            raise ValidationError(errors)
         return uploads
 
     def clean(self):

@@ -16,11 +16,13 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.utils import translation
+from django.utils.datastructures import MultiValueDict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import ExifTags, Image, ImageDraw, ImageSequence, PngImagePlugin
 
 from appointments import icd10cm
+from appointments.forms import RecordsForm
 from appointments.models import AppointmentRequest, Attachment, private_storage
 from clinic.uploads import (
     FAX_PAGE_PIXELS,
@@ -37,6 +39,7 @@ from tests.appointments.conftest import (
     pdf,
     send_form,
     step_url,
+    the_error,
 )
 
 REQUEST = "/appointments/request/"
@@ -129,40 +132,51 @@ EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 
 
 
 @pytest.mark.parametrize(
-    ("upload", "message"),
+    ("upload", "message", "code"),
     [
         (
             SimpleUploadedFile("letter.pdf", HTML, "application/pdf"),
-            "“letter.pdf” is not a PDF, JPEG, PNG or TIFF file.",
+            "“letter.pdf” is not a PDF, JPEG, PNG or TIFF file. Please send one of those.",
+            "file_type",
         ),
         (
             SimpleUploadedFile("setup.pdf", EXE, "application/pdf"),
-            "“setup.pdf” is not a PDF, JPEG, PNG or TIFF file.",
+            "“setup.pdf” is not a PDF, JPEG, PNG or TIFF file. Please send one of those.",
+            "file_type",
         ),
         (
             SimpleUploadedFile("image.svg", SVG, "image/svg+xml"),
-            "“image.svg” is not a PDF, JPEG, PNG or TIFF file.",
+            "“image.svg” is not a PDF, JPEG, PNG or TIFF file. Please send one of those.",
+            "file_type",
         ),
         (
             SimpleUploadedFile("notes.docx", docx_bytes()),
-            "“notes.docx” is not a PDF, JPEG, PNG or TIFF file.",
+            "“notes.docx” is not a PDF, JPEG, PNG or TIFF file. Please send one of those.",
+            "file_type",
         ),
         (
             SimpleUploadedFile("report.pdf", PDF_BYTES + HTML, "application/pdf"),
-            "“report.pdf” contains web page code or scripts",
+            "“report.pdf” contains web page code or scripts, so we cannot accept it. Please print "
+            "it to a new PDF (“Microsoft Print to PDF” or “Save as PDF”) and send that, or fax it "
+            "to us.",
+            "unsafe_pdf",
         ),
-        (SimpleUploadedFile("empty.pdf", b"", "application/pdf"), "“empty.pdf” is empty."),
+        (SimpleUploadedFile("empty.pdf", b"", "application/pdf"), "“empty.pdf” is empty.", "empty"),
         (
             SimpleUploadedFile("broken.png", image_bytes("PNG")[:60], "image/png"),
-            "“broken.png” could not be read as an image.",
+            "“broken.png” could not be read as an image. Please send it again as a PDF.",
+            "bad_image",
         ),
         (
             SimpleUploadedFile("..%2F..%2Fetc%2Fpasswd.pdf", PDF_BYTES, "application/pdf"),
-            "is not allowed. Please rename the file",
+            "The file name “..%2F..%2Fetc%2Fpasswd.pdf” is not allowed. Please rename the file and "
+            "choose it again.",
+            "file_name",
         ),
         (
             SimpleUploadedFile("big.pdf", PDF_BYTES + b"0" * 10 * MIB, "application/pdf"),
-            "“big.pdf” is larger than 10 MB.",
+            "“big.pdf” is larger than 10 MB. Please send a smaller file, or fax it.",
+            "too_large",
         ),
     ],
     ids=[
@@ -178,13 +192,14 @@ EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 
     ],
 )
 def test_bad_attachment_is_refused_with_a_message_and_nothing_is_stored(
-    client, patient_data, private_root, upload, message
+    client, patient_data, private_root, upload, message, code
 ):
     # A fresh copy: the parameter is shared by every run in this process, and sending reads it.
     upload = SimpleUploadedFile(upload.name, upload.file.getvalue(), upload.content_type)
     response = send(client, patient_data, pdf("good.pdf"), upload)
     assert response.status_code == 200
-    assert message in response.text
+    assert the_error(response.context["form"], "attachments") == ([message], code)
+    assert f">{message}<" in response.text.replace("&#x27;", "'")
     assert "Files you chose were not kept: please choose them again." in response.text
     assert 'value="Lee"' in kept_answers(client)
     assert not AppointmentRequest.objects.exists()
@@ -194,7 +209,10 @@ def test_bad_attachment_is_refused_with_a_message_and_nothing_is_stored(
 
 def test_more_than_five_files_are_refused(client, patient_data, private_root):
     response = send(client, patient_data, *[pdf(f"page{number}.pdf") for number in range(6)])
-    assert "You can attach at most 5 files" in response.text
+    assert the_error(response.context["form"], "attachments") == (
+        ["You can attach at most 5 files; “page5.pdf” was not accepted."],
+        "too_many",
+    )
     assert not AppointmentRequest.objects.exists()
     assert stored_files(private_root) == []
 
@@ -203,6 +221,30 @@ def test_five_files_are_fine(client, patient_data, private_root):
     send(client, patient_data, *[pdf(f"page{number}.pdf") for number in range(5)])
     assert Attachment.objects.count() == 5
     assert len(stored_files(private_root)) == 5
+
+
+# The forms themselves, as any code that makes one (a view, the staff site, a command) would: over
+# HTTP the upload handler refuses a sixth file before a form sees it, and always hands a list.
+def test_a_form_given_six_files_refuses_them_all_with_the_limit():
+    form = RecordsForm(files=MultiValueDict({"attachments": [pdf(f"{n}.pdf") for n in range(6)]}))
+    assert not form.is_valid()
+    assert the_error(form, "attachments") == (["You can attach at most 5 files."], "too_many")
+    assert form.checked_files == []
+
+
+def test_a_form_given_one_file_rather_than_a_list_takes_it(db):
+    upload = pdf("letter.pdf")
+    form = RecordsForm(files={"attachments": upload})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["attachments"] == [upload]
+    assert [checked.original_name for checked in form.checked_files] == ["letter.pdf"]
+
+
+@pytest.mark.parametrize("files", [{}, MultiValueDict()])
+def test_a_form_given_no_file_asks_for_one(files):
+    form = RecordsForm(data={"message": "Records to follow"}, files=files)
+    assert not form.is_valid()
+    assert the_error(form, "attachments") == (["Please choose at least one file."], "required")
 
 
 @pytest.mark.parametrize(
