@@ -200,9 +200,10 @@ def cache_public_page(view=None, *, query=()):
 
 @dataclass(frozen=True)
 class CachedPage:
+    """A public page as stored: only pages answered 200 OK are."""
+
     version: str
     valid_until: object  # an aware datetime
-    status: int
     headers: tuple  # (name, value) pairs, Content-Type and the security headers among them
     gzipped: bytes  # the body, compressed once when stored
 

@@ -66,9 +66,7 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         response.setdefault("Permissions-Policy", self.PERMISSIONS_POLICY)
         response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
-        if request.path.startswith("/admin/") and "no-store" not in response.get(
-            "Cache-Control", ""
-        ):
+        if request.path.startswith("/admin/"):
             # The staff site holds patient data: no page of it is ever kept by a browser or
             # proxy, including the few admin views Django marks cacheable.
             add_never_cache_headers(response)
@@ -122,7 +120,6 @@ class PublicPageCacheMiddleware:
             page = CachedPage(
                 version,
                 min(valid_until, scheduled) if scheduled else valid_until,
-                response.status_code,
                 tuple(
                     (header, value)
                     for header, value in response.items()
@@ -194,7 +191,7 @@ def _respond(request, key, page, plain, outcome):
         # decompression per page, not per request.
         body = plain = plain if plain is not None else gzip.decompress(page.gzipped)
     remember(key, page, plain)
-    response = HttpResponse(body, status=page.status)
+    response = HttpResponse(body)
     for header, value in page.headers:
         response[header] = value
     if body is page.gzipped:

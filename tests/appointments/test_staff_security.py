@@ -146,13 +146,15 @@ def test_the_idle_limit_is_30_minutes_to_the_second(client, db):
 def test_active_staff_are_logged_out_after_12_hours(client, enrolled_intake):
     _, device = enrolled_intake
     start = timezone.now()
-    assert log_in(client, "intake", code=code_for(device)).status_code == 302
-    for minutes in range(25, 11 * 60 + 50, 25):  # active every 25 minutes for 11h50
+    with time_machine.travel(start, tick=False):
+        assert log_in(client, "intake", code=code_for(device)).status_code == 302
+    for minutes in range(25, 12 * 60, 25):  # active every 25 minutes for 11h40
         with time_machine.travel(start + datetime.timedelta(minutes=minutes)):
             assert client.get(REQUESTS).status_code == 200, minutes
-    with time_machine.travel(start + datetime.timedelta(hours=11, minutes=59)):
+    twelve_hours = start + datetime.timedelta(hours=12)
+    with time_machine.travel(twelve_hours, tick=False):  # to the second: still logged in
         assert client.get(REQUESTS).status_code == 200
-    with time_machine.travel(start + datetime.timedelta(hours=12, minutes=1)):
+    with time_machine.travel(twelve_hours + datetime.timedelta(seconds=1), tick=False):
         assert client.get(REQUESTS).status_code == 302
 
 

@@ -145,9 +145,11 @@ def test_a_cached_page_is_gzipped_only_for_a_client_that_takes_it(
     assert (gzip.decompress(served.content) if gzipped else served.content) == page.content
 
 
-def test_a_worker_serves_a_plain_page_from_what_another_worker_stored(demo, sunday_night):
+def test_a_worker_serves_a_plain_page_from_what_another_worker_stored(
+    demo, sunday_night, django_assert_num_queries
+):
     """The shared cache holds the gzipped page only: a worker that never built it unzips it
-    for a client without gzip."""
+    for a client without gzip, and keeps it for the next."""
     stored = Client().get(PROVIDERS, HTTP_ACCEPT_ENCODING="gzip")
     pagecache.forget_local()
 
@@ -155,6 +157,17 @@ def test_a_worker_serves_a_plain_page_from_what_another_worker_stored(demo, sund
     assert served["X-Page-Cache"] == "hit"
     assert "Content-Encoding" not in served
     assert served.content == gzip.decompress(stored.content)
+    with django_assert_num_queries(0):  # now this worker's own
+        assert Client().get(PROVIDERS).content == served.content
+
+
+def test_a_stored_page_is_served_from_the_shared_cache_all_day(demo, sunday_night):
+    """Until it is out of date (here: midnight, nothing opens on Sunday), not for the cache's
+    default five minutes."""
+    Client().get(PROVIDERS)
+    pagecache.forget_local()  # another worker, or this one restarted
+    with time_machine.travel(datetime.datetime(2026, 11, 29, 23, 59, tzinfo=CHICAGO), tick=False):
+        assert Client().get(PROVIDERS)["X-Page-Cache"] == "hit"
 
 
 def test_a_hit_on_a_page_the_worker_served_lately_reads_nothing_from_the_shared_cache(
