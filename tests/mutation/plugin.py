@@ -87,6 +87,8 @@ OWN_TEST_FILES = {
         "appointments/test_diagnosis_codes",
         "appointments/test_submission",
         "appointments/test_uploads",
+        "appointments/test_request_steps",
+        "appointments/test_spanish",
     ),
     "appointments.validators.": ("appointments/test_forms", "appointments/test_diagnosis_codes"),
     "appointments.icd10cm.": ("appointments/test_diagnosis_codes",),
