@@ -136,8 +136,8 @@ def _public_page_query(request):
     """The query parameters a public page reads, or None if the request is not for one."""
     if request.method not in ("GET", "HEAD") or settings.SESSION_COOKIE_NAME in request.COOKIES:
         return None
-    urlconf = getattr(request, "urlconf", None) or settings.ROOT_URLCONF
-    return _declared_query(urlconf, request.path_info)
+    # No middleware here sets a request's own urlconf (request.urlconf).
+    return _declared_query(settings.ROOT_URLCONF, request.path_info)
 
 
 # Resolving the URL was a seventh of a page hit's time; the answer for a path never changes.
