@@ -393,8 +393,10 @@ def stand_in(tmp_path):
 
     def start(reply, tcp=False):
         if tcp:
-            listener = socket.create_server(("127.0.0.1", 0))
-            client = Clamd(host="127.0.0.1", port=listener.getsockname()[1], timeout=QUICK)
+            # Not the machine's default address: a client that lost its host would reach
+            # 127.0.0.1 and find nothing there.
+            listener = socket.create_server(("127.0.0.2", 0))
+            client = Clamd(host="127.0.0.2", port=listener.getsockname()[1], timeout=QUICK)
         else:
             path = str(tmp_path / f"clamd-{len(started)}.sock")
             listener = socket.socket(socket.AF_UNIX)

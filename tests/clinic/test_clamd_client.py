@@ -48,6 +48,6 @@ def test_an_error_reply_is_a_failed_scan_quoting_at_most_100_characters(stand_in
 
 def test_the_site_scans_with_the_clamd_its_settings_name_over_tcp(stand_in, settings):
     tcp = stand_in(b"stream: Win.Test FOUND\0", tcp=True)
-    settings.CLAMD_SOCKET, settings.CLAMD_HOST, settings.CLAMD_PORT = "", "127.0.0.1", tcp.port
+    settings.CLAMD_SOCKET, settings.CLAMD_HOST, settings.CLAMD_PORT = "", tcp.host, tcp.port
 
     assert configured_scanner().scan(io.BytesIO(b"x")) == "Win.Test"
