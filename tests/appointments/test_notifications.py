@@ -53,6 +53,28 @@ def test_referral_queues_staff_notice_and_acknowledgement_after_commit(
     assert "911" in acknowledgement.body
 
 
+@pytest.mark.parametrize(
+    ("files", "received"),
+    [
+        (0, "Received: Tuesday, November 3, 2026, 4:30 AM."),
+        (1, "Received: Tuesday, November 3, 2026, 4:30 AM, with 1 file."),
+        (2, "Received: Tuesday, November 3, 2026, 4:30 AM, with 2 files."),
+    ],
+)
+def test_the_acknowledgement_says_when_the_referral_came_and_with_how_many_files(
+    client, physician_data, django_capture_on_commit_callbacks, files, received
+):
+    sent = datetime.datetime(2026, 11, 3, 10, 30, tzinfo=datetime.UTC)  # 4:30 AM in Chicago
+    with time_machine.travel(sent - datetime.timedelta(minutes=5), tick=False):
+        physician_data["token"] = new_form_token()
+    attachments = [pdf(f"page{number}.pdf") for number in range(files)]
+    with time_machine.travel(sent, tick=False), django_capture_on_commit_callbacks(execute=True):
+        client.post(REFER, {**physician_data, "attachments": attachments})
+    send_outbox()
+    (acknowledgement,) = [m for m in mail.outbox if m.to == ["referrals@prairie-family.example"]]
+    assert f"\n{received}\n" in acknowledgement.body
+
+
 def test_location_staff_list_is_used_for_its_requests(
     client, patient_data, settings, django_capture_on_commit_callbacks
 ):

@@ -355,9 +355,13 @@ def test_a_file_of_10_mb_is_accepted_and_one_byte_more_is_refused(
     too_large = pdf_of_exactly(10 * 1024 * 1024 + 1)
     response = client.post(REFER, {**physician_data, "attachments": [pdf("scan.pdf", too_large)]})
     assert response.status_code == 200
-    assert "“scan.pdf” is larger than 10 MB. Please send a smaller file, or fax it." in (
-        response.text
+    assert the_error(response.context["form"], "attachments") == (
+        ["“scan.pdf” is larger than 10 MB. Please send a smaller file, or fax it."],
+        "too_large",
     )
+    # Dropped while it streamed in, at its 10 MB: never kept whole on the server's disk.
+    assert response.wsgi_request.refused_uploads == [("scan.pdf", "too_large")]
+    assert "attachments" not in response.wsgi_request.FILES
     assert AppointmentRequest.objects.count() == 1
 
 
