@@ -179,7 +179,6 @@ class StepForm(PatientRequestForm):
 
     def __init__(self, *args, step, kept_files=0, **kwargs):
         super().__init__(*args, **kwargs)
-        self.step = step
         self.kept_files = kept_files
         fields = {name: self.fields[name] for name in step.fields}
         if "date_of_birth" in fields:
@@ -408,8 +407,7 @@ class Answers:
         ]
 
     def _save(self):
-        self.session[SESSION_KEY] = self.state
-        self.session.modified = True
+        self.session[SESSION_KEY] = self.state  # marks the session modified
 
 
 def remove_pending_files(pending_id):

@@ -284,6 +284,81 @@ def test_a_choice_for_when_none_fits_comes_first(client, demo, slug, label):
     assert re.search(rf'<select[^>]*>\s*<option value="" selected>{label}</option>', html)
 
 
+SAFETY_CHOICES = [
+    ("none", "No, none of the warning signs below apply to me now"),
+    ("some", "Yes, one or more of them applies to me now"),
+]
+
+
+def safety_radios(html):
+    """The safety question's radios: (value, whole label, checked) each, in order."""
+    radios = re.findall(
+        r'<input type="radio" name="no_red_flags" value="(\w+)"[^>]*?( checked)?>'
+        r'<label class="form-check-label" for="id_no_red_flags_\d">([^<]*)</label>',
+        html,
+    )
+    return [(value, label, bool(checked)) for value, checked, label in radios]
+
+
+def test_the_safety_question_is_asked_with_two_whole_answers_and_none_chosen(client, demo):
+    client.get(step_url(STEPS[0].slug))
+    html = client.get(step_url("safety")).text
+    assert re.search(
+        r'<legend class="mb-3"><h1 class="mb-0"><span class="step-number">Question \d of \d'
+        r"</span> Do you have any of these warning signs right now\?</h1></legend>",
+        html,
+    )
+    assert safety_radios(html) == [(value, label, False) for value, label in SAFETY_CHOICES]
+
+    response = client.post(step_url("safety"), {})
+    assert the_error(response.context["form"], "no_red_flags") == (
+        ["Choose whether any of the warning signs apply to you now"],
+        "required",
+    )
+
+
+def test_a_second_look_at_the_safety_question_shows_the_answer_given(client, patient_data):
+    answer_questions(client, patient_data)
+    html = client.get(step_url("safety")).text
+    assert safety_radios(html) == [
+        ("none", SAFETY_CHOICES[0][1], True),
+        ("some", SAFETY_CHOICES[1][1], False),
+    ]
+
+
+# The boxes as Bootstrap draws them: text boxes, lists, choices and the date's three boxes.
+WIDGET_CLASSES = {
+    "text": "form-control",
+    "email": "form-control",
+    "tel": "form-control",
+    "file": "form-control",
+    "textarea": "form-control",
+    "select": "form-select",
+    "radio": "form-check-input",
+    "checkbox": "form-check-input",
+}
+
+
+def test_every_question_page_draws_its_boxes_with_their_classes(client, patient_data):
+    client.get(step_url(STEPS[0].slug))
+    seen = set()
+    for step in STEPS:
+        html = client.get(step_url(step.slug)).text
+        form = html[html.index('class="request-step">') :]
+        form = form[: form.index("</form>")]
+        for tag, kind, name, attributes in re.findall(
+            r'<(input|select|textarea)(?: type="(\w+)")? name="(\w+)"([^>]*)>', form
+        ):
+            kind = kind or tag
+            if kind == "hidden":
+                continue
+            expected = "form-control birth-date-box" if "date_of_birth" in name else None
+            assert f'class="{expected or WIDGET_CLASSES[kind]}"' in attributes, (step.slug, name)
+            seen.add(kind)
+        client.post(step_url(step.slug), step_answers(step, patient_data))
+    assert seen >= {"text", "select", "radio", "checkbox", "file", "textarea"}
+
+
 def test_a_warning_sign_leads_to_the_stop_page_and_never_to_the_form(client, patient_data):
     client.get(step_url("safety"))
     response = client.post(step_url("safety"), {"no_red_flags": "some"})
