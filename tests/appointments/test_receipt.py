@@ -157,6 +157,9 @@ def test_an_urgent_second_copy_makes_the_referral_due_the_same_day(client, physi
     later = TUESDAY_MORNING + datetime.timedelta(minutes=5)
     html = receipt_for(client, REFER, physician_data, later)  # back, marked urgent, sent
     assert "You sent this referral twice" in html
+    # A status link of its own, which opens (the first receipt's is not shown again).
+    [link] = re.findall(r'class="status-link-address"><a href="https?://[^/"]+([^"]+)"', html)
+    assert client.get(link).status_code == 200
     assert receipt_row(html, "Urgency") == "Urgent"
     assert "by Tuesday, November 17, 4:30 PM at the latest" in text_of(html)
     assert AppointmentRequest.objects.get().first_response_due == TUESDAY_MORNING.replace(
