@@ -247,6 +247,21 @@ def test_a_form_given_no_file_asks_for_one(files):
     assert the_error(form, "attachments") == (["Please choose at least one file."], "required")
 
 
+def test_a_file_over_10_mb_is_refused_by_the_check_itself():
+    """For the callers past the upload handler (import_fax reads files from disk)."""
+    with pytest.raises(ValidationError) as refused:
+        check_attachment(SimpleUploadedFile("big.pdf", PDF_BYTES + bytes(10 * MIB)))
+    assert (refused.value.messages, refused.value.code) == (
+        ["“big.pdf” is larger than 10 MB. Please send a smaller file, or fax it."],
+        "too_large",
+    )
+
+
+@pytest.mark.parametrize("name", ["X-ray report.pdf", "MRI 2026-03-14 (lumbar).pdf", "Xx.pdf"])
+def test_ordinary_file_names_are_kept(db, name):
+    assert check_attachment(pdf(name)).original_name == name
+
+
 @pytest.mark.parametrize(
     "name", ["../../../../etc/cron.d/evil.pdf", "..\\..\\..\\Windows\\System32\\evil.pdf"]
 )

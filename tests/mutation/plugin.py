@@ -58,6 +58,7 @@ OWN_TEST_FILES = {
         "appointments/test_encryption",
         "appointments/test_front_desk",
         "appointments/test_admin",
+        "appointments/test_submission",
     ),
     "appointments.fields.": ("appointments/test_fields",),
     "appointments.services.": (
