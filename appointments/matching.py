@@ -235,7 +235,6 @@ def find_possible_matches(appointment):
             Q(status__in=AppointmentRequest.OPEN_STATUSES)
             | Q(created_at__gte=received - MATCH_WINDOW)
         )
-        .exclude(pk=appointment.pk)
         .order_by("created_at", "pk")
     )
     found = []

@@ -95,6 +95,7 @@ def test_intake_enters_a_request_of_each_channel(intake_client, intake, faxed_re
     assert appointment.consented_at is not None
     entered = appointment.status_changes.get()
     assert entered.by == intake
+    assert (entered.from_status, entered.to_status) == ("new", "new")
     assert entered.detail == (f"Entered by intake: {appointment.get_source_display().lower()}")
     page = intake_client.get(change_url(appointment)).text
     assert f"{appointment.get_source_display()}, entered by intake" in page

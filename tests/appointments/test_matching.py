@@ -199,6 +199,15 @@ def test_only_earlier_requests_are_matched(db):
     assert [earlier for earlier, _ in find_possible_matches(second)] == [first]
 
 
+def test_of_two_requests_received_in_the_same_instant_the_first_saved_came_first(db):
+    with time_machine.travel(timezone.now(), tick=False):
+        first = RequestFactory(first_name="Ann", last_name="Lee", date_of_birth="1961-04-12")
+        second = RequestFactory(first_name="Ann", last_name="Lee", date_of_birth="1961-04-12")
+    assert first.created_at == second.created_at
+    assert find_possible_matches(first) == []
+    assert [earlier for earlier, _ in find_possible_matches(second)] == [first]
+
+
 def test_candidates_are_read_in_one_query(db, django_assert_num_queries):
     for _ in range(5):
         RequestFactory(first_name="Ann", last_name="Lee", date_of_birth="1961-04-12")
@@ -208,6 +217,7 @@ def test_candidates_are_read_in_one_query(db, django_assert_num_queries):
 
 
 def test_recording_twice_keeps_one_match_per_pair(db):
+    RequestFactory()  # another patient: the requests' keys are not the matches' keys
     first = RequestFactory(first_name="Ann", last_name="Lee", date_of_birth="1961-04-12")
     second = RequestFactory(first_name="Anne", last_name="Lee", date_of_birth="1961-04-12")
     assert [match.earlier for match in record_possible_matches(second)] == [first]

@@ -2,6 +2,7 @@
 
 import ctypes
 import gc
+import hashlib
 import io
 import os
 import stat
@@ -73,6 +74,8 @@ def test_pdf_is_stored_privately_under_a_random_name(client, patient_data, priva
     assert attachment.original_name == "Referral letter.pdf"
     assert attachment.content_type == "application/pdf"
     assert attachment.size == len(PDF_BYTES)
+    # As it arrived: every download checks the stored file against it.
+    assert attachment.sha256 == hashlib.sha256(PDF_BYTES).hexdigest()
     assert "Referral" not in attachment.file.name
     assert attachment.file.name.endswith(".pdf")
     (path,) = stored_files(private_root)

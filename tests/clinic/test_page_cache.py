@@ -111,6 +111,14 @@ def test_a_head_request_is_served_from_the_cache_without_a_body(demo, sunday_nig
     assert head.content == b""
 
 
+def test_a_spanish_page_is_stored_and_served_in_spanish(demo, sunday_night):
+    built = Client().get("/es" + PROVIDERS)
+    served = Client().get("/es" + PROVIDERS)
+    assert (built["X-Page-Cache"], served["X-Page-Cache"]) == ("miss", "hit")
+    assert served.content == built.content
+    assert '<html lang="es">' in served.text
+
+
 def test_each_host_has_pages_of_its_own(demo, sunday_night, settings):
     """Pages carry absolute links to the host they were asked on (canonical, alternates)."""
     settings.ALLOWED_HOSTS = ["clinic.example", "www.clinic.example"]
