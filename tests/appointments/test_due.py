@@ -55,6 +55,24 @@ def test_due_counts_business_hours_of_the_main_office(demo, received, due):
     assert due_for(received) == due
 
 
+def test_without_any_location_a_request_is_due_8_hours_after_receipt(demo):
+    Location.objects.update(archived=True)  # no office's hours to count in
+    assert due_for(at(2026, 11, 21, 11, 0)) == at(2026, 11, 21, 19, 0)
+
+
+@pytest.mark.parametrize(
+    ("factory", "due"),
+    [(RequestFactory, at(2026, 11, 18, 10, 0)), (ReferralFactory, at(2026, 11, 17, 16, 30))],
+    ids=["routine", "urgent"],
+)
+def test_due_counts_from_receipt_not_from_when_it_is_worked_out(demo, factory, due):
+    """Tuesday 10:00, worked out on the Friday after (by appointment only, then a weekend)."""
+    appointment = factory(urgency="urgent") if factory is ReferralFactory else factory()
+    with time_machine.travel(at(2026, 11, 20, 9, 0), tick=False):
+        computed = appointment.compute_first_response_due(at(2026, 11, 17, 10, 0))
+    assert computed.astimezone(CHICAGO) == due
+
+
 def test_due_uses_the_preferred_location_hours(demo):
     eastside = Location.objects.get(slug="eastside")  # Monday and Wednesday 9:00-15:00
     # Monday 14:00: one hour on Monday, six on Wednesday, the last one the next Monday.

@@ -32,6 +32,7 @@ from clinic.uploads import (
     MAX_TIFF_PAGES,
     FileKind,
     check_attachment,
+    file_limits,
 )
 from tests.appointments.conftest import (
     PDF_BYTES,
@@ -248,6 +249,15 @@ def test_a_form_given_no_file_asks_for_one(files):
     form = RecordsForm(data={"message": "Records to follow"}, files=files)
     assert not form.is_valid()
     assert the_error(form, "attachments") == (["Please choose at least one file."], "required")
+
+
+def test_the_limits_are_stated_as_promised():
+    """As the forms' help, the providers page and the status emails state them."""
+    assert file_limits() == "PDF, JPEG, PNG or TIFF; up to 5 files of at most 10 MB each"
+    with translation.override("es"):
+        assert file_limits() == (
+            "PDF, JPEG, PNG o TIFF; hasta 5 archivos de 10 MB como máximo cada uno"
+        )
 
 
 def test_a_file_over_10_mb_is_refused_by_the_check_itself():

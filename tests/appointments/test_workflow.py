@@ -2,6 +2,7 @@
 
 import datetime
 import itertools
+import re
 
 import pytest
 from django.contrib.auth.models import User
@@ -81,6 +82,14 @@ def test_every_other_step_is_refused_with_a_message(demo, staff, start, end):
     assert refused.value.code == "transition"
     appointment.refresh_from_db()
     assert appointment.status == start
+
+
+def test_a_reference_is_r_and_two_groups_of_four_that_cannot_be_misread(db):
+    """No 0/O, 1/I/L or U: read aloud on the phone or copied from a fax."""
+    references = {RequestFactory().reference for _ in range(20)}
+    assert len(references) == 20
+    for reference in references:
+        assert re.fullmatch(r"R-[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}", reference), reference
 
 
 def test_a_refused_step_says_from_what_to_what_in_words():
