@@ -360,7 +360,8 @@ def inserts_refused(model, error="operational"):
 QUICK = 0.5  # seconds: the timeout of a client talking to a stand-in that never answers
 # A stand-in that never answers closes the connection after this long: a client that waits
 # without a timeout then reads an empty reply and fails its test, instead of hanging it.
-PATIENCE = 10 * QUICK
+# Four times a client's timeout: a mutant that drops the timeout waits this long each test.
+PATIENCE = 4 * QUICK
 
 
 class StandIn:

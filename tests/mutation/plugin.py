@@ -182,6 +182,11 @@ def pytest_configure(config):
         OWN_FIRST.update(own)
         KILLERS.update(_killers_of(os.environ["MUTANT_UNDER_TEST"]))
         config.pluginmanager.register(OwnTestsFirst())
+        # Which query a path's page declares is memoized, and the parent filled the memo with
+        # the original code: a mutant of the page's language would never be asked.
+        from clinic.project.middleware import _declared_query
+
+        _declared_query.cache_clear()
         WANTED.update(part for test in config.args for part in _node_and_parents(test))
         if not config.args:  # none of its own: without arguments pytest would run them all
             pytest.exit(
